@@ -1,0 +1,36 @@
+//===- BathyDialect.cpp - The bathy dialect and its op definitions --------===//
+//
+// Holds the tablegen-generated op definitions (kept in this one translation
+// unit) and the dialect hooks. Type inference lives in Infer*.cpp, folders
+// and canonicalizations in Folds.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "bathy/Dialect/Bathy/BathyOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+
+using namespace mlir;
+using namespace bathy;
+
+#include "bathy/Dialect/Bathy/BathyOpsDialect.cpp.inc"
+
+void BathyDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "bathy/Dialect/Bathy/BathyOps.cpp.inc"
+      >();
+}
+
+Operation *BathyDialect::materializeConstant(OpBuilder &builder,
+                                             Attribute value, Type type,
+                                             Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type)
+    return nullptr;
+  return ConstantOp::create(builder, loc, elements);
+}
+
+#define GET_OP_CLASSES
+#include "bathy/Dialect/Bathy/BathyOps.cpp.inc"

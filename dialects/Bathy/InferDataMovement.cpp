@@ -1,0 +1,522 @@
+//===- InferDataMovement.cpp - Type inference: data movement ops ----------===//
+//
+// transpose, reshape, dynamic_reshape, expand, squeeze, unsqueeze, concat,
+// split, slice, gather, pad and trilu.
+//
+//===----------------------------------------------------------------------===//
+#include "bathy/Dialect/Bathy/BathyOps.h"
+
+#include "llvm/ADT/SmallSet.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace bathy;
+using infer::inferError;
+
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+static std::optional<int64_t> rankOf(Type type) {
+  auto tensor = cast<TensorType>(type);
+  if (!tensor.hasRank())
+    return std::nullopt;
+  return tensor.getRank();
+}
+
+static Type elementOf(Type type) {
+  return cast<TensorType>(type).getElementType();
+}
+
+/// Reads a constant integer tensor operand.
+static std::optional<SmallVector<int64_t>> getConstantInts(Value value) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  return llvm::to_vector(llvm::map_range(
+      attr.getValues<APInt>(), [](const APInt &v) { return v.getSExtValue(); }));
+}
+
+//===----------------------------------------------------------------------===//
+// transpose
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  ArrayRef<int64_t> perm = adaptor.getPerm();
+  std::optional<int64_t> rank = rankOf(input);
+  if (rank && static_cast<int64_t>(perm.size()) != *rank)
+    return inferError(loc, name, "perm has ", perm.size(),
+                      " entries but the input has rank ", *rank);
+  SmallVector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p])
+      return inferError(loc, name, "perm is not a permutation of [0, ",
+                        perm.size(), ")");
+    seen[p] = true;
+  }
+  SmallVector<int64_t> shape(perm.size(), kDyn);
+  if (std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input))
+    for (size_t i = 0; i < perm.size(); ++i)
+      shape[i] = (*in)[perm[i]];
+  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// reshape and dynamic_reshape
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto input = cast<TensorType>(getInput().getType());
+  RankedTensorType result = getResult().getType();
+  if (input.getElementType() != result.getElementType())
+    return emitOpError("result element type ")
+           << result.getElementType() << " differs from the input's "
+           << input.getElementType();
+  int64_t dynamicDims = result.getNumDynamicDims();
+  if (dynamicDims > 1)
+    return emitOpError("result may have at most one dynamic dim, not ")
+           << dynamicDims << "; use bathy.dynamic_reshape";
+  if (!input.hasRank() || !input.hasStaticShape())
+    return success();
+  int64_t count = input.getNumElements();
+  int64_t known = staticProduct(
+      llvm::to_vector(llvm::make_filter_range(result.getShape(), [](int64_t d) {
+        return !ShapedType::isDynamic(d);
+      })));
+  if (dynamicDims == 0 && known != count)
+    return emitOpError("changes the element count from ")
+           << count << " to " << known;
+  if (dynamicDims == 1 && (known == 0 ? count != 0 : count % known != 0))
+    return emitOpError("cannot reshape ")
+           << count << " elements into " << shapeToString(result.getShape());
+  return success();
+}
+
+LogicalResult DynamicReshapeOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  Type element = elementOf(input);
+  std::optional<SmallVector<int64_t>> target =
+      getConstantInts(adaptor.getShape());
+  if (!target) {
+    auto shapeType = dyn_cast<RankedTensorType>(adaptor.getShape().getType());
+    if (!shapeType || shapeType.isDynamicDim(0)) {
+      inferred.push_back(makeTensorType(std::nullopt, element));
+    } else {
+      inferred.push_back(RankedTensorType::get(
+          SmallVector<int64_t>(shapeType.getDimSize(0), kDyn), element));
+    }
+    return success();
+  }
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  bool allowZero = adaptor.getAllowzero();
+  SmallVector<int64_t> shape;
+  int64_t inferIndex = -1;
+  bool hasZero = false;
+  for (auto [i, v] : llvm::enumerate(*target)) {
+    int64_t d = v;
+    if (d == -1) {
+      if (inferIndex >= 0)
+        return inferError(loc, name, "shape has more than one -1");
+      inferIndex = i;
+      d = kDyn;
+    } else if (d < -1) {
+      return inferError(loc, name, "shape entry ", i, " is ", d,
+                        "; only -1 may be negative");
+    } else if (d == 0 && !allowZero) {
+      if (in && static_cast<int64_t>(i) >= static_cast<int64_t>(in->size()))
+        return inferError(loc, name, "shape entry ", i,
+                          " is 0 (copy the input's dim) but the input has "
+                          "rank ",
+                          in->size());
+      d = in ? (*in)[i] : kDyn;
+    } else if (d == 0) {
+      hasZero = true;
+    }
+    shape.push_back(d);
+  }
+  if (allowZero && hasZero && inferIndex >= 0)
+    return inferError(loc, name,
+                      "shape has both 0 and -1, which allowzero forbids");
+  if (in && llvm::none_of(*in, ShapedType::isDynamic)) {
+    int64_t count = staticProduct(*in);
+    int64_t known = 1;
+    bool allKnown = true;
+    for (auto [i, d] : llvm::enumerate(shape)) {
+      if (static_cast<int64_t>(i) == inferIndex)
+        continue;
+      if (ShapedType::isDynamic(d))
+        allKnown = false;
+      else
+        known *= d;
+    }
+    if (allKnown && inferIndex >= 0) {
+      if (known == 0 || count % known != 0)
+        return inferError(loc, name, "cannot reshape ", count,
+                          " elements into shape with -1 and other dims "
+                          "multiplying to ",
+                          known);
+      shape[inferIndex] = count / known;
+    } else if (allKnown && known != count) {
+      return inferError(loc, name, "changes the element count from ", count,
+                        " to ", known);
+    }
+  }
+  inferred.push_back(RankedTensorType::get(shape, element));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// expand
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  Type input = adaptor.getInput().getType();
+  Type element = elementOf(input);
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  std::optional<SmallVector<int64_t>> target =
+      getConstantInts(adaptor.getShape());
+  if (target) {
+    for (int64_t d : *target)
+      if (d < 0)
+        return inferError(loc, getOperationName(), "shape has negative dim ",
+                          d);
+    if (!in) {
+      inferred.push_back(makeTensorType(std::nullopt, element));
+      return success();
+    }
+    FailureOr<SmallVector<int64_t>> shape = broadcastShapes(*in, *target);
+    if (failed(shape))
+      return inferError(loc, getOperationName(), "input shape ",
+                        shapeToString(*in), " cannot be expanded to ",
+                        shapeToString(ArrayRef<int64_t>(*target)));
+    inferred.push_back(RankedTensorType::get(*shape, element));
+    return success();
+  }
+  auto shapeType = dyn_cast<RankedTensorType>(adaptor.getShape().getType());
+  if (!in || !shapeType || shapeType.isDynamicDim(0)) {
+    inferred.push_back(makeTensorType(std::nullopt, element));
+    return success();
+  }
+  // Unknown target values: a static input dim other than 1 survives.
+  int64_t rank = std::max<int64_t>(in->size(), shapeType.getDimSize(0));
+  SmallVector<int64_t> shape(rank, kDyn);
+  for (size_t i = 0; i < in->size(); ++i) {
+    int64_t d = (*in)[i];
+    if (!ShapedType::isDynamic(d) && d != 1)
+      shape[rank - in->size() + i] = d;
+  }
+  inferred.push_back(RankedTensorType::get(shape, element));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// squeeze and unsqueeze
+//===----------------------------------------------------------------------===//
+
+LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  ArrayRef<int64_t> axes = adaptor.getAxes();
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  if (failed(infer::checkSortedAxes(
+          loc, name, axes,
+          in ? std::optional<int64_t>(in->size()) : std::nullopt)))
+    return failure();
+  if (!in) {
+    inferred.push_back(input);
+    return success();
+  }
+  SmallVector<int64_t> shape;
+  for (auto [i, d] : llvm::enumerate(*in)) {
+    if (!llvm::is_contained(axes, static_cast<int64_t>(i))) {
+      shape.push_back(d);
+      continue;
+    }
+    if (!ShapedType::isDynamic(d) && d != 1)
+      return inferError(loc, name, "cannot squeeze dim ", i, " of size ", d);
+  }
+  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  return success();
+}
+
+LogicalResult UnsqueezeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  ArrayRef<int64_t> axes = adaptor.getAxes();
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  std::optional<int64_t> resultRank;
+  if (in)
+    resultRank = in->size() + axes.size();
+  if (failed(infer::checkSortedAxes(loc, name, axes, resultRank)))
+    return failure();
+  if (!in) {
+    inferred.push_back(input);
+    return success();
+  }
+  SmallVector<int64_t> shape;
+  size_t next = 0;
+  for (int64_t i = 0; i < *resultRank; ++i)
+    shape.push_back(llvm::is_contained(axes, i) ? 1 : (*in)[next++]);
+  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// concat and split
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return inferError(loc, name, "needs at least one input");
+  Type element = elementOf(inputs.front().getType());
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
+  std::optional<SmallVector<int64_t>> shape;
+  bool anyUnranked = false;
+  for (auto [i, v] : llvm::enumerate(inputs)) {
+    if (elementOf(v.getType()) != element)
+      return inferError(loc, name, "input ", i, " has element type ",
+                        elementOf(v.getType()), " but input 0 has ", element);
+    std::optional<ArrayRef<int64_t>> s = getShapeIfRanked(v.getType());
+    if (!s) {
+      anyUnranked = true;
+      continue;
+    }
+    if (failed(infer::checkAxis(loc, name, "axis", axis,
+                                 static_cast<int64_t>(s->size()))))
+      return failure();
+    if (!shape) {
+      shape = SmallVector<int64_t>(*s);
+      continue;
+    }
+    if (s->size() != shape->size())
+      return inferError(loc, name, "input ", i, " has rank ", s->size(),
+                        " but the inputs before it have rank ",
+                        shape->size());
+    for (size_t d = 0; d < s->size(); ++d) {
+      int64_t a = (*shape)[d], b = (*s)[d];
+      if (static_cast<int64_t>(d) == axis) {
+        (*shape)[d] = ShapedType::isDynamic(a) || ShapedType::isDynamic(b)
+                          ? kDyn
+                          : a + b;
+        continue;
+      }
+      if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
+        return inferError(loc, name, "input ", i, " has size ", b,
+                          " in dim ", d, " but the inputs before it have ", a);
+      if (ShapedType::isDynamic(a))
+        (*shape)[d] = b;
+    }
+  }
+  if (!shape) {
+    inferred.push_back(makeTensorType(std::nullopt, element));
+    return success();
+  }
+  if (anyUnranked)
+    (*shape)[axis] = kDyn;
+  inferred.push_back(RankedTensorType::get(*shape, element));
+  return success();
+}
+
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
+  ArrayRef<int64_t> sizes = adaptor.getSizes();
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  if (failed(infer::checkAxis(
+          loc, name, "axis", axis,
+          in ? std::optional<int64_t>(in->size()) : std::nullopt)))
+    return failure();
+  if (sizes.empty())
+    return inferError(loc, name, "sizes must not be empty");
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    if (s < 0)
+      return inferError(loc, name, "sizes must be >= 0, got ", s);
+    total += s;
+  }
+  if (in && !ShapedType::isDynamic((*in)[axis]) && (*in)[axis] != total)
+    return inferError(loc, name, "sizes add up to ", total, " but dim ", axis,
+                      " has size ", (*in)[axis]);
+  for (int64_t s : sizes) {
+    if (!in) {
+      inferred.push_back(input);
+      continue;
+    }
+    SmallVector<int64_t> shape(*in);
+    shape[axis] = s;
+    inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// slice and gather
+//===----------------------------------------------------------------------===//
+
+/// Number of elements ONNX Slice takes from a dim of size `dim`.
+static int64_t sliceCount(int64_t dim, int64_t start, int64_t end,
+                          int64_t step) {
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return std::max<int64_t>(0, (end - start + step - 1) / step);
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return std::max<int64_t>(0, (start - end + (-step) - 1) / (-step));
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  ArrayRef<int64_t> axes = adaptor.getAxes(), starts = adaptor.getStarts(),
+                    ends = adaptor.getEnds(), steps = adaptor.getSteps();
+  if (starts.size() != axes.size() || ends.size() != axes.size() ||
+      steps.size() != axes.size())
+    return inferError(loc, name,
+                      "axes, starts, ends and steps must have the same length");
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  std::optional<int64_t> rank;
+  if (in)
+    rank = in->size();
+  llvm::SmallSet<int64_t, 4> seen;
+  for (auto [axis, step] : llvm::zip(axes, steps)) {
+    if (failed(infer::checkAxis(loc, name, "axis", axis, rank)))
+      return failure();
+    if (!seen.insert(axis).second)
+      return inferError(loc, name, "axis ", axis, " appears twice");
+    if (step == 0)
+      return inferError(loc, name, "step for axis ", axis, " is zero");
+  }
+  if (!in) {
+    inferred.push_back(input);
+    return success();
+  }
+  SmallVector<int64_t> shape(*in);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t dim = shape[axes[i]];
+    shape[axes[i]] = ShapedType::isDynamic(dim)
+                         ? kDyn
+                         : sliceCount(dim, starts[i], ends[i], steps[i]);
+  }
+  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  return success();
+}
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type data = adaptor.getData().getType();
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
+  std::optional<ArrayRef<int64_t>> d = getShapeIfRanked(data);
+  std::optional<ArrayRef<int64_t>> idx =
+      getShapeIfRanked(adaptor.getIndices().getType());
+  if (d && d->empty())
+    return inferError(loc, name, "data must have rank >= 1");
+  if (failed(infer::checkAxis(
+          loc, name, "axis", axis,
+          d ? std::optional<int64_t>(d->size()) : std::nullopt)))
+    return failure();
+  if (d && !ShapedType::isDynamic((*d)[axis]))
+    if (std::optional<SmallVector<int64_t>> values =
+            getConstantInts(adaptor.getIndices()))
+      for (int64_t v : *values)
+        if (v < -(*d)[axis] || v >= (*d)[axis])
+          return inferError(loc, name, "index ", v,
+                            " is out of range for dim ", axis, " of size ",
+                            (*d)[axis]);
+  if (!d || !idx) {
+    inferred.push_back(makeTensorType(std::nullopt, elementOf(data)));
+    return success();
+  }
+  SmallVector<int64_t> shape(d->take_front(axis));
+  shape.append(idx->begin(), idx->end());
+  shape.append(d->begin() + axis + 1, d->end());
+  inferred.push_back(RankedTensorType::get(shape, elementOf(data)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// pad and trilu
+//===----------------------------------------------------------------------===//
+
+LogicalResult PadOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  StringRef mode = adaptor.getMode();
+  if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+      mode != "wrap")
+    return inferError(loc, name,
+                      "mode must be constant, reflect, edge or wrap, not \"",
+                      mode, "\"");
+  Type input = adaptor.getInput().getType();
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  if (!in) {
+    inferred.push_back(input);
+    return success();
+  }
+  int64_t rank = in->size();
+  if (static_cast<int64_t>(pads.size()) != 2 * rank)
+    return inferError(loc, name, "pads has ", pads.size(),
+                      " entries but 2 x rank = ", 2 * rank, " are needed");
+  SmallVector<int64_t> shape(*in);
+  for (int64_t i = 0; i < rank; ++i) {
+    if (ShapedType::isDynamic(shape[i]))
+      continue;
+    shape[i] += pads[i] + pads[i + rank];
+    if (shape[i] < 0)
+      return inferError(loc, name, "padding makes dim ", i, " negative");
+  }
+  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  return success();
+}
+
+LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  Type input = adaptor.getInput().getType();
+  std::optional<int64_t> rank = rankOf(input);
+  if (rank && *rank < 2)
+    return inferError(loc, getOperationName(),
+                      "input must have rank >= 2, got ", *rank);
+  inferred.push_back(input);
+  return success();
+}

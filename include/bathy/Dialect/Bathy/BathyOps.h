@@ -1,0 +1,27 @@
+//===- BathyOps.h - The bathy dialect and its operations ------------------===//
+#ifndef BATHY_DIALECT_BATHY_BATHYOPS_H
+#define BATHY_DIALECT_BATHY_BATHYOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "bathy/Dialect/Bathy/ShapeUtils.h"
+
+namespace bathy::OpTrait {
+/// Marks elementwise ops, which broadcast their operands NumPy style.
+template <typename ConcreteType>
+class BathyElementwise
+    : public mlir::OpTrait::TraitBase<ConcreteType, BathyElementwise> {};
+} // namespace bathy::OpTrait
+
+#include "bathy/Dialect/Bathy/BathyOpsDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "bathy/Dialect/Bathy/BathyOps.h.inc"
+
+#endif // BATHY_DIALECT_BATHY_BATHYOPS_H

@@ -1,0 +1,19 @@
+//===- Passes.h - bathy's graph-level passes ------------------------------===//
+#ifndef BATHY_PASSES_PASSES_H
+#define BATHY_PASSES_PASSES_H
+
+#include "bathy/Dialect/Bathy/BathyOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace bathy {
+
+#define GEN_PASS_DECL
+#include "bathy/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "bathy/Passes/Passes.h.inc"
+
+} // namespace bathy
+
+#endif // BATHY_PASSES_PASSES_H
