@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the runtime alone (-DBATHY_BUILD_COMPILER=OFF) and proves that no
+# LLVM or MLIR is on its include or link path, then runs its unit tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${BATHY_RUNTIME_BUILD_DIR:-build-runtime}
+cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=Release -DBATHY_BUILD_COMPILER=OFF > /dev/null
+ninja -C "$DIR" -j "$(nproc)" > /dev/null
+if grep -Eiq -- '-I[^ ]*(llvm|mlir)|isystem [^ ]*(llvm|mlir)' "$DIR/compile_commands.json"; then
+  echo "runtime-only build: LLVM/MLIR found on the include path:" >&2
+  grep -Eio -- '-I[^ ]*(llvm|mlir)[^ ]*|isystem [^ ]*(llvm|mlir)[^ ]*' "$DIR/compile_commands.json" | sort -u >&2
+  exit 1
+fi
+if grep -Eiq 'libLLVM|libMLIR|llvm-22' "$DIR/build.ninja"; then
+  echo "runtime-only build: LLVM/MLIR found on the link line" >&2
+  exit 1
+fi
+if ldd "$DIR/bin/bathy_runtime_tests" | grep -Eiq 'LLVM|MLIR'; then
+  echo "runtime-only build: the test binary loads LLVM/MLIR" >&2
+  exit 1
+fi
+echo "runtime-only build: no LLVM/MLIR on include, link or load paths"
+(cd "$DIR" && ctest --output-on-failure -j "$(nproc)")

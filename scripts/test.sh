@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every bathy test: the runtime-only build check,
+# the C++ unit tests (ctest) and the lit/FileCheck suite. Ends with one line
+# "bathy tests: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
+export PATH="$PWD/.venv/bin:$PATH"
+bash scripts/build.sh || { echo "test: build failed" >&2; exit 1; }
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "== runtime-only build (no LLVM/MLIR) =="
+if bash scripts/check-runtime-only.sh > "$log" 2>&1; then
+  tail -n 3 "$log"; passed=$((passed + 1))
+else
+  cat "$log"; failed=$((failed + 1))
+fi
+
+echo "== C++ unit tests (ctest) =="
+(cd build && ctest --output-on-failure -j "$(nproc)") > "$log" 2>&1
+cat "$log" | grep -vE '^ *([0-9]+/[0-9]+ Test|Start )' || true
+if line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log"); then
+  total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+  bad=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/')
+  passed=$((passed + total - bad)); failed=$((failed + bad))
+else
+  failed=$((failed + 1))
+fi
+
+echo "== lit tests =="
+lit -sv build/test > "$log" 2>&1
+lit_rc=$?
+grep -vE '^(PASS|XFAIL|UNSUPPORTED):' "$log" | tail -n 40
+p=$(grep -Eo 'Passed *: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)
+f=$(grep -Eo '(Failed|Unresolved|Timed Out) *: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | awk '{s+=$1} END {print s+0}')
+passed=$((passed + p)); failed=$((failed + ${f:-0}))
+if [ "$lit_rc" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
+echo "bathy tests: $passed passed, $failed failed"
+[ "$failed" = 0 ]
