@@ -1,0 +1,89 @@
+//===- ModelLoader.cpp - Reading ONNX model files -------------------------===//
+#include "ModelLoader.h"
+
+#include "bathy/Importer/OnnxImporter.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
+#include "onnx/defs/parser.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+
+namespace bathy::onnx_import {
+
+std::string canonicalDomain(StringRef domain) {
+  return domain == "ai.onnx" ? std::string() : domain.str();
+}
+
+int64_t getOpsetVersion(const onnx::ModelProto &model, StringRef domain) {
+  std::string want = canonicalDomain(domain);
+  for (const onnx::OperatorSetIdProto &opset : model.opset_import())
+    if (canonicalDomain(opset.domain()) == want)
+      return opset.version();
+  return 0;
+}
+
+static bool looksLikeText(StringRef path, StringRef contents) {
+  if (path.ends_with(".onnxtext") || path.ends_with(".txt"))
+    return true;
+  StringRef trimmed = contents.ltrim();
+  return trimmed.starts_with("<") && !path.ends_with(".onnx");
+}
+
+FailureOr<LoadedModel> loadModel(StringRef path, MLIRContext *context) {
+  Location loc = FileLineColLoc::get(context, path, 0, 0);
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/true);
+  if (!file)
+    return emitError(loc) << "cannot read '" << path
+                          << "': " << file.getError().message();
+  StringRef contents = (*file)->getBuffer();
+  LoadedModel loaded;
+  loaded.path = path.str();
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  loaded.directory = dir.empty() ? "." : std::string(dir);
+
+  if (looksLikeText(path, contents)) {
+    onnx::OnnxParser parser(contents.data());
+    auto status = parser.Parse(loaded.model);
+    if (!status.IsOK())
+      return emitError(loc) << "cannot parse '" << path
+                            << "' as ONNX text format: "
+                            << status.ErrorMessage();
+  } else {
+    if (contents.size() > static_cast<size_t>(INT32_MAX))
+      return emitError(loc)
+             << "'" << path
+             << "' is larger than 2 GiB, the protobuf limit; store the "
+                "weights as external data";
+    if (!loaded.model.ParseFromArray(contents.data(),
+                                     static_cast<int>(contents.size())))
+      return emitError(loc) << "cannot parse '" << path
+                            << "' as an ONNX model: the file is truncated, "
+                               "corrupt or not a ModelProto";
+  }
+
+  const onnx::ModelProto &model = loaded.model;
+  if (!model.has_graph())
+    return emitError(loc) << "'" << path << "' has no graph";
+  if (model.graph().output_size() == 0)
+    return emitError(loc) << "the graph of '" << path << "' has no outputs";
+  if (model.opset_import_size() == 0)
+    return emitError(loc) << "'" << path
+                          << "' imports no opset (opset_import is empty)";
+  loaded.opset = getOpsetVersion(model, "");
+  if (loaded.opset > kMaxSupportedOpset)
+    return emitError(loc) << "'" << path << "' uses ai.onnx opset "
+                          << loaded.opset << "; bathy supports opsets up to "
+                          << kMaxSupportedOpset;
+  if (getOpsetVersion(model, "") != 0 && loaded.opset < 1)
+    return emitError(loc) << "'" << path << "' declares ai.onnx opset "
+                          << loaded.opset;
+  return loaded;
+}
+
+} // namespace bathy::onnx_import

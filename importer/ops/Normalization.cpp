@@ -1,0 +1,211 @@
+//===- Normalization.cpp - ONNX softmax, norms, reductions ----------------===//
+#include "OpRegistry.h"
+
+using namespace mlir;
+
+namespace bathy::onnx_import {
+namespace {
+
+/// Softmax/LogSoftmax. Before opset 13 the op flattens dims [axis, rank) into
+/// one (default axis 1); from 13 on it works along one axis (default -1).
+template <typename OpTy> LogicalResult softmaxLike(NodeContext &ctx) {
+  bool coerced = ctx.opset() < 13;
+  FailureOr<Value> x = ctx.requiredInput(0, "input");
+  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", coerced ? 1 : -1);
+  if (failed(x) || failed(axisAttr))
+    return failure();
+  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
+  if (failed(rank))
+    return failure();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  if (!coerced || *axis == *rank - 1) {
+    FailureOr<Value> y = ctx.build<OpTy>(*x, b.getI64IntegerAttr(*axis));
+    return failed(y) ? failure() : ctx.setResults(*y);
+  }
+  // Coerced to 2-D: [prod(dims < axis), prod(dims >= axis)].
+  auto type = cast<RankedTensorType>(x->getType());
+  int64_t inner = staticProduct(type.getShape().drop_front(*axis));
+  int64_t outer = staticProduct(type.getShape().take_front(*axis));
+  if (ShapedType::isDynamic(inner) || type.getNumDynamicDims() > 1)
+    return ctx.emitError() << "opset-" << ctx.opset() << " " << ctx.opType()
+                           << " over several dims needs static dims from "
+                              "the axis on";
+  auto flatType =
+      RankedTensorType::get({outer, inner}, type.getElementType());
+  Value flat = ctx.buildTyped<ReshapeOp>(flatType, *x);
+  FailureOr<Value> y = ctx.build<OpTy>(flat, b.getI64IntegerAttr(1));
+  if (failed(y))
+    return failure();
+  return ctx.setResults(ctx.buildTyped<ReshapeOp>(type, *y));
+}
+
+/// Reads reduction axes from the attribute (older opsets) or the second
+/// input; returns them normalized, sorted and unique. Empty means "all"
+/// unless noop_with_empty_axes, reported through `noop`.
+FailureOr<SmallVector<int64_t>> readAxes(NodeContext &ctx, Value x,
+                                         bool fromInput, bool &noop) {
+  FailureOr<int64_t> noopAttr = ctx.attrInt("noop_with_empty_axes", 0);
+  if (failed(noopAttr))
+    return failure();
+  SmallVector<int64_t> axes;
+  if (fromInput) {
+    if (ctx.input(1)) {
+      std::optional<SmallVector<int64_t>> c = ctx.constantInts(1);
+      if (!c)
+        return ctx.emitError() << "axes must be a constant";
+      axes = *c;
+    }
+  } else {
+    FailureOr<SmallVector<int64_t>> a =
+        ctx.attrInts("axes", SmallVector<int64_t>{});
+    if (failed(a))
+      return failure();
+    axes = *a;
+  }
+  noop = axes.empty() && *noopAttr;
+  if (axes.empty())
+    return axes;
+  FailureOr<int64_t> rank = ctx.requireRank(x, "the input");
+  if (failed(rank))
+    return failure();
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = ctx.normalizeAxis(a, *rank);
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return axes;
+}
+
+template <typename OpTy, bool AxesFromInput>
+LogicalResult reduce(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.requiredInput(0, "data");
+  FailureOr<int64_t> keepdims = ctx.attrInt("keepdims", 1);
+  if (failed(x) || failed(keepdims))
+    return failure();
+  bool noop = false;
+  FailureOr<SmallVector<int64_t>> axes =
+      readAxes(ctx, *x, AxesFromInput, noop);
+  if (failed(axes))
+    return failure();
+  if (noop)
+    return ctx.setResults(*x);
+  OpBuilder &b = ctx.builder();
+  FailureOr<Value> y = ctx.build<OpTy>(*x, b.getDenseI64ArrayAttr(*axes),
+                                       b.getBoolAttr(*keepdims != 0));
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
+template <typename OpTy> LogicalResult argReduce(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.requiredInput(0, "data");
+  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", 0);
+  FailureOr<int64_t> keepdims = ctx.attrInt("keepdims", 1);
+  FailureOr<int64_t> last = ctx.attrInt("select_last_index", 0);
+  if (failed(x) || failed(axisAttr) || failed(keepdims) || failed(last))
+    return failure();
+  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
+  if (failed(rank))
+    return failure();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  FailureOr<Value> y =
+      ctx.build<OpTy>(*x, b.getI64IntegerAttr(*axis),
+                      b.getBoolAttr(*keepdims != 0), b.getBoolAttr(*last != 0));
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
+LogicalResult layerNorm(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.requiredInput(0, "X");
+  FailureOr<Value> scale = ctx.requiredInput(1, "Scale");
+  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", -1);
+  FailureOr<float> epsilon = ctx.attrFloat("epsilon", 1e-5f);
+  if (failed(x) || failed(scale) || failed(axisAttr) || failed(epsilon))
+    return failure();
+  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
+  if (failed(rank))
+    return failure();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  FailureOr<Value> y =
+      ctx.build<LayerNormOp>(*x, *scale, ctx.input(2), b.getI64IntegerAttr(*axis),
+                             b.getF32FloatAttr(*epsilon));
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
+LogicalResult rmsNorm(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.requiredInput(0, "X");
+  FailureOr<Value> scale = ctx.requiredInput(1, "scale");
+  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", -1);
+  FailureOr<float> epsilon = ctx.attrFloat("epsilon", 1e-5f);
+  if (failed(x) || failed(scale) || failed(axisAttr) || failed(epsilon))
+    return failure();
+  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
+  if (failed(rank))
+    return failure();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  FailureOr<Value> y = ctx.build<RmsNormOp>(
+      *x, *scale, b.getI64IntegerAttr(*axis), b.getF32FloatAttr(*epsilon));
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
+LogicalResult batchNorm(NodeContext &ctx) {
+  SmallVector<Value> in;
+  const char *names[] = {"X", "scale", "B", "input_mean", "input_var"};
+  for (auto [i, what] : llvm::enumerate(names)) {
+    FailureOr<Value> v = ctx.requiredInput(i, what);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  FailureOr<float> epsilon = ctx.attrFloat("epsilon", 1e-5f);
+  FailureOr<int64_t> training = ctx.attrInt("training_mode", 0);
+  FailureOr<int64_t> spatial = ctx.attrInt("spatial", 1);
+  if (failed(epsilon) || failed(training) || failed(spatial))
+    return failure();
+  if (*training)
+    return ctx.emitError() << "training_mode=1 is not supported; bathy "
+                              "compiles inference graphs";
+  if (*spatial != 1)
+    return ctx.emitError() << "spatial=0 is not supported";
+  FailureOr<Value> y = ctx.build<BatchNormOp>(
+      in[0], in[1], in[2], in[3], in[4], ctx.builder().getF32FloatAttr(*epsilon));
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
+} // namespace
+
+void populateNormalizationHandlers(OpRegistry &r) {
+  r.add("Softmax", 1, softmaxLike<SoftmaxOp>);
+  r.add("Softmax", 13, softmaxLike<SoftmaxOp>);
+  r.add("LogSoftmax", 1, softmaxLike<LogSoftmaxOp>);
+  r.add("LogSoftmax", 13, softmaxLike<LogSoftmaxOp>);
+  r.add("LayerNormalization", 17, layerNorm);
+  r.add("RMSNormalization", 23, rmsNorm);
+  r.add("BatchNormalization", 7, batchNorm);
+  r.add("ReduceSum", 1, reduce<ReduceSumOp, false>);
+  r.add("ReduceSum", 13, reduce<ReduceSumOp, true>);
+  r.add("ReduceMean", 1, reduce<ReduceMeanOp, false>);
+  r.add("ReduceMean", 18, reduce<ReduceMeanOp, true>);
+  r.add("ReduceMax", 1, reduce<ReduceMaxOp, false>);
+  r.add("ReduceMax", 18, reduce<ReduceMaxOp, true>);
+  r.add("ReduceMin", 1, reduce<ReduceMinOp, false>);
+  r.add("ReduceMin", 18, reduce<ReduceMinOp, true>);
+  r.add("ReduceProd", 1, reduce<ReduceProdOp, false>);
+  r.add("ReduceProd", 18, reduce<ReduceProdOp, true>);
+  r.add("ArgMax", 1, argReduce<ArgMaxOp>);
+  r.add("ArgMin", 1, argReduce<ArgMinOp>);
+}
+
+} // namespace bathy::onnx_import

@@ -1,0 +1,97 @@
+//===- bathy-import.cpp - ONNX to bathy MLIR ------------------------------===//
+#include "bathy/Importer/OnnxImporter.h"
+#include "bathy/InitAll.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("bathy-import options");
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx | model.onnxtext>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputPath("o", cl::init("-"),
+                                       cl::desc("Output file (default: stdout)"),
+                                       cl::value_desc("file"),
+                                       cl::cat(category));
+static cl::opt<bool> check(
+    "check",
+    cl::desc("Print a per-op-type support table and every unsupported node; "
+             "exit 1 if any node is unsupported"),
+    cl::cat(category));
+static cl::opt<bool> emitBytecode(
+    "emit-bytecode",
+    cl::desc("Write MLIR bytecode (weights stored in binary, lossless)"),
+    cl::cat(category));
+static cl::opt<bool> keepWeights(
+    "keep-weights",
+    cl::desc("Print weight blobs in text output (by default blobs over 1 KiB "
+             "are elided so that text stays small)"),
+    cl::cat(category));
+static cl::opt<bool> printLocations(
+    "print-locations",
+    cl::desc("Print op locations (the ONNX node each op came from)"),
+    cl::cat(category));
+static cl::opt<int64_t> maxInline(
+    "max-inline-elements", cl::init(64),
+    cl::desc("Initializers up to this many elements become inline constants"),
+    cl::cat(category));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "bathy-import: converts an ONNX model (binary, or ONNX text format) "
+      "into the bathy MLIR dialect.\n\n"
+      "  bathy-import model.onnx -o model.mlir\n"
+      "  bathy-import --check model.onnx\n");
+
+  mlir::DialectRegistry registry;
+  bathy::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  if (check)
+    return mlir::succeeded(
+               bathy::checkOnnxFile(inputPath, &context, llvm::outs()))
+               ? 0
+               : 1;
+
+  bathy::OnnxImportOptions options;
+  options.maxInlineElements = maxInline;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      bathy::importOnnxFile(inputPath, &context, options);
+  if (!module)
+    return 1;
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputPath, &error);
+  if (!output) {
+    llvm::errs() << "bathy-import: " << error << "\n";
+    return 1;
+  }
+  if (emitBytecode) {
+    if (mlir::failed(mlir::writeBytecodeToFile(*module, output->os())))
+      return 1;
+  } else {
+    mlir::OpPrintingFlags flags;
+    if (!keepWeights)
+      flags.elideLargeResourceString(1024);
+    if (printLocations)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    module->print(output->os(), flags);
+  }
+  output->keep();
+  return 0;
+}
