@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Importer/OnnxImporter.h"
 
-#include <deque>
+#include <queue>
 
 #include "ModelLoader.h"
 #include "OpRegistry.h"
@@ -162,17 +162,19 @@ LogicalResult GraphImporter::analyze() {
       return emitError(fileLoc_) << "graph output '" << out.name()
                                  << "' is not produced by any node";
   }
-  std::deque<int> ready;
+  // Ready nodes are taken lowest index first, so a graph that is already
+  // sorted (as ONNX requires) keeps its order.
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (int i = 0; i < numNodes; ++i)
     if (pending[i] == 0)
-      ready.push_back(i);
+      ready.push(i);
   while (!ready.empty()) {
-    int i = ready.front();
-    ready.pop_front();
+    int i = ready.top();
+    ready.pop();
     order_.push_back(i);
     for (int c : consumers[i])
       if (--pending[c] == 0)
-        ready.push_back(c);
+        ready.push(c);
   }
   if (static_cast<int>(order_.size()) != numNodes) {
     for (int i = 0; i < numNodes; ++i)
@@ -348,6 +350,11 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
         "bathy.name", builder.getStringAttr(out.name()))));
   }
   func::ReturnOp::create(builder, fileLoc_, results);
+  // Drop what no output needs (unused Constant nodes, folded-away values);
+  // every bathy op is pure.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+    if (isa<BathyDialect>(op.getDialect()) && op.use_empty())
+      op.erase();
   func.setType(builder.getFunctionType(argTypes, TypeRange(ValueRange(results))));
   func.setAllArgAttrs(argAttrs);
   func.setAllResultAttrs(resultAttrs);

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   libabsl-dev libgtest-dev libgmock-dev
   zlib1g-dev libzstd-dev
-  python3 python3-venv python3-pip
+  python3 python3-venv python3-pip python3-torch python3-torchvision
 )
 
 SUDO=""

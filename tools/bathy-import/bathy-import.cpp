@@ -1,6 +1,7 @@
 //===- bathy-import.cpp - ONNX to bathy MLIR ------------------------------===//
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
+#include "bathy/Support/Diagnostics.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
@@ -9,7 +10,6 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 namespace cl = llvm::cl;
@@ -58,8 +58,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   bathy::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
-  llvm::SourceMgr sourceMgr;
-  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  bathy::ToolDiagnosticHandler diagnostics(&context, llvm::errs());
 
   if (check)
     return mlir::succeeded(
