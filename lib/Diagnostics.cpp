@@ -51,18 +51,21 @@ static StringRef severityName(DiagnosticSeverity severity) {
   return "error";
 }
 
-static void print(Diagnostic &diag, llvm::raw_ostream &os, int indent) {
+static void print(Diagnostic &diag, llvm::raw_ostream &os, int indent,
+                  std::optional<Location> parent = std::nullopt) {
   std::string message = diag.str();
   os.indent(indent) << severityName(diag.getSeverity()) << ": " << message;
   std::string where = describeLocation(diag.getLocation());
-  // Say where, unless the message already names it.
+  // Say where, unless the message (or the diagnostic a note belongs to)
+  // already names it.
   if (!where.empty() && message.find(where) == std::string::npos &&
+      parent != diag.getLocation() &&
       !(isa<NameLoc>(diag.getLocation()) &&
         message.find("node '") != std::string::npos))
     os << " [at " << where << "]";
   os << "\n";
   for (Diagnostic &note : diag.getNotes())
-    print(note, os, indent + 2);
+    print(note, os, indent + 2, diag.getLocation());
 }
 
 ToolDiagnosticHandler::ToolDiagnosticHandler(MLIRContext *context,

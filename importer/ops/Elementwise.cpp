@@ -65,16 +65,32 @@ LogicalResult identity(NodeContext &ctx) {
   return failed(x) ? failure() : ctx.setResults(*x);
 }
 
-/// Inference-mode Dropout is the identity; the mask output is not supported.
+/// Inference-mode Dropout is the identity and its mask is all true.
 LogicalResult dropout(NodeContext &ctx) {
   FailureOr<Value> x = ctx.requiredInput(0, "data");
   if (failed(x))
     return failure();
-  if (std::optional<double> training = ctx.constantScalar(2))
+  if (ctx.input(2)) {
+    std::optional<double> training = ctx.constantScalar(2);
+    if (!training)
+      return ctx.emitError() << "training_mode must be a constant";
     if (*training != 0)
       return ctx.emitError() << "training_mode is true; bathy compiles "
                                 "inference graphs only";
-  return ctx.setResults(*x);
+  }
+  if (!ctx.outputUsed(1))
+    return ctx.setResults(*x);
+  OpBuilder &b = ctx.builder();
+  FailureOr<Value> shape = ctx.build<ShapeOp>(*x, b.getI64IntegerAttr(0),
+                                              IntegerAttr());
+  if (failed(shape))
+    return failure();
+  auto one = DenseElementsAttr::get(
+      RankedTensorType::get({1}, b.getI1Type()), true);
+  FailureOr<Value> mask = ctx.build<ConstantOfShapeOp>(*shape, one);
+  if (failed(mask))
+    return failure();
+  return ctx.setResults({*x, *mask});
 }
 
 LogicalResult gelu(NodeContext &ctx) {

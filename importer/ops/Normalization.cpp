@@ -138,7 +138,39 @@ LogicalResult layerNorm(NodeContext &ctx) {
   FailureOr<Value> y =
       ctx.build<LayerNormOp>(*x, *scale, ctx.input(2), b.getI64IntegerAttr(*axis),
                              b.getF32FloatAttr(*epsilon));
-  return failed(y) ? failure() : ctx.setResults(*y);
+  if (failed(y))
+    return failure();
+  if (!ctx.outputUsed(1) && !ctx.outputUsed(2))
+    return ctx.setResults(*y);
+  // The optional Mean and InvStdDev outputs, over dims [axis, rank) with
+  // those dims kept as size 1.
+  SmallVector<int64_t> axes;
+  for (int64_t a = *axis; a < *rank; ++a)
+    axes.push_back(a);
+  auto reduceMean = [&](Value v) {
+    return ctx.build<ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                   b.getBoolAttr(true));
+  };
+  FailureOr<Value> mean = reduceMean(*x);
+  if (failed(mean))
+    return failure();
+  FailureOr<Value> centered = ctx.build<SubOp>(*x, *mean);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = ctx.build<MulOp>(*centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = reduceMean(*squared);
+  if (failed(variance))
+    return failure();
+  Value eps = ctx.constantScalarOf(NodeContext::elementOf(*x), *epsilon);
+  FailureOr<Value> shifted = ctx.build<AddOp>(*variance, eps);
+  if (failed(shifted))
+    return failure();
+  FailureOr<Value> invStdDev = ctx.build<RsqrtOp>(*shifted);
+  if (failed(invStdDev))
+    return failure();
+  return ctx.setResults({*y, *mean, *invStdDev});
 }
 
 LogicalResult rmsNorm(NodeContext &ctx) {
