@@ -375,6 +375,35 @@ void DynamicReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
   results.add<DynamicToStaticReshape>(context);
 }
 
+namespace {
+/// dynamic_slice -> slice once starts and ends are constants.
+struct DynamicToStaticSlice : OpRewritePattern<DynamicSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DynamicSliceOp op,
+                                PatternRewriter &rewriter) const override {
+    DenseIntElementsAttr starts, ends;
+    if (!matchPattern(op.getStarts(), m_Constant(&starts)) ||
+        !matchPattern(op.getEnds(), m_Constant(&ends)))
+      return failure();
+    auto values = [](DenseIntElementsAttr attr) {
+      return llvm::to_vector(llvm::map_range(
+          attr.getValues<APInt>(),
+          [](const APInt &v) { return v.getSExtValue(); }));
+    };
+    rewriter.replaceOpWithNewOp<SliceOp>(
+        op, op.getType(), op.getInput(), op.getAxesAttr(),
+        rewriter.getDenseI64ArrayAttr(values(starts)),
+        rewriter.getDenseI64ArrayAttr(values(ends)), op.getStepsAttr());
+    return success();
+  }
+};
+} // namespace
+
+void DynamicSliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                 MLIRContext *context) {
+  results.add<DynamicToStaticSlice>(context);
+}
+
 OpFoldResult ExpandOp::fold(FoldAdaptor) {
   auto input = dyn_cast<RankedTensorType>(getInput().getType());
   if (input && input.hasStaticShape() && input == getType())
@@ -437,6 +466,18 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  // gather(shape(x), i) is a constant when the dims it picks are static.
+  if (getData().getDefiningOp<ShapeOp>()) {
+    auto result = dyn_cast<RankedTensorType>(getType());
+    std::optional<infer::PartialValues> values =
+        infer::getPartialInts(getResult());
+    if (result && result.hasStaticShape() && values &&
+        static_cast<int64_t>(values->size()) == result.getNumElements() &&
+        llvm::all_of(*values, [](auto v) { return v.has_value(); }))
+      return DenseElementsAttr::get(
+          result, ArrayRef<int64_t>(llvm::to_vector(llvm::map_range(
+                      *values, [](auto v) { return static_cast<int64_t>(*v); }))));
+  }
   DenseElementsAttr data = getSmallDense(adaptor.getData());
   auto indices = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getIndices());
   RankedTensorType result = getFoldableResultType(getType());

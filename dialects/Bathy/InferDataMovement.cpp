@@ -11,7 +11,9 @@
 
 using namespace mlir;
 using namespace bathy;
+using infer::getPartialInts;
 using infer::inferError;
+using infer::PartialValues;
 
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
@@ -33,6 +35,90 @@ static std::optional<SmallVector<int64_t>> getConstantInts(Value value) {
     return std::nullopt;
   return llvm::to_vector(llvm::map_range(
       attr.getValues<APInt>(), [](const APInt &v) { return v.getSExtValue(); }));
+}
+
+/// What is known about the values of a 1-D (or scalar) i64 shape tensor:
+/// one entry per element, nullopt where the value is only known at run time.
+/// Sees through the Shape -> Gather -> Unsqueeze -> Concat chains exporters
+/// write, so a reshape target like concat(batch, seq, [12], [64]) is known to
+/// end in 12 and 64 even when batch and seq are dynamic.
+std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
+                                                         int depth) {
+  if (depth > 8)
+    return std::nullopt;
+  if (std::optional<SmallVector<int64_t>> c = getConstantInts(value))
+    return PartialValues(c->begin(), c->end());
+  Operation *op = value.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  if (auto shape = dyn_cast<ShapeOp>(op)) {
+    auto input = dyn_cast<RankedTensorType>(shape.getInput().getType());
+    auto result = dyn_cast<RankedTensorType>(shape.getType());
+    if (!input || !result || result.isDynamicDim(0))
+      return std::nullopt;
+    int64_t start = static_cast<int64_t>(shape.getStart());
+    if (start < 0)
+      start += input.getRank();
+    start = std::clamp<int64_t>(start, 0, input.getRank());
+    PartialValues out;
+    for (int64_t i = 0; i < result.getDimSize(0); ++i) {
+      int64_t d = input.getDimSize(start + i);
+      out.push_back(ShapedType::isDynamic(d) ? std::nullopt
+                                             : std::optional<int64_t>(d));
+    }
+    return out;
+  }
+  if (auto gather = dyn_cast<GatherOp>(op)) {
+    std::optional<PartialValues> data = getPartialInts(gather.getData(), depth + 1);
+    std::optional<SmallVector<int64_t>> idx = getConstantInts(gather.getIndices());
+    if (!data || !idx || gather.getAxis() != 0)
+      return std::nullopt;
+    PartialValues out;
+    for (int64_t i : *idx) {
+      if (i < 0)
+        i += data->size();
+      if (i < 0 || i >= static_cast<int64_t>(data->size()))
+        return std::nullopt;
+      out.push_back((*data)[i]);
+    }
+    return out;
+  }
+  if (isa<UnsqueezeOp, SqueezeOp, ReshapeOp, CastOp>(op))
+    return getPartialInts(op->getOperand(0), depth + 1);
+  if (isa<AddOp, SubOp, MulOp, DivOp>(op)) {
+    std::optional<PartialValues> lhs = getPartialInts(op->getOperand(0), depth + 1);
+    std::optional<PartialValues> rhs = getPartialInts(op->getOperand(1), depth + 1);
+    if (!lhs || !rhs || (lhs->size() != rhs->size() && lhs->size() != 1 &&
+                         rhs->size() != 1))
+      return std::nullopt;
+    size_t n = std::max(lhs->size(), rhs->size());
+    PartialValues out;
+    for (size_t i = 0; i < n; ++i) {
+      std::optional<int64_t> a = (*lhs)[lhs->size() == 1 ? 0 : i];
+      std::optional<int64_t> b = (*rhs)[rhs->size() == 1 ? 0 : i];
+      if (!a || !b || (isa<DivOp>(op) && *b == 0)) {
+        out.push_back(std::nullopt);
+        continue;
+      }
+      int64_t v = isa<AddOp>(op)   ? *a + *b
+                  : isa<SubOp>(op) ? *a - *b
+                  : isa<MulOp>(op) ? *a * *b
+                                   : *a / *b;
+      out.push_back(v);
+    }
+    return out;
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op)) {
+    PartialValues out;
+    for (Value in : concat.getInputs()) {
+      std::optional<PartialValues> part = getPartialInts(in, depth + 1);
+      if (!part)
+        return std::nullopt;
+      out.append(part->begin(), part->end());
+    }
+    return out;
+  }
+  return std::nullopt;
 }
 
 //===----------------------------------------------------------------------===//
@@ -108,10 +194,17 @@ LogicalResult DynamicReshapeOp::inferReturnTypes(
     auto shapeType = dyn_cast<RankedTensorType>(adaptor.getShape().getType());
     if (!shapeType || shapeType.isDynamicDim(0)) {
       inferred.push_back(makeTensorType(std::nullopt, element));
-    } else {
-      inferred.push_back(RankedTensorType::get(
-          SmallVector<int64_t>(shapeType.getDimSize(0), kDyn), element));
+      return success();
     }
+    // Entries known to be positive are static dims of the result.
+    SmallVector<int64_t> shape(shapeType.getDimSize(0), kDyn);
+    if (std::optional<PartialValues> partial =
+            getPartialInts(adaptor.getShape());
+        partial && partial->size() == shape.size())
+      for (auto [d, v] : llvm::zip(shape, *partial))
+        if (v && *v > 0)
+          d = *v;
+    inferred.push_back(RankedTensorType::get(shape, element));
     return success();
   }
   std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
@@ -207,9 +300,15 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
     inferred.push_back(makeTensorType(std::nullopt, element));
     return success();
   }
-  // Unknown target values: a static input dim other than 1 survives.
+  // Unknown target values: a static input dim other than 1 survives, and a
+  // target entry known to be > 1 is the result's dim.
   int64_t rank = std::max<int64_t>(in->size(), shapeType.getDimSize(0));
   SmallVector<int64_t> shape(rank, kDyn);
+  if (std::optional<PartialValues> partial = getPartialInts(adaptor.getShape());
+      partial && static_cast<int64_t>(partial->size()) == shapeType.getDimSize(0))
+    for (size_t i = 0; i < partial->size(); ++i)
+      if ((*partial)[i] && *(*partial)[i] > 1)
+        shape[rank - partial->size() + i] = *(*partial)[i];
   for (size_t i = 0; i < in->size(); ++i) {
     int64_t d = (*in)[i];
     if (!ShapedType::isDynamic(d) && d != 1)
@@ -430,6 +529,52 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     shape[axes[i]] = ShapedType::isDynamic(dim)
                          ? kDyn
                          : sliceCount(dim, starts[i], ends[i], steps[i]);
+  }
+  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
+  return success();
+}
+
+LogicalResult DynamicSliceOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type input = adaptor.getInput().getType();
+  ArrayRef<int64_t> axes = adaptor.getAxes(), steps = adaptor.getSteps();
+  if (steps.size() != axes.size())
+    return inferError(loc, name, "axes and steps must have the same length");
+  for (Value bound : {adaptor.getStarts(), adaptor.getEnds()}) {
+    auto type = cast<RankedTensorType>(bound.getType());
+    if (!type.isDynamicDim(0) &&
+        type.getDimSize(0) != static_cast<int64_t>(axes.size()))
+      return inferError(loc, name, "starts and ends need one entry per axis (",
+                        axes.size(), "), got ", type.getDimSize(0));
+  }
+  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
+  std::optional<int64_t> rank;
+  if (in)
+    rank = in->size();
+  llvm::SmallSet<int64_t, 4> seen;
+  for (auto [axis, step] : llvm::zip(axes, steps)) {
+    if (failed(infer::checkAxis(loc, name, "axis", axis, rank)))
+      return failure();
+    if (!seen.insert(axis).second)
+      return inferError(loc, name, "axis ", axis, " appears twice");
+    if (step == 0)
+      return inferError(loc, name, "step for axis ", axis, " is zero");
+  }
+  if (!in) {
+    inferred.push_back(input);
+    return success();
+  }
+  std::optional<SmallVector<int64_t>> starts =
+      getConstantInts(adaptor.getStarts());
+  std::optional<SmallVector<int64_t>> ends = getConstantInts(adaptor.getEnds());
+  SmallVector<int64_t> shape(*in);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t dim = shape[axes[i]];
+    shape[axes[i]] = starts && ends && !ShapedType::isDynamic(dim)
+                         ? sliceCount(dim, (*starts)[i], (*ends)[i], steps[i])
+                         : kDyn;
   }
   inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
   return success();

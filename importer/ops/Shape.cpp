@@ -350,37 +350,48 @@ LogicalResult split(NodeContext &ctx) {
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
-/// Slice-10+: starts, ends, axes and steps are inputs and must be constant.
+/// Slice-10+: starts, ends, axes and steps are inputs. Axes and steps must
+/// be constants; run-time starts and ends give bathy.dynamic_slice.
 LogicalResult slice(NodeContext &ctx) {
   FailureOr<Value> x = ctx.requiredInput(0, "data");
-  if (failed(x))
+  FailureOr<Value> startsV = ctx.requiredInput(1, "starts");
+  FailureOr<Value> endsV = ctx.requiredInput(2, "ends");
+  if (failed(x) || failed(startsV) || failed(endsV))
     return failure();
   FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
   if (failed(rank))
     return failure();
   std::optional<SmallVector<int64_t>> starts = ctx.constantInts(1);
   std::optional<SmallVector<int64_t>> ends = ctx.constantInts(2);
-  if (!starts || !ends)
-    return ctx.emitError() << "starts and ends must be constants (slices "
-                              "with run-time bounds are not supported yet)";
-  SmallVector<int64_t> axes, steps(starts->size(), 1);
-  for (int64_t i = 0; i < static_cast<int64_t>(starts->size()); ++i)
-    axes.push_back(i);
+  std::optional<int64_t> count;
+  if (starts)
+    count = starts->size();
+  else if (auto t = dyn_cast<RankedTensorType>(startsV->getType());
+           t && t.getRank() == 1 && !t.isDynamicDim(0))
+    count = t.getDimSize(0);
+  SmallVector<int64_t> axes;
   if (ctx.input(3)) {
     std::optional<SmallVector<int64_t>> a = ctx.constantInts(3);
     if (!a)
       return ctx.emitError() << "axes must be a constant";
     axes = *a;
+  } else {
+    if (!count)
+      return ctx.emitError() << "the number of sliced axes must be known";
+    for (int64_t i = 0; i < *count; ++i)
+      axes.push_back(i);
   }
+  SmallVector<int64_t> steps(axes.size(), 1);
   if (ctx.input(4)) {
     std::optional<SmallVector<int64_t>> s = ctx.constantInts(4);
     if (!s)
       return ctx.emitError() << "steps must be a constant";
     steps = *s;
   }
-  if (axes.size() != starts->size())
-    return ctx.emitError() << "starts has " << starts->size()
-                           << " entries but axes has " << axes.size();
+  if ((count && static_cast<size_t>(*count) != axes.size()) ||
+      steps.size() != axes.size())
+    return ctx.emitError() << "starts, ends, axes and steps must have the "
+                              "same length";
   for (int64_t &a : axes) {
     FailureOr<int64_t> n = ctx.normalizeAxis(a, *rank);
     if (failed(n))
@@ -388,9 +399,15 @@ LogicalResult slice(NodeContext &ctx) {
     a = *n;
   }
   OpBuilder &b = ctx.builder();
-  FailureOr<Value> y = ctx.build<SliceOp>(
-      *x, b.getDenseI64ArrayAttr(axes), b.getDenseI64ArrayAttr(*starts),
-      b.getDenseI64ArrayAttr(*ends), b.getDenseI64ArrayAttr(steps));
+  FailureOr<Value> y =
+      starts && ends
+          ? ctx.build<SliceOp>(*x, b.getDenseI64ArrayAttr(axes),
+                               b.getDenseI64ArrayAttr(*starts),
+                               b.getDenseI64ArrayAttr(*ends),
+                               b.getDenseI64ArrayAttr(steps))
+          : ctx.build<DynamicSliceOp>(*x, *startsV, *endsV,
+                                      b.getDenseI64ArrayAttr(axes),
+                                      b.getDenseI64ArrayAttr(steps));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 

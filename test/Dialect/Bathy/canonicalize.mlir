@@ -81,6 +81,18 @@ func.func @shape_arithmetic(%x: tensor<2x8x768xf32>) -> tensor<2x8x12x64xf32> {
 
 // -----
 
+// A dynamic slice with constant bounds becomes a static slice.
+// CHECK-LABEL: func.func @dynamic_slice_to_static
+func.func @dynamic_slice_to_static(%x: tensor<8x4xf32>) -> tensor<?x4xf32> {
+  %s = bathy.constant dense<[2]> : tensor<1xi64>
+  %e = bathy.constant dense<[-1]> : tensor<1xi64>
+  // CHECK: bathy.slice %{{.+}} {axes = array<i64: 0>, ends = array<i64: -1>, starts = array<i64: 2>, steps = array<i64: 1>} : (tensor<8x4xf32>) -> tensor<?x4xf32>
+  %0 = bathy.dynamic_slice %x, %s, %e {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<8x4xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
 // A dynamic reshape whose target has two unknown dims stays dynamic.
 // CHECK-LABEL: func.func @dynamic_reshape_kept
 func.func @dynamic_reshape_kept(%x: tensor<?x?x768xf32>, %s: tensor<4xi64>) -> tensor<?x?x12x64xf32> {

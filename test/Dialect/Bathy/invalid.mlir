@@ -651,3 +651,22 @@ func.func @trilu_rank(%x: tensor<4xf32>) {
   %0 = bathy.trilu %x : (tensor<4xf32>) -> tensor<4xf32>
   return
 }
+
+
+// -----
+
+func.func @dynamic_slice_steps(%x: tensor<6xf32>, %b: tensor<1xi64>) {
+  // expected-error@+2 {{'bathy.dynamic_slice' op axes and steps must have the same length}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.dynamic_slice %x, %b, %b {axes = array<i64: 0>, steps = array<i64>} : (tensor<6xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_slice_bounds(%x: tensor<6xf32>, %b: tensor<2xi64>) {
+  // expected-error@+2 {{'bathy.dynamic_slice' op starts and ends need one entry per axis (1), got 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.dynamic_slice %x, %b, %b {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<6xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<?xf32>
+  return
+}

@@ -200,7 +200,8 @@ func.func @reductions_and_norms(%x: tensor<?x128x768xf32>, %g: tensor<768xf32>,
 func.func @data_movement(%x: tensor<?x?x12x64xf32>, %y: tensor<?x768xf32>,
                          %s: tensor<3xi64>, %e: tensor<1x1x?x64xf32>,
                          %s4: tensor<4xi64>, %ids: tensor<?x?xi64>,
-                         %table: tensor<30522x768xf32>, %img: tensor<1x3x4x4xf32>) {
+                         %table: tensor<30522x768xf32>, %img: tensor<1x3x4x4xf32>,
+                         %b1: tensor<1xi64>) {
   // CHECK: bathy.transpose %{{.*}} {perm = array<i64: 0, 2, 1, 3>} : (tensor<?x?x12x64xf32>) -> tensor<?x12x?x64xf32>
   %0 = bathy.transpose %x {perm = array<i64: 0, 2, 1, 3>} : (tensor<?x?x12x64xf32>) -> tensor<?x12x?x64xf32>
   // CHECK: bathy.reshape %{{.*}} : (tensor<?x768xf32>) -> tensor<?x12x64xf32>
@@ -221,6 +222,8 @@ func.func @data_movement(%x: tensor<?x?x12x64xf32>, %y: tensor<?x768xf32>,
   %8:2 = bathy.split %y {axis = 1 : i64, sizes = array<i64: 256, 512>} : (tensor<?x768xf32>) -> (tensor<?x256xf32>, tensor<?x512xf32>)
   // CHECK: bathy.slice %{{.*}} {axes = array<i64: 1>, ends = array<i64: 9223372036854775807>, starts = array<i64: -2>, steps = array<i64: 1>} : (tensor<?x768xf32>) -> tensor<?x2xf32>
   %9 = bathy.slice %y {axes = array<i64: 1>, starts = array<i64: -2>, ends = array<i64: 9223372036854775807>, steps = array<i64: 1>} : (tensor<?x768xf32>) -> tensor<?x2xf32>
+  // CHECK: bathy.dynamic_slice %{{.*}}, %{{.*}}, %{{.*}} {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<?x768xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x768xf32>
+  %ds = bathy.dynamic_slice %y, %b1, %b1 {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<?x768xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x768xf32>
   // CHECK: bathy.gather %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<30522x768xf32>, tensor<?x?xi64>) -> tensor<?x?x768xf32>
   %10 = bathy.gather %table, %ids {axis = 0 : i64} : (tensor<30522x768xf32>, tensor<?x?xi64>) -> tensor<?x?x768xf32>
   // CHECK: bathy.pad %{{.*}} {mode = "reflect", pads = array<i64: 0, 0, 1, 1, 0, 0, 1, 1>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x6x6xf32>

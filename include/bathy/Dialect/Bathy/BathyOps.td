@@ -725,6 +725,32 @@ def Bathy_SliceOp : Bathy_Op<"slice", [Bathy_InferTypes]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def Bathy_DynamicSliceOp : Bathy_Op<"dynamic_slice", [Bathy_InferTypes]> {
+  let summary = "Strided slice whose starts and ends are known at run time.";
+  let description = [{
+    ONNX Slice where `starts` and `ends` are 1-D integer tensors (one entry per
+    axis in `axes`) computed by the graph, typically from the shapes of
+    dynamic inputs. Semantics as `bathy.slice`; sliced dims are dynamic
+    unless the bounds fold to constants, when it becomes `bathy.slice`.
+
+    Example:
+    ```mlir
+    %y = bathy.dynamic_slice %mask, %starts, %ends {axes = array<i64: 2, 3>,
+                                                    steps = array<i64: 1, 1>}
+        : (tensor<1x1x1024x1024xi1>, tensor<2xi64>, tensor<2xi64>)
+        -> tensor<1x1x?x?xi1>
+    ```
+  }];
+  let arguments = (ins Bathy_Tensor:$input, 1DTensorOf<[I32, I64]>:$starts,
+                       1DTensorOf<[I32, I64]>:$ends, DenseI64ArrayAttr:$axes,
+                       DenseI64ArrayAttr:$steps);
+  let results = (outs Bathy_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $starts `,` $ends attr-dict `:` functional-type(operands, results)
+  }];
+  let hasCanonicalizer = 1;
+}
+
 def Bathy_GatherOp : Bathy_Op<"gather", [Bathy_InferTypes]> {
   let summary = "Takes slices along one axis at the given indices.";
   let description = [{

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/TypeRange.h"
+#include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
 
 namespace bathy {
@@ -78,6 +79,15 @@ mlir::LogicalResult checkSortedAxes(std::optional<mlir::Location> loc,
                                     llvm::StringRef opName,
                                     llvm::ArrayRef<int64_t> axes,
                                     std::optional<int64_t> rank);
+/// What is known about the values of a small 1-D (or scalar) integer tensor:
+/// one entry per element, nullopt where the value is only known at run time.
+/// Sees through the Shape -> Gather -> Unsqueeze -> Concat chains and the
+/// scalar arithmetic exporters write, so a reshape target such as
+/// concat(batch, seq, [12], [64]) is known to end in 12 and 64 even when
+/// batch and seq are dynamic. Returns nullopt when nothing can be said.
+using PartialValues = llvm::SmallVector<std::optional<int64_t>>;
+std::optional<PartialValues> getPartialInts(mlir::Value value, int depth = 0);
+
 } // namespace infer
 
 } // namespace bathy
