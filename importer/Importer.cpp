@@ -363,13 +363,12 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
   return module;
 }
 
-OwningOpRef<ModuleOp> bathy::importOnnxFile(StringRef path,
-                                            MLIRContext *context,
-                                            const OnnxImportOptions &options) {
-  context->loadDialect<BathyDialect, func::FuncDialect>();
-  FailureOr<LoadedModel> model = loadModel(path, context);
+static OwningOpRef<ModuleOp> importLoaded(FailureOr<LoadedModel> model,
+                                          MLIRContext *context,
+                                          const OnnxImportOptions &options) {
   if (failed(model))
     return nullptr;
+  StringRef path = model->path;
   GraphImporter importer(*model, context, options);
   if (failed(importer.analyze()))
     return nullptr;
@@ -384,6 +383,22 @@ OwningOpRef<ModuleOp> bathy::importOnnxFile(StringRef path,
     return nullptr;
   }
   return importer.build();
+}
+
+OwningOpRef<ModuleOp> bathy::importOnnxFile(StringRef path,
+                                            MLIRContext *context,
+                                            const OnnxImportOptions &options) {
+  context->loadDialect<BathyDialect, func::FuncDialect>();
+  return importLoaded(loadModel(path, context), context, options);
+}
+
+OwningOpRef<ModuleOp> bathy::importOnnxBuffer(StringRef contents,
+                                              StringRef name, bool text,
+                                              MLIRContext *context,
+                                              const OnnxImportOptions &options) {
+  context->loadDialect<BathyDialect, func::FuncDialect>();
+  return importLoaded(parseModel(contents, name, text, context), context,
+                      options);
 }
 
 LogicalResult bathy::checkOnnxFile(StringRef path, MLIRContext *context,

@@ -32,23 +32,15 @@ static bool looksLikeText(StringRef path, StringRef contents) {
   return trimmed.starts_with("<") && !path.ends_with(".onnx");
 }
 
-FailureOr<LoadedModel> loadModel(StringRef path, MLIRContext *context) {
+FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path,
+                                  bool text, MLIRContext *context) {
   Location loc = FileLineColLoc::get(context, path, 0, 0);
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/true);
-  if (!file)
-    return emitError(loc) << "cannot read '" << path
-                          << "': " << file.getError().message();
-  StringRef contents = (*file)->getBuffer();
   LoadedModel loaded;
   loaded.path = path.str();
-  SmallString<256> dir(path);
-  llvm::sys::path::remove_filename(dir);
-  loaded.directory = dir.empty() ? "." : std::string(dir);
-
-  if (looksLikeText(path, contents)) {
-    onnx::OnnxParser parser(contents.data());
+  if (text) {
+    // The ONNX parser reads up to a NUL; give it a terminated copy.
+    std::string terminated = contents.str();
+    onnx::OnnxParser parser(terminated.c_str());
     auto status = parser.Parse(loaded.model);
     if (!status.IsOK())
       return emitError(loc) << "cannot parse '" << path
@@ -80,9 +72,30 @@ FailureOr<LoadedModel> loadModel(StringRef path, MLIRContext *context) {
     return emitError(loc) << "'" << path << "' uses ai.onnx opset "
                           << loaded.opset << "; bathy supports opsets up to "
                           << kMaxSupportedOpset;
-  if (getOpsetVersion(model, "") != 0 && loaded.opset < 1)
-    return emitError(loc) << "'" << path << "' declares ai.onnx opset "
-                          << loaded.opset;
+  for (const onnx::OperatorSetIdProto &opset : model.opset_import())
+    if (opset.version() < 1)
+      return emitError(loc) << "'" << path << "' declares opset "
+                            << opset.version() << " for domain '"
+                            << opset.domain() << "'";
+  return loaded;
+}
+
+FailureOr<LoadedModel> loadModel(StringRef path, MLIRContext *context) {
+  Location loc = FileLineColLoc::get(context, path, 0, 0);
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/false);
+  if (!file)
+    return emitError(loc) << "cannot read '" << path
+                          << "': " << file.getError().message();
+  StringRef contents = (*file)->getBuffer();
+  FailureOr<LoadedModel> loaded =
+      parseModel(contents, path, looksLikeText(path, contents), context);
+  if (failed(loaded))
+    return failure();
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  loaded->directory = dir.empty() ? "." : std::string(dir);
   return loaded;
 }
 

@@ -24,6 +24,12 @@ struct LoadedModel {
 mlir::FailureOr<LoadedModel> loadModel(llvm::StringRef path,
                                        mlir::MLIRContext *context);
 
+/// Parses a model held in memory (binary, or text when `text`). `name`
+/// stands for the model in messages; external data cannot be resolved.
+mlir::FailureOr<LoadedModel> parseModel(llvm::StringRef contents,
+                                        llvm::StringRef name, bool text,
+                                        mlir::MLIRContext *context);
+
 /// The opset version the model imports for `domain` (the default domain may
 /// be spelled "" or "ai.onnx"), or 0 if it imports none.
 int64_t getOpsetVersion(const onnx::ModelProto &model, llvm::StringRef domain);

@@ -123,6 +123,10 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor,
   if (location.empty())
     return emitError(loc) << "tensor '" << tensor.name()
                           << "' has external data without a location";
+  if (source.modelDirectory.empty())
+    return emitError(loc) << "tensor '" << tensor.name()
+                          << "' has external data, which needs the model to "
+                             "be read from a file";
   if (llvm::sys::path::is_absolute(location) ||
       llvm::any_of(llvm::make_range(llvm::sys::path::begin(location),
                                     llvm::sys::path::end(location)),

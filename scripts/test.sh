@@ -41,5 +41,15 @@ f=$(grep -Eo '(Failed|Unresolved|Timed Out) *: *[0-9]+' "$log" | grep -Eo '[0-9]
 passed=$((passed + p)); failed=$((failed + ${f:-0}))
 if [ "$lit_rc" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
 
+echo "== Python tests (pytest: importer sweeps, torch models, bad input) =="
+BATHY_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q -s -p no:cacheprovider test/python > "$log" 2>&1
+py_rc=$?
+tail -n 25 "$log"
+summary=$(tail -n 1 "$log")
+p=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
+f=$(echo "$summary" | grep -Eo '[0-9]+ (failed|error|errors)' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$py_rc" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
 echo "bathy tests: $passed passed, $failed failed"
 [ "$failed" = 0 ]

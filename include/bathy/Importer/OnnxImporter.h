@@ -37,6 +37,13 @@ mlir::OwningOpRef<mlir::ModuleOp>
 importOnnxFile(llvm::StringRef path, mlir::MLIRContext *context,
                const OnnxImportOptions &options = {});
 
+/// Imports a model held in memory (binary protobuf, or the text format when
+/// `text`); `name` stands for it in messages. External data is rejected.
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxBuffer(llvm::StringRef contents, llvm::StringRef name, bool text,
+                 mlir::MLIRContext *context,
+                 const OnnxImportOptions &options = {});
+
 /// Prints one line per op type of the model at `path` (count, whether
 /// supported, at which opset) and then every unsupported node by name.
 /// Fails if the model cannot be read or any node is unsupported.
