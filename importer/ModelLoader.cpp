@@ -39,13 +39,21 @@ FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path,
   loaded.path = path.str();
   if (text) {
     // The ONNX parser reads up to a NUL; give it a terminated copy.
+    // ONNX's parser reports most errors through its Status but throws on
+    // some malformed literals (std::stoi and friends); both are errors here.
     std::string terminated = contents.str();
-    onnx::OnnxParser parser(terminated.c_str());
-    auto status = parser.Parse(loaded.model);
-    if (!status.IsOK())
+    std::string message;
+    try {
+      onnx::OnnxParser parser(terminated.c_str());
+      auto status = parser.Parse(loaded.model);
+      if (!status.IsOK())
+        message = status.ErrorMessage();
+    } catch (const std::exception &e) {
+      message = std::string("malformed literal (") + e.what() + ")";
+    }
+    if (!message.empty())
       return emitError(loc) << "cannot parse '" << path
-                            << "' as ONNX text format: "
-                            << status.ErrorMessage();
+                            << "' as ONNX text format: " << message;
   } else {
     if (contents.size() > static_cast<size_t>(INT32_MAX))
       return emitError(loc)
