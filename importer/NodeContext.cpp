@@ -184,10 +184,9 @@ FailureOr<ElementsAttr> NodeContext::attrTensor(StringRef name) {
 }
 
 LogicalResult NodeContext::setResults(ValueRange values) {
+  // Handlers may compute optional outputs the node does not declare.
   if (values.size() > outputUsed_.size())
-    return emitError() << "produced " << values.size()
-                       << " results but the node has only "
-                       << outputUsed_.size() << " outputs";
+    values = values.take_front(outputUsed_.size());
   for (unsigned i = values.size(); i < outputUsed_.size(); ++i)
     if (outputUsed_[i])
       return emitError() << "output " << i << " ('" << node_.output(i)

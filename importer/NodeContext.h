@@ -75,7 +75,8 @@ public:
   bool outputUsed(unsigned i) const {
     return i < outputUsed_.size() && outputUsed_[i];
   }
-  /// Sets the node's results. Outputs past `values` must be unused.
+  /// Sets the node's results; extra values (optional outputs the node does
+  /// not declare) are dropped, and outputs past `values` must be unused.
   mlir::LogicalResult setResults(mlir::ValueRange values);
   llvm::ArrayRef<mlir::Value> results() const { return results_; }
 

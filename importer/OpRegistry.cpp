@@ -41,6 +41,7 @@ const OpRegistry &OpRegistry::get() {
     populateLinalgConvHandlers(r);
     populateNormalizationHandlers(r);
     populateShapeHandlers(r);
+    populateAttentionHandlers(r);
     return r;
   }();
   return registry;

@@ -52,6 +52,7 @@ void populateElementwiseHandlers(OpRegistry &registry);
 void populateLinalgConvHandlers(OpRegistry &registry);
 void populateNormalizationHandlers(OpRegistry &registry);
 void populateShapeHandlers(OpRegistry &registry);
+void populateAttentionHandlers(OpRegistry &registry);
 
 } // namespace bathy::onnx_import
 
