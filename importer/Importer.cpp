@@ -114,17 +114,16 @@ LogicalResult GraphImporter::analyze() {
     nodeNames_.push_back(name);
     auto [it, fresh] = seenNames.try_emplace(name, i);
     if (!fresh)
-      return emitError(nodeLoc(i)) << "node name '" << name
-                                   << "' is used by two nodes (" << it->second
-                                   << " and " << i << ")";
+      return emitError(nodeLoc(i))
+             << "node name '" << name << "' is used by two nodes ("
+             << it->second << " and " << i << ")";
     for (const std::string &out : node.output()) {
       if (out.empty())
         continue;
       if (graphInputs_.contains(out) || initializers_.count(out))
         return emitError(nodeLoc(i))
-               << "node '" << name << "' (" << node.op_type()
-               << ") writes '" << out
-               << "', which is already a graph input or initializer";
+               << "node '" << name << "' (" << node.op_type() << ") writes '"
+               << out << "', which is already a graph input or initializer";
       auto [p, isNew] = producer.try_emplace(out, i);
       if (!isNew)
         return emitError(nodeLoc(i))
@@ -217,8 +216,8 @@ GraphImporter::convertValueInfo(const onnx::ValueInfoProto &info,
                                << "' is not a tensor (sequences, maps and "
                                   "optionals are not supported)";
   const onnx::TypeProto::Tensor &tt = info.type().tensor_type();
-  FailureOr<Type> element = convertElementType(
-      tt.elem_type(), fileLoc_, "'" + info.name() + "'");
+  FailureOr<Type> element =
+      convertElementType(tt.elem_type(), fileLoc_, "'" + info.name() + "'");
   if (failed(element))
     return failure();
   if (!tt.has_shape())
@@ -247,7 +246,8 @@ FailureOr<Value> GraphImporter::lookup(StringRef name, OpBuilder &builder,
     return it->second;
   auto init = initializers_.find(name);
   if (init == initializers_.end())
-    return emitError(nodeLoc(nodeIndex)) << "value '" << name << "' is undefined";
+    return emitError(nodeLoc(nodeIndex))
+           << "value '" << name << "' is undefined";
   // Initializers are materialized at the top of the function, once.
   OpBuilder::InsertionGuard guard(builder);
   Block *entry = builder.getInsertionBlock();
@@ -281,11 +281,11 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
     argNames.push_back(in.name());
     SmallVector<NamedAttribute> attrs = {
         builder.getNamedAttr("bathy.name", builder.getStringAttr(in.name()))};
-    if (llvm::any_of(dimParams, [](const std::string &s) { return !s.empty(); }))
+    if (llvm::any_of(dimParams,
+                     [](const std::string &s) { return !s.empty(); }))
       attrs.push_back(builder.getNamedAttr(
-          "bathy.dim_params",
-          builder.getStrArrayAttr(SmallVector<StringRef>(dimParams.begin(),
-                                                         dimParams.end()))));
+          "bathy.dim_params", builder.getStrArrayAttr(SmallVector<StringRef>(
+                                  dimParams.begin(), dimParams.end()))));
     argAttrs.push_back(builder.getDictionaryAttr(attrs));
   }
 
@@ -346,8 +346,8 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
                nullptr;
     }
     results.push_back(*v);
-    resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
-        "bathy.name", builder.getStringAttr(out.name()))));
+    resultAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr("bathy.name", builder.getStringAttr(out.name()))));
   }
   func::ReturnOp::create(builder, fileLoc_, results);
   // Drop what no output needs (unused Constant nodes, folded-away values);
@@ -355,7 +355,8 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
     if (isa<BathyDialect>(op.getDialect()) && op.use_empty())
       op.erase();
-  func.setType(builder.getFunctionType(argTypes, TypeRange(ValueRange(results))));
+  func.setType(
+      builder.getFunctionType(argTypes, TypeRange(ValueRange(results))));
   func.setAllArgAttrs(argAttrs);
   func.setAllResultAttrs(resultAttrs);
   if (failed(verify(*module)))
@@ -392,10 +393,10 @@ OwningOpRef<ModuleOp> bathy::importOnnxFile(StringRef path,
   return importLoaded(loadModel(path, context), context, options);
 }
 
-OwningOpRef<ModuleOp> bathy::importOnnxBuffer(StringRef contents,
-                                              StringRef name, bool text,
-                                              MLIRContext *context,
-                                              const OnnxImportOptions &options) {
+OwningOpRef<ModuleOp>
+bathy::importOnnxBuffer(StringRef contents, StringRef name, bool text,
+                        MLIRContext *context,
+                        const OnnxImportOptions &options) {
   context->loadDialect<BathyDialect, func::FuncDialect>();
   return importLoaded(parseModel(contents, name, text, context), context,
                       options);
@@ -441,10 +442,9 @@ LogicalResult bathy::checkOnnxFile(StringRef path, MLIRContext *context,
     const OpHandlerEntry *e = registry.lookup(domainKey, r.opType, opset);
     std::string label =
         (r.domain == "ai.onnx" ? "" : r.domain + ".") + r.opType;
-    std::string handler =
-        e ? "since opset " + std::to_string(e->sinceVersion) +
-                " (model opset " + std::to_string(opset) + ")"
-          : "-";
+    std::string handler = e ? "since opset " + std::to_string(e->sinceVersion) +
+                                  " (model opset " + std::to_string(opset) + ")"
+                            : "-";
     os << llvm::format("%-28s %6d  %-11s %s\n", label.c_str(), r.count,
                        e ? "supported" : "UNSUPPORTED", handler.c_str());
   }

@@ -32,8 +32,8 @@ static bool looksLikeText(StringRef path, StringRef contents) {
   return trimmed.starts_with("<") && !path.ends_with(".onnx");
 }
 
-FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path,
-                                  bool text, MLIRContext *context) {
+FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path, bool text,
+                                  MLIRContext *context) {
   Location loc = FileLineColLoc::get(context, path, 0, 0);
   LoadedModel loaded;
   loaded.path = path.str();
@@ -82,9 +82,9 @@ FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path,
                           << kMaxSupportedOpset;
   for (const onnx::OperatorSetIdProto &opset : model.opset_import())
     if (opset.version() < 1)
-      return emitError(loc) << "'" << path << "' declares opset "
-                            << opset.version() << " for domain '"
-                            << opset.domain() << "'";
+      return emitError(loc)
+             << "'" << path << "' declares opset " << opset.version()
+             << " for domain '" << opset.domain() << "'";
   return loaded;
 }
 

@@ -11,10 +11,9 @@ LogicalResult NodeContext::finishInferred(Operation *op,
                                           SmallVectorImpl<Value> &out) {
   auto infer = cast<InferTypeOpInterface>(op);
   SmallVector<Type> types;
-  if (failed(infer.inferReturnTypes(context(), loc_, op->getOperands(),
-                                    op->getAttrDictionary(),
-                                    op->getPropertiesStorage(),
-                                    op->getRegions(), types)) ||
+  if (failed(infer.inferReturnTypes(
+          context(), loc_, op->getOperands(), op->getAttrDictionary(),
+          op->getPropertiesStorage(), op->getRegions(), types)) ||
       types.size() != op->getNumResults()) {
     op->erase();
     return emitError() << "cannot convert the node (see the error above)";
@@ -30,8 +29,8 @@ LogicalResult NodeContext::finishInferred(Operation *op,
 }
 
 InFlightDiagnostic NodeContext::emitError() {
-  return mlir::emitError(loc_) << "node '" << name_ << "' (" << opType()
-                               << "): ";
+  return mlir::emitError(loc_)
+         << "node '" << name_ << "' (" << opType() << "): ";
 }
 
 FailureOr<Value> NodeContext::requiredInput(unsigned i, StringRef what) {
@@ -40,7 +39,8 @@ FailureOr<Value> NodeContext::requiredInput(unsigned i, StringRef what) {
   return emitError() << "missing required input " << i << " (" << what << ")";
 }
 
-std::optional<SmallVector<int64_t>> NodeContext::constantInts(unsigned i) const {
+std::optional<SmallVector<int64_t>>
+NodeContext::constantInts(unsigned i) const {
   Value v = input(i);
   if (!v)
     return std::nullopt;
@@ -135,8 +135,8 @@ FailureOr<float> NodeContext::attrFloat(StringRef name,
   return a->f();
 }
 
-FailureOr<std::string> NodeContext::attrString(StringRef name,
-                                               std::optional<std::string> dflt) {
+FailureOr<std::string>
+NodeContext::attrString(StringRef name, std::optional<std::string> dflt) {
   const onnx::AttributeProto *a = findAttr(name);
   if (!a) {
     if (dflt)
@@ -149,7 +149,8 @@ FailureOr<std::string> NodeContext::attrString(StringRef name,
 }
 
 FailureOr<SmallVector<int64_t>>
-NodeContext::attrInts(StringRef name, std::optional<SmallVector<int64_t>> dflt) {
+NodeContext::attrInts(StringRef name,
+                      std::optional<SmallVector<int64_t>> dflt) {
   const onnx::AttributeProto *a = findAttr(name);
   if (!a) {
     if (dflt)
@@ -162,7 +163,8 @@ NodeContext::attrInts(StringRef name, std::optional<SmallVector<int64_t>> dflt) 
 }
 
 FailureOr<SmallVector<float>>
-NodeContext::attrFloats(StringRef name, std::optional<SmallVector<float>> dflt) {
+NodeContext::attrFloats(StringRef name,
+                        std::optional<SmallVector<float>> dflt) {
   const onnx::AttributeProto *a = findAttr(name);
   if (!a) {
     if (dflt)
@@ -240,9 +242,9 @@ Value NodeContext::constantScalarOf(Type element, double value) {
     attr = DenseElementsAttr::get(type, f);
   } else {
     auto it = cast<IntegerType>(element);
-    attr = DenseElementsAttr::get(
-        type, APInt(it.getWidth(), static_cast<int64_t>(value),
-                    /*isSigned=*/!it.isUnsigned()));
+    attr = DenseElementsAttr::get(type, APInt(it.getWidth(),
+                                              static_cast<int64_t>(value),
+                                              /*isSigned=*/!it.isUnsigned()));
   }
   return ConstantOp::create(builder_, loc_, cast<ElementsAttr>(attr));
 }

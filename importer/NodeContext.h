@@ -21,8 +21,8 @@ namespace bathy::onnx_import {
 
 class NodeContext {
 public:
-  NodeContext(const onnx::NodeProto &node, llvm::StringRef name,
-              int64_t opset, llvm::SmallVector<mlir::Value> inputs,
+  NodeContext(const onnx::NodeProto &node, llvm::StringRef name, int64_t opset,
+              llvm::SmallVector<mlir::Value> inputs,
               llvm::SmallVector<bool> outputUsed, mlir::OpBuilder &builder,
               mlir::Location loc, const TensorSource &source)
       : node_(node), name_(name.str()), opset_(opset),

@@ -26,8 +26,8 @@ struct OpHandlerEntry {
 class OpRegistry {
 public:
   /// Registers `handler` for `opType` in `domain` from `sinceVersion` on.
-  void add(llvm::StringRef domain, llvm::StringRef opType,
-           int64_t sinceVersion, OpHandler handler);
+  void add(llvm::StringRef domain, llvm::StringRef opType, int64_t sinceVersion,
+           OpHandler handler);
   /// Shorthand for the default domain.
   void add(llvm::StringRef opType, int64_t sinceVersion, OpHandler handler) {
     add("", opType, sinceVersion, handler);

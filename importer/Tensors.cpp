@@ -111,9 +111,9 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor,
     } else if (kv.key() == "offset" || kv.key() == "length") {
       uint64_t v;
       if (!llvm::to_integer(kv.value(), v, 10))
-        return emitError(loc) << "tensor '" << tensor.name()
-                              << "': external data " << kv.key() << " '"
-                              << kv.value() << "' is not a number";
+        return emitError(loc)
+               << "tensor '" << tensor.name() << "': external data " << kv.key()
+               << " '" << kv.value() << "' is not a number";
       if (kv.key() == "offset")
         offset = v;
       else
@@ -181,8 +181,9 @@ FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &tensor,
     if (d < 0)
       return emitError(loc) << what << " has negative dim " << d;
     if (d != 0 && count > (int64_t(1) << 40) / d)
-      return emitError(loc) << what << " has an absurd shape (over 2^40 "
-                                       "elements)";
+      return emitError(loc) << what
+                            << " has an absurd shape (over 2^40 "
+                               "elements)";
     count *= d;
     shape.push_back(d);
   }

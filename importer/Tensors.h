@@ -17,9 +17,8 @@ std::string onnxTypeName(int32_t dataType);
 
 /// The MLIR element type for an ONNX data type, or failure (with an error at
 /// `loc` naming `what`) for types bathy does not support.
-mlir::FailureOr<mlir::Type> convertElementType(int32_t dataType,
-                                               mlir::Location loc,
-                                               llvm::StringRef what);
+mlir::FailureOr<mlir::Type>
+convertElementType(int32_t dataType, mlir::Location loc, llvm::StringRef what);
 
 /// Where tensor data lives and the limits for reading it.
 struct TensorSource {

@@ -38,10 +38,10 @@ absl::Status Bad(absl::string_view source, absl::string_view what) {
 
 /// Finds `'key':` in the header dict and returns the text after the colon.
 std::optional<absl::string_view> FindKey(absl::string_view header,
-                                        absl::string_view key) {
+                                         absl::string_view key) {
   for (char quote : {'\'', '"'}) {
-    std::string pattern = absl::StrCat(std::string(1, quote), key,
-                                       std::string(1, quote));
+    std::string pattern =
+        absl::StrCat(std::string(1, quote), key, std::string(1, quote));
     size_t pos = header.find(pattern);
     if (pos == absl::string_view::npos)
       continue;
@@ -157,20 +157,19 @@ absl::StatusOr<HostTensor> ParseNpy(absl::string_view bytes,
   absl::string_view payload = bytes.substr(prefix + header_len);
   if (static_cast<uint64_t>(*count) > payload.size() / elem ||
       static_cast<uint64_t>(*count) * elem != payload.size())
-    return Bad(source,
-               absl::StrCat("shape ", ShapeToString(shape), " of ",
-                            DTypeName(*dtype), " needs ",
-                            static_cast<uint64_t>(*count) * elem,
-                            " bytes of data but the file has ",
-                            payload.size()));
+    return Bad(source, absl::StrCat("shape ", ShapeToString(shape), " of ",
+                                    DTypeName(*dtype), " needs ",
+                                    static_cast<uint64_t>(*count) * elem,
+                                    " bytes of data but the file has ",
+                                    payload.size()));
 
   absl::StatusOr<HostTensor> tensor = HostTensor::Create(*dtype, shape);
   if (!tensor.ok())
     return tensor.status();
   if (!payload.empty())
     std::memcpy(tensor->data(), payload.data(), payload.size());
-  bool little = order == '<' || ((order == '=' || order == '|') &&
-                                 HostIsLittleEndian());
+  bool little =
+      order == '<' || ((order == '=' || order == '|') && HostIsLittleEndian());
   if (elem > 1 && little != HostIsLittleEndian())
     SwapBytes(tensor->data(), static_cast<size_t>(*count), elem);
   return tensor;
@@ -193,9 +192,9 @@ absl::StatusOr<std::string> SerializeNpy(const HostTensor &tensor) {
     if (d.dtype == tensor.dtype())
       code = d.code;
   if (code.empty())
-    return absl::InvalidArgumentError(absl::StrCat(
-        "element type ", DTypeName(tensor.dtype()),
-        " has no NumPy dtype; convert it to f32 first"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("element type ", DTypeName(tensor.dtype()),
+                     " has no NumPy dtype; convert it to f32 first"));
   char order = DTypeSize(tensor.dtype()) == 1 ? '|'
                : HostIsLittleEndian()         ? '<'
                                               : '>';

@@ -9,8 +9,8 @@
 #ifndef BATHY_RUNTIME_NPY_H
 #define BATHY_RUNTIME_NPY_H
 
-#include <string>
 #include "absl/strings/string_view.h"
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

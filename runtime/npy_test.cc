@@ -131,13 +131,15 @@ TEST(NpyTest, RejectsMalformedFiles) {
        "truncated"},
       {"bad version", std::string("\x93NUMPY\x09\x00\x00\x00", 10), "version"},
       {"lying header length", lying_length, "header claims"},
-      {"complex", MakeNpy("{'descr': '<c8', 'fortran_order': False, "
-                          "'shape': (1,), }",
-                          std::string(8, '\0')),
+      {"complex",
+       MakeNpy("{'descr': '<c8', 'fortran_order': False, "
+               "'shape': (1,), }",
+               std::string(8, '\0')),
        "unsupported .npy dtype"},
-      {"fortran", MakeNpy("{'descr': '<f4', 'fortran_order': True, "
-                          "'shape': (2,), }",
-                          Floats({1, 2})),
+      {"fortran",
+       MakeNpy("{'descr': '<f4', 'fortran_order': True, "
+               "'shape': (2,), }",
+               Floats({1, 2})),
        "Fortran"},
       {"short data", MakeNpy(ok_dict, Floats({1})), "needs 8 bytes"},
       {"long data", MakeNpy(ok_dict, Floats({1, 2, 3})), "needs 8 bytes"},
@@ -146,8 +148,7 @@ TEST(NpyTest, RejectsMalformedFiles) {
                ""),
        "bad dimension"},
       {"garbage dim",
-       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (x,), }",
-               ""),
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (x,), }", ""),
        "bad dimension"},
       {"huge shape",
        MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': "

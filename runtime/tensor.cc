@@ -51,8 +51,7 @@ absl::StatusOr<int64_t> NumElements(const std::vector<int64_t> &shape) {
     int64_t dim = shape[i];
     if (dim < 0)
       return absl::InvalidArgumentError(absl::StrCat(
-          "dimension ", i, " of shape ", ShapeToString(shape),
-          " is negative"));
+          "dimension ", i, " of shape ", ShapeToString(shape), " is negative"));
     if (dim != 0 && count > std::numeric_limits<int64_t>::max() / dim)
       return absl::InvalidArgumentError(absl::StrCat(
           "shape ", ShapeToString(shape), " has too many elements"));
@@ -71,8 +70,7 @@ absl::StatusOr<HostTensor> HostTensor::Create(DType dtype,
   if (!count.ok())
     return count.status();
   size_t elem = DTypeSize(dtype);
-  if (static_cast<uint64_t>(*count) >
-      std::numeric_limits<size_t>::max() / elem)
+  if (static_cast<uint64_t>(*count) > std::numeric_limits<size_t>::max() / elem)
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor of shape ", ShapeToString(shape), " is too large"));
   HostTensor t;

@@ -8,10 +8,10 @@
 #ifndef BATHY_RUNTIME_TENSOR_H
 #define BATHY_RUNTIME_TENSOR_H
 
+#include "absl/strings/string_view.h"
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"

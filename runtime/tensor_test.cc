@@ -9,10 +9,10 @@ namespace bathy::rt {
 namespace {
 
 TEST(DTypeTest, NamesRoundTrip) {
-  for (DType d : {DType::kBool, DType::kI8, DType::kU8, DType::kI16,
-                  DType::kU16, DType::kI32, DType::kU32, DType::kI64,
-                  DType::kU64, DType::kF16, DType::kBF16, DType::kF32,
-                  DType::kF64}) {
+  for (DType d :
+       {DType::kBool, DType::kI8, DType::kU8, DType::kI16, DType::kU16,
+        DType::kI32, DType::kU32, DType::kI64, DType::kU64, DType::kF16,
+        DType::kBF16, DType::kF32, DType::kF64}) {
     absl::StatusOr<DType> back = DTypeFromName(DTypeName(d));
     ASSERT_TRUE(back.ok()) << DTypeName(d);
     EXPECT_EQ(*back, d);

@@ -95,9 +95,11 @@ static Attribute foldBinary(Type resultType, Attribute lhsAttr,
     SmallVector<APFloat> out;
     out.reserve(count);
     for (int64_t i = 0; i < count; ++i) {
-      std::optional<APFloat> v =
-          floatFn(lhs.isSplat() ? lv[0] : lv[broadcastSourceIndex(i, outShape, lhsShape)],
-                  rhs.isSplat() ? rv[0] : rv[broadcastSourceIndex(i, outShape, rhsShape)]);
+      std::optional<APFloat> v = floatFn(
+          lhs.isSplat() ? lv[0]
+                        : lv[broadcastSourceIndex(i, outShape, lhsShape)],
+          rhs.isSplat() ? rv[0]
+                        : rv[broadcastSourceIndex(i, outShape, rhsShape)]);
       if (!v)
         return {};
       out.push_back(*v);
@@ -221,7 +223,8 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
       },
       [](const APInt &a, const APInt &b,
          bool isUnsigned) -> std::optional<APInt> {
-        if (b.isZero() || (!isUnsigned && b.isAllOnes() && a.isMinSignedValue()))
+        if (b.isZero() ||
+            (!isUnsigned && b.isAllOnes() && a.isMinSignedValue()))
           return std::nullopt; // Division by zero stays for run time.
         return isUnsigned ? a.udiv(b) : a.sdiv(b);
       });
@@ -280,16 +283,16 @@ static std::optional<Attribute> castElement(Attribute value, Type from,
     if (width == 1)
       return IntegerAttr::get(to, APInt(1, !v.isZero()));
     bool sext = !fromUnsigned && v.getBitWidth() > 1;
-    return IntegerAttr::get(to, sext ? v.sextOrTrunc(width)
-                                     : v.zextOrTrunc(width));
+    return IntegerAttr::get(to,
+                            sext ? v.sextOrTrunc(width) : v.zextOrTrunc(width));
   }
   if (auto f = dyn_cast<FloatAttr>(value)) {
     if (width == 1)
       return IntegerAttr::get(to, APInt(1, !f.getValue().isZero()));
     APSInt result(width, toInt.isUnsigned());
     bool exact;
-    if (f.getValue().convertToInteger(result, APFloat::rmTowardZero,
-                                      &exact) == APFloat::opInvalidOp)
+    if (f.getValue().convertToInteger(result, APFloat::rmTowardZero, &exact) ==
+        APFloat::opInvalidOp)
       return std::nullopt; // NaN or out of range: leave for run time.
     return IntegerAttr::get(to, result);
   }
@@ -386,9 +389,9 @@ struct DynamicToStaticSlice : OpRewritePattern<DynamicSliceOp> {
         !matchPattern(op.getEnds(), m_Constant(&ends)))
       return failure();
     auto values = [](DenseIntElementsAttr attr) {
-      return llvm::to_vector(llvm::map_range(
-          attr.getValues<APInt>(),
-          [](const APInt &v) { return v.getSExtValue(); }));
+      return llvm::to_vector(
+          llvm::map_range(attr.getValues<APInt>(),
+                          [](const APInt &v) { return v.getSExtValue(); }));
     };
     rewriter.replaceOpWithNewOp<SliceOp>(
         op, op.getType(), op.getInput(), op.getAxesAttr(),
@@ -475,11 +478,13 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
         static_cast<int64_t>(values->size()) == result.getNumElements() &&
         llvm::all_of(*values, [](auto v) { return v.has_value(); }))
       return DenseElementsAttr::get(
-          result, ArrayRef<int64_t>(llvm::to_vector(llvm::map_range(
-                      *values, [](auto v) { return static_cast<int64_t>(*v); }))));
+          result,
+          ArrayRef<int64_t>(llvm::to_vector(llvm::map_range(
+              *values, [](auto v) { return static_cast<int64_t>(*v); }))));
   }
   DenseElementsAttr data = getSmallDense(adaptor.getData());
-  auto indices = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getIndices());
+  auto indices =
+      dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getIndices());
   RankedTensorType result = getFoldableResultType(getType());
   if (!data || !indices || !result || !data.getType().hasStaticShape())
     return {};

@@ -6,8 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Dialect/Bathy/BathyOps.h"
 
-#include "llvm/ADT/SmallSet.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SmallSet.h"
 
 using namespace mlir;
 using namespace bathy;
@@ -33,8 +33,9 @@ static std::optional<SmallVector<int64_t>> getConstantInts(Value value) {
   DenseIntElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)))
     return std::nullopt;
-  return llvm::to_vector(llvm::map_range(
-      attr.getValues<APInt>(), [](const APInt &v) { return v.getSExtValue(); }));
+  return llvm::to_vector(
+      llvm::map_range(attr.getValues<APInt>(),
+                      [](const APInt &v) { return v.getSExtValue(); }));
 }
 
 /// What is known about the values of a 1-D (or scalar) i64 shape tensor:
@@ -43,7 +44,7 @@ static std::optional<SmallVector<int64_t>> getConstantInts(Value value) {
 /// write, so a reshape target like concat(batch, seq, [12], [64]) is known to
 /// end in 12 and 64 even when batch and seq are dynamic.
 std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
-                                                         int depth) {
+                                                          int depth) {
   if (depth > 8)
     return std::nullopt;
   if (std::optional<SmallVector<int64_t>> c = getConstantInts(value))
@@ -69,8 +70,10 @@ std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
     return out;
   }
   if (auto gather = dyn_cast<GatherOp>(op)) {
-    std::optional<PartialValues> data = getPartialInts(gather.getData(), depth + 1);
-    std::optional<SmallVector<int64_t>> idx = getConstantInts(gather.getIndices());
+    std::optional<PartialValues> data =
+        getPartialInts(gather.getData(), depth + 1);
+    std::optional<SmallVector<int64_t>> idx =
+        getConstantInts(gather.getIndices());
     if (!data || !idx || gather.getAxis() != 0)
       return std::nullopt;
     PartialValues out;
@@ -86,10 +89,12 @@ std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
   if (isa<UnsqueezeOp, SqueezeOp, ReshapeOp, CastOp>(op))
     return getPartialInts(op->getOperand(0), depth + 1);
   if (isa<AddOp, SubOp, MulOp, DivOp>(op)) {
-    std::optional<PartialValues> lhs = getPartialInts(op->getOperand(0), depth + 1);
-    std::optional<PartialValues> rhs = getPartialInts(op->getOperand(1), depth + 1);
-    if (!lhs || !rhs || (lhs->size() != rhs->size() && lhs->size() != 1 &&
-                         rhs->size() != 1))
+    std::optional<PartialValues> lhs =
+        getPartialInts(op->getOperand(0), depth + 1);
+    std::optional<PartialValues> rhs =
+        getPartialInts(op->getOperand(1), depth + 1);
+    if (!lhs || !rhs ||
+        (lhs->size() != rhs->size() && lhs->size() != 1 && rhs->size() != 1))
       return std::nullopt;
     size_t n = std::max(lhs->size(), rhs->size());
     PartialValues out;
@@ -169,10 +174,8 @@ LogicalResult ReshapeOp::verify() {
   if (!input.hasRank() || !input.hasStaticShape())
     return success();
   int64_t count = input.getNumElements();
-  int64_t known = staticProduct(
-      llvm::to_vector(llvm::make_filter_range(result.getShape(), [](int64_t d) {
-        return !ShapedType::isDynamic(d);
-      })));
+  int64_t known = staticProduct(llvm::to_vector(llvm::make_filter_range(
+      result.getShape(), [](int64_t d) { return !ShapedType::isDynamic(d); })));
   if (dynamicDims == 0 && known != count)
     return emitOpError("changes the element count from ")
            << count << " to " << known;
@@ -182,9 +185,10 @@ LogicalResult ReshapeOp::verify() {
   return success();
 }
 
-LogicalResult DynamicReshapeOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+DynamicReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                   Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
   StringRef name = getOperationName();
   Type input = adaptor.getInput().getType();
   Type element = elementOf(input);
@@ -305,7 +309,8 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
   int64_t rank = std::max<int64_t>(in->size(), shapeType.getDimSize(0));
   SmallVector<int64_t> shape(rank, kDyn);
   if (std::optional<PartialValues> partial = getPartialInts(adaptor.getShape());
-      partial && static_cast<int64_t>(partial->size()) == shapeType.getDimSize(0))
+      partial &&
+      static_cast<int64_t>(partial->size()) == shapeType.getDimSize(0))
     for (size_t i = 0; i < partial->size(); ++i)
       if ((*partial)[i] && *(*partial)[i] > 1)
         shape[rank - partial->size() + i] = *(*partial)[i];
@@ -330,9 +335,9 @@ LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *,
   Type input = adaptor.getInput().getType();
   ArrayRef<int64_t> axes = adaptor.getAxes();
   std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
-  if (failed(infer::checkSortedAxes(
-          loc, name, axes,
-          in ? std::optional<int64_t>(in->size()) : std::nullopt)))
+  if (failed(infer::checkSortedAxes(loc, name, axes,
+                                    in ? std::optional<int64_t>(in->size())
+                                       : std::nullopt)))
     return failure();
   if (!in) {
     inferred.push_back(input);
@@ -402,7 +407,7 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
       continue;
     }
     if (failed(infer::checkAxis(loc, name, "axis", axis,
-                                 static_cast<int64_t>(s->size()))))
+                                static_cast<int64_t>(s->size()))))
       return failure();
     if (!shape) {
       shape = SmallVector<int64_t>(*s);
@@ -410,19 +415,17 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     }
     if (s->size() != shape->size())
       return inferError(loc, name, "input ", i, " has rank ", s->size(),
-                        " but the inputs before it have rank ",
-                        shape->size());
+                        " but the inputs before it have rank ", shape->size());
     for (size_t d = 0; d < s->size(); ++d) {
       int64_t a = (*shape)[d], b = (*s)[d];
       if (static_cast<int64_t>(d) == axis) {
-        (*shape)[d] = ShapedType::isDynamic(a) || ShapedType::isDynamic(b)
-                          ? kDyn
-                          : a + b;
+        (*shape)[d] =
+            ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? kDyn : a + b;
         continue;
       }
       if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
-        return inferError(loc, name, "input ", i, " has size ", b,
-                          " in dim ", d, " but the inputs before it have ", a);
+        return inferError(loc, name, "input ", i, " has size ", b, " in dim ",
+                          d, " but the inputs before it have ", a);
       if (ShapedType::isDynamic(a))
         (*shape)[d] = b;
     }
@@ -446,9 +449,9 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
   int64_t axis = static_cast<int64_t>(adaptor.getAxis());
   ArrayRef<int64_t> sizes = adaptor.getSizes();
   std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
-  if (failed(infer::checkAxis(
-          loc, name, "axis", axis,
-          in ? std::optional<int64_t>(in->size()) : std::nullopt)))
+  if (failed(infer::checkAxis(loc, name, "axis", axis,
+                              in ? std::optional<int64_t>(in->size())
+                                 : std::nullopt)))
     return failure();
   if (sizes.empty())
     return inferError(loc, name, "sizes must not be empty");
@@ -534,9 +537,10 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult DynamicSliceOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+DynamicSliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                 Adaptor adaptor,
+                                 SmallVectorImpl<Type> &inferred) {
   StringRef name = getOperationName();
   Type input = adaptor.getInput().getType();
   ArrayRef<int64_t> axes = adaptor.getAxes(), steps = adaptor.getSteps();
@@ -592,18 +596,17 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
       getShapeIfRanked(adaptor.getIndices().getType());
   if (d && d->empty())
     return inferError(loc, name, "data must have rank >= 1");
-  if (failed(infer::checkAxis(
-          loc, name, "axis", axis,
-          d ? std::optional<int64_t>(d->size()) : std::nullopt)))
+  if (failed(infer::checkAxis(loc, name, "axis", axis,
+                              d ? std::optional<int64_t>(d->size())
+                                : std::nullopt)))
     return failure();
   if (d && !ShapedType::isDynamic((*d)[axis]))
     if (std::optional<SmallVector<int64_t>> values =
             getConstantInts(adaptor.getIndices()))
       for (int64_t v : *values)
         if (v < -(*d)[axis] || v >= (*d)[axis])
-          return inferError(loc, name, "index ", v,
-                            " is out of range for dim ", axis, " of size ",
-                            (*d)[axis]);
+          return inferError(loc, name, "index ", v, " is out of range for dim ",
+                            axis, " of size ", (*d)[axis]);
   if (!d || !idx) {
     inferred.push_back(makeTensorType(std::nullopt, elementOf(data)));
     return success();

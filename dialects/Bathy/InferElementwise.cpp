@@ -17,11 +17,11 @@ LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
-  return infer::inferBroadcast(
-      loc, getOperationName(),
-      {adaptor.getCondition().getType(), adaptor.getLhs().getType(),
-       adaptor.getRhs().getType()},
-      /*resultElementType=*/nullptr, inferred);
+  return infer::inferBroadcast(loc, getOperationName(),
+                               {adaptor.getCondition().getType(),
+                                adaptor.getLhs().getType(),
+                                adaptor.getRhs().getType()},
+                               /*resultElementType=*/nullptr, inferred);
 }
 
 LogicalResult GeluOp::verify() {
@@ -32,11 +32,11 @@ LogicalResult GeluOp::verify() {
 }
 
 LogicalResult ClipOp::verify() {
-  if (getMin() && getMax() && getMin()->convertToDouble() >
-                                  getMax()->convertToDouble())
-    return emitOpError("min (") << getMin()->convertToDouble()
-                                << ") is greater than max ("
-                                << getMax()->convertToDouble() << ")";
+  if (getMin() && getMax() &&
+      getMin()->convertToDouble() > getMax()->convertToDouble())
+    return emitOpError("min (")
+           << getMin()->convertToDouble() << ") is greater than max ("
+           << getMax()->convertToDouble() << ")";
   return success();
 }
 
@@ -57,8 +57,8 @@ LogicalResult ShapeOp::inferReturnTypes(MLIRContext *context,
     return std::clamp<int64_t>(v, 0, rank);
   };
   int64_t start = clamp(static_cast<int64_t>(adaptor.getStart()));
-  int64_t end = adaptor.getEnd() ? clamp(static_cast<int64_t>(*adaptor.getEnd()))
-                                 : rank;
+  int64_t end =
+      adaptor.getEnd() ? clamp(static_cast<int64_t>(*adaptor.getEnd())) : rank;
   inferred.push_back(
       RankedTensorType::get({std::max<int64_t>(end - start, 0)}, i64));
   return success();
@@ -76,8 +76,9 @@ static std::optional<SmallVector<int64_t>> getConstantShape(Value shape) {
   DenseIntElementsAttr attr;
   if (!matchPattern(shape, m_Constant(&attr)))
     return std::nullopt;
-  return llvm::to_vector(llvm::map_range(
-      attr.getValues<APInt>(), [](const APInt &v) { return v.getSExtValue(); }));
+  return llvm::to_vector(
+      llvm::map_range(attr.getValues<APInt>(),
+                      [](const APInt &v) { return v.getSExtValue(); }));
 }
 
 /// The result shape for a shape operand whose values are unknown: its length
@@ -89,9 +90,10 @@ static std::optional<SmallVector<int64_t>> unknownShapeOfLength(Value shape) {
   return SmallVector<int64_t>(type.getDimSize(0), ShapedType::kDynamic);
 }
 
-LogicalResult ConstantOfShapeOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+ConstantOfShapeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
   ElementsAttr value = adaptor.getValue();
   if (value.getNumElements() != 1)
     return inferError(loc, getOperationName(),

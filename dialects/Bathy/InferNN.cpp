@@ -29,7 +29,8 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   StringRef name = getOperationName();
-  Type lhsType = adaptor.getLhs().getType(), rhsType = adaptor.getRhs().getType();
+  Type lhsType = adaptor.getLhs().getType(),
+       rhsType = adaptor.getRhs().getType();
   if (failed(checkSameElementType(loc, name, {lhsType, rhsType})))
     return failure();
   Type element = cast<TensorType>(lhsType).getElementType();
@@ -79,11 +80,11 @@ struct Window {
 };
 } // namespace
 
-static FailureOr<Window>
-getWindow(std::optional<Location> loc, StringRef name, int64_t spatial,
-          std::optional<ArrayRef<int64_t>> strides,
-          std::optional<ArrayRef<int64_t>> pads,
-          std::optional<ArrayRef<int64_t>> dilations) {
+static FailureOr<Window> getWindow(std::optional<Location> loc, StringRef name,
+                                   int64_t spatial,
+                                   std::optional<ArrayRef<int64_t>> strides,
+                                   std::optional<ArrayRef<int64_t>> pads,
+                                   std::optional<ArrayRef<int64_t>> dilations) {
   Window w;
   w.strides.assign(spatial, 1);
   w.dilations.assign(spatial, 1);
@@ -112,9 +113,9 @@ getWindow(std::optional<Location> loc, StringRef name, int64_t spatial,
 
 /// Output size of one spatial dim, kDyn if the input or kernel is dynamic.
 static FailureOr<int64_t> windowedSize(std::optional<Location> loc,
-                                       StringRef name, int64_t dim,
-                                       int64_t in, int64_t kernel,
-                                       const Window &w, bool ceilMode) {
+                                       StringRef name, int64_t dim, int64_t in,
+                                       int64_t kernel, const Window &w,
+                                       bool ceilMode) {
   if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel))
     return kDyn;
   int64_t spatial = w.strides.size();
@@ -163,9 +164,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
     return inferError(loc, name, "weight has rank ", wt->size(),
                       " but input has rank ", in->size());
   int64_t spatial = in->size() - 2;
-  FailureOr<Window> w =
-      getWindow(loc, name, spatial, adaptor.getStrides(), adaptor.getPads(),
-                adaptor.getDilations());
+  FailureOr<Window> w = getWindow(loc, name, spatial, adaptor.getStrides(),
+                                  adaptor.getPads(), adaptor.getDilations());
   if (failed(w))
     return failure();
   int64_t c = (*in)[1], cw = (*wt)[1], m = (*wt)[0];
@@ -179,9 +179,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                       " are not divisible by group ", group);
   if (adaptor.getBias()) {
     std::optional<ArrayRef<int64_t>> b = getShapeIfRanked(types[2]);
-    if (b && (b->size() != 1 ||
-              (!ShapedType::isDynamic((*b)[0]) && !ShapedType::isDynamic(m) &&
-               (*b)[0] != m)))
+    if (b && (b->size() != 1 || (!ShapedType::isDynamic((*b)[0]) &&
+                                 !ShapedType::isDynamic(m) && (*b)[0] != m)))
       return inferError(loc, name, "bias must have shape [", m, "], got ",
                         shapeToString(*b));
   }
@@ -215,14 +214,12 @@ static LogicalResult inferPool(std::optional<Location> loc, StringRef name,
   int64_t spatial = input.getRank() - 2;
   if (static_cast<int64_t>(kernel.size()) != spatial)
     return inferError(loc, name, "kernel_shape has ", kernel.size(),
-                      " entries but the input has ", spatial,
-                      " spatial dims");
+                      " entries but the input has ", spatial, " spatial dims");
   for (int64_t k : kernel)
     if (k < 1)
       return inferError(loc, name, "kernel_shape must be >= 1, got ", k);
-  FailureOr<Window> w =
-      getWindow(loc, name, spatial, adaptor.getStrides(), adaptor.getPads(),
-                adaptor.getDilations());
+  FailureOr<Window> w = getWindow(loc, name, spatial, adaptor.getStrides(),
+                                  adaptor.getPads(), adaptor.getDilations());
   if (failed(w))
     return failure();
   SmallVector<int64_t> shape(input.getShape().take_front(2));
@@ -270,16 +267,18 @@ static LogicalResult inferGlobalPool(std::optional<Location> loc,
   return success();
 }
 
-LogicalResult GlobalAvgPoolOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+GlobalAvgPoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &inferred) {
   return inferGlobalPool(loc, getOperationName(), adaptor.getInput().getType(),
                          inferred);
 }
 
-LogicalResult GlobalMaxPoolOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+GlobalMaxPoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &inferred) {
   return inferGlobalPool(loc, getOperationName(), adaptor.getInput().getType(),
                          inferred);
 }
@@ -294,31 +293,28 @@ static LogicalResult inferArgReduction(MLIRContext *context,
                                        StringRef name, Adaptor adaptor,
                                        SmallVectorImpl<Type> &inferred) {
   int64_t axis = static_cast<int64_t>(adaptor.getAxis());
-  return infer::inferReduction(loc, name, adaptor.getInput().getType(),
-                                {axis}, adaptor.getKeepdims(),
-                                IntegerType::get(context, 64), inferred);
+  return infer::inferReduction(loc, name, adaptor.getInput().getType(), {axis},
+                               adaptor.getKeepdims(),
+                               IntegerType::get(context, 64), inferred);
 }
 
 LogicalResult ArgMaxOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  return inferArgReduction(context, loc, getOperationName(), adaptor,
-                           inferred);
+  return inferArgReduction(context, loc, getOperationName(), adaptor, inferred);
 }
 
 LogicalResult ArgMinOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  return inferArgReduction(context, loc, getOperationName(), adaptor,
-                           inferred);
+  return inferArgReduction(context, loc, getOperationName(), adaptor, inferred);
 }
 
 /// Softmax-like ops keep the input type and check the axis.
-static LogicalResult inferAlongAxis(std::optional<Location> loc,
-                                    StringRef name, Type inputType,
-                                    int64_t axis,
+static LogicalResult inferAlongAxis(std::optional<Location> loc, StringRef name,
+                                    Type inputType, int64_t axis,
                                     SmallVectorImpl<Type> &inferred) {
   auto input = cast<TensorType>(inputType);
   std::optional<int64_t> rank;
@@ -348,14 +344,12 @@ LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *,
 
 /// Checks that a norm parameter broadcasts against the normalized dims
 /// (input dims from `axis` on).
-static LogicalResult checkNormParam(std::optional<Location> loc,
-                                    StringRef name, StringRef what,
-                                    Type paramType, Type inputType,
-                                    int64_t axis) {
+static LogicalResult checkNormParam(std::optional<Location> loc, StringRef name,
+                                    StringRef what, Type paramType,
+                                    Type inputType, int64_t axis) {
   if (cast<TensorType>(paramType).getElementType() !=
       cast<TensorType>(inputType).getElementType())
-    return inferError(loc, name, what,
-                      " must have the input's element type");
+    return inferError(loc, name, what, " must have the input's element type");
   std::optional<ArrayRef<int64_t>> param = getShapeIfRanked(paramType);
   std::optional<ArrayRef<int64_t>> input = getShapeIfRanked(inputType);
   if (!param || !input)
@@ -363,8 +357,7 @@ static LogicalResult checkNormParam(std::optional<Location> loc,
   ArrayRef<int64_t> normalized = input->drop_front(axis);
   if (param->size() > normalized.size())
     return inferError(loc, name, what, " has rank ", param->size(),
-                      " but only ", normalized.size(),
-                      " dims are normalized");
+                      " but only ", normalized.size(), " dims are normalized");
   ArrayRef<int64_t> tail = normalized.take_back(param->size());
   for (auto [p, n] : llvm::zip(*param, tail))
     if (!ShapedType::isDynamic(p) && !ShapedType::isDynamic(n) && p != 1 &&
@@ -423,8 +416,7 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
   for (auto [what, value] : params) {
     auto type = cast<TensorType>(value.getType());
     if (type.getElementType() != input.getElementType())
-      return inferError(loc, name, what,
-                        " must have the input's element type");
+      return inferError(loc, name, what, " must have the input's element type");
     if (!type.hasRank())
       continue;
     if (type.getRank() != 1 ||

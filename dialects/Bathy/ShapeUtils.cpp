@@ -1,10 +1,10 @@
 //===- ShapeUtils.cpp - Shape arithmetic shared by the bathy dialect ------===//
 #include "bathy/Dialect/Bathy/ShapeUtils.h"
 
-#include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringExtras.h"
 #include "mlir/IR/BuiltinTypeInterfaces.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 
@@ -148,9 +148,9 @@ LogicalResult inferBroadcast(std::optional<Location> loc, StringRef opName,
     shape = std::move(*b);
   }
   Type resultElement = resultElementType ? resultElementType : element;
-  inferred.push_back(shape ? makeTensorType(ArrayRef<int64_t>(*shape),
-                                            resultElement)
-                           : makeTensorType(std::nullopt, resultElement));
+  inferred.push_back(
+      shape ? makeTensorType(ArrayRef<int64_t>(*shape), resultElement)
+            : makeTensorType(std::nullopt, resultElement));
   return success();
 }
 
@@ -183,8 +183,7 @@ LogicalResult inferReduction(std::optional<Location> loc, StringRef opName,
                              bool keepdims, Type resultElementType,
                              SmallVectorImpl<Type> &inferred) {
   auto input = cast<TensorType>(inputType);
-  Type element = resultElementType ? resultElementType
-                                   : input.getElementType();
+  Type element = resultElementType ? resultElementType : input.getElementType();
   std::optional<int64_t> rank;
   if (input.hasRank())
     rank = input.getRank();

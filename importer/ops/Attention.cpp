@@ -27,10 +27,9 @@ struct Emitter {
   }
   FailureOr<Value> slice(Value v, int64_t axis, int64_t start, int64_t end,
                          int64_t step = 1) {
-    return ctx.build<SliceOp>(v, b.getDenseI64ArrayAttr({axis}),
-                              b.getDenseI64ArrayAttr({start}),
-                              b.getDenseI64ArrayAttr({end}),
-                              b.getDenseI64ArrayAttr({step}));
+    return ctx.build<SliceOp>(
+        v, b.getDenseI64ArrayAttr({axis}), b.getDenseI64ArrayAttr({start}),
+        b.getDenseI64ArrayAttr({end}), b.getDenseI64ArrayAttr({step}));
   }
   FailureOr<Value> reshape(Value v, ArrayRef<int64_t> target) {
     return ctx.build<DynamicReshapeOp>(v, ctx.constantI64(target),
@@ -120,10 +119,10 @@ LogicalResult rotaryEmbedding(NodeContext &ctx) {
   // cos/sin: [batch, seq, rot/2] (gathered by position ids), then a heads dim.
   Value cos = *cosCache, sin = *sinCache;
   if (Value positions = ctx.input(3)) {
-    FailureOr<Value> c = ctx.build<GatherOp>(cos, positions,
-                                             e.b.getI64IntegerAttr(0));
-    FailureOr<Value> s = ctx.build<GatherOp>(sin, positions,
-                                             e.b.getI64IntegerAttr(0));
+    FailureOr<Value> c =
+        ctx.build<GatherOp>(cos, positions, e.b.getI64IntegerAttr(0));
+    FailureOr<Value> s =
+        ctx.build<GatherOp>(sin, positions, e.b.getI64IntegerAttr(0));
     if (failed(c) || failed(s))
       return failure();
     cos = *c;
@@ -178,9 +177,9 @@ LogicalResult rotaryEmbedding(NodeContext &ctx) {
       return failure();
     out = *full;
   }
-  FailureOr<Value> result =
-      *rank == 4 ? e.transpose(out, {0, 2, 1, 3})
-                 : e.reshape(out, {0, 0, *numHeads * headSize});
+  FailureOr<Value> result = *rank == 4
+                                ? e.transpose(out, {0, 2, 1, 3})
+                                : e.reshape(out, {0, 0, *numHeads * headSize});
   return failed(result) ? failure() : ctx.setResults(*result);
 }
 
@@ -296,8 +295,8 @@ LogicalResult attention(NodeContext &ctx) {
   Value presentKey = K, presentValue = V;
   if (*numQ != *numKV) {
     if (*numQ % *numKV != 0)
-      return ctx.emitError() << *numQ << " query heads cannot share "
-                             << *numKV << " kv heads";
+      return ctx.emitError()
+             << *numQ << " query heads cannot share " << *numKV << " kv heads";
     FailureOr<Value> kr = repeatHeads(e, K, *numQ / *numKV);
     FailureOr<Value> vr = repeatHeads(e, V, *numQ / *numKV);
     if (failed(kr) || failed(vr))
@@ -341,8 +340,8 @@ LogicalResult attention(NodeContext &ctx) {
         !keyType.isDynamicDim(2) &&
         maskType.getDimSize(maskType.getRank() - 1) < keyType.getDimSize(2)) {
       SmallVector<int64_t> pads(2 * maskType.getRank(), 0);
-      pads.back() = keyType.getDimSize(2) -
-                    maskType.getDimSize(maskType.getRank() - 1);
+      pads.back() =
+          keyType.getDimSize(2) - maskType.getDimSize(maskType.getRank() - 1);
       FailureOr<Value> padded = ctx.build<PadOp>(
           mask, e.b.getDenseI64ArrayAttr(pads), e.b.getStringAttr("constant"),
           e.b.getF64FloatAttr(isBool ? 0.0 : negInf));
@@ -376,7 +375,8 @@ LogicalResult attention(NodeContext &ctx) {
     FailureOr<Value> kvLen = toScalar(*kvLenV);
     if (failed(qLen) || failed(kvLen))
       return failure();
-    Value zero = ctx.constantScalarOf(i64, 0), one = ctx.constantScalarOf(i64, 1);
+    Value zero = ctx.constantScalarOf(i64, 0),
+          one = ctx.constantScalarOf(i64, 1);
     FailureOr<Value> rows = ctx.build<RangeOp>(zero, *qLen, one);
     FailureOr<Value> cols = ctx.build<RangeOp>(zero, *kvLen, one);
     if (failed(rows) || failed(cols))
@@ -392,8 +392,8 @@ LogicalResult attention(NodeContext &ctx) {
       past = *ps;
     }
     FailureOr<Value> shifted = e.binary<AddOp>(*rows, past);
-    FailureOr<Value> rowCol =
-        failed(shifted) ? FailureOr<Value>(failure()) : e.unsqueeze(*shifted, {1});
+    FailureOr<Value> rowCol = failed(shifted) ? FailureOr<Value>(failure())
+                                              : e.unsqueeze(*shifted, {1});
     if (failed(rowCol))
       return failure();
     FailureOr<Value> masked = ctx.build<GreaterOp>(*cols, *rowCol);

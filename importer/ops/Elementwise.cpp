@@ -1,4 +1,5 @@
-//===- Elementwise.cpp - ONNX elementwise ops ------------------------------===//
+//===- Elementwise.cpp - ONNX elementwise ops
+//------------------------------===//
 //
 // Unary math and activations, broadcasting binary ops (including the
 // variadic Sum/Max/Min/Mean), comparisons and logic, Where, Cast, Clip,
@@ -81,12 +82,12 @@ LogicalResult dropout(NodeContext &ctx) {
   if (!ctx.outputUsed(1))
     return ctx.setResults(*x);
   OpBuilder &b = ctx.builder();
-  FailureOr<Value> shape = ctx.build<ShapeOp>(*x, b.getI64IntegerAttr(0),
-                                              IntegerAttr());
+  FailureOr<Value> shape =
+      ctx.build<ShapeOp>(*x, b.getI64IntegerAttr(0), IntegerAttr());
   if (failed(shape))
     return failure();
-  auto one = DenseElementsAttr::get(
-      RankedTensorType::get({1}, b.getI1Type()), true);
+  auto one =
+      DenseElementsAttr::get(RankedTensorType::get({1}, b.getI1Type()), true);
   FailureOr<Value> mask = ctx.build<ConstantOfShapeOp>(*shape, one);
   if (failed(mask))
     return failure();
@@ -98,8 +99,8 @@ LogicalResult gelu(NodeContext &ctx) {
   FailureOr<std::string> approximate = ctx.attrString("approximate", "none");
   if (failed(x) || failed(approximate))
     return failure();
-  FailureOr<Value> y = ctx.build<GeluOp>(
-      *x, ctx.builder().getStringAttr(*approximate));
+  FailureOr<Value> y =
+      ctx.build<GeluOp>(*x, ctx.builder().getStringAttr(*approximate));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
@@ -130,9 +131,9 @@ LogicalResult hardSigmoid(NodeContext &ctx) {
 LogicalResult buildClip(NodeContext &ctx, Value x, std::optional<double> min,
                         std::optional<double> max) {
   OpBuilder &b = ctx.builder();
-  FailureOr<Value> y = ctx.build<ClipOp>(
-      x, min ? b.getF64FloatAttr(*min) : FloatAttr(),
-      max ? b.getF64FloatAttr(*max) : FloatAttr());
+  FailureOr<Value> y =
+      ctx.build<ClipOp>(x, min ? b.getF64FloatAttr(*min) : FloatAttr(),
+                        max ? b.getF64FloatAttr(*max) : FloatAttr());
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
@@ -143,10 +144,9 @@ LogicalResult clip6(NodeContext &ctx) {
   FailureOr<float> max = ctx.attrFloat("max", 3.402823e38f);
   if (failed(x) || failed(min) || failed(max))
     return failure();
-  return buildClip(ctx, *x, ctx.hasAttr("min") ? std::optional<double>(*min)
-                                               : std::nullopt,
-                   ctx.hasAttr("max") ? std::optional<double>(*max)
-                                      : std::nullopt);
+  return buildClip(
+      ctx, *x, ctx.hasAttr("min") ? std::optional<double>(*min) : std::nullopt,
+      ctx.hasAttr("max") ? std::optional<double>(*max) : std::nullopt);
 }
 
 /// Clip-11+: bounds are optional inputs; constant ones become attributes,
@@ -267,9 +267,8 @@ void populateElementwiseHandlers(OpRegistry &r) {
   r.add("Round", 11, unary<RoundOp>);
   r.add("Not", 1, unary<NotOp>);
   r.add("Gelu", 20, gelu);
-  r.add("LeakyRelu", 6, [](NodeContext &c) {
-    return alphaActivation<LeakyReluOp>(c, 0.01f);
-  });
+  r.add("LeakyRelu", 6,
+        [](NodeContext &c) { return alphaActivation<LeakyReluOp>(c, 0.01f); });
   r.add("Elu", 6,
         [](NodeContext &c) { return alphaActivation<EluOp>(c, 1.0f); });
   r.add("HardSigmoid", 6, hardSigmoid);

@@ -1,4 +1,5 @@
-//===- LinalgConv.cpp - ONNX MatMul, Gemm, Conv and pooling ----------------===//
+//===- LinalgConv.cpp - ONNX MatMul, Gemm, Conv and pooling
+//----------------===//
 #include "OpRegistry.h"
 
 using namespace mlir;
@@ -119,8 +120,8 @@ FailureOr<WindowAttrs> readWindow(NodeContext &ctx, Value input,
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t in = type.getDimSize(i + 2);
     if (ShapedType::isDynamic(in))
-      return ctx.emitError() << "auto_pad=" << *autoPad
-                             << " needs static spatial dims";
+      return ctx.emitError()
+             << "auto_pad=" << *autoPad << " needs static spatial dims";
     if (w.strides[i] < 1)
       return ctx.emitError() << "strides must be >= 1";
     int64_t out = (in + w.strides[i] - 1) / w.strides[i];
@@ -178,21 +179,21 @@ template <typename OpTy> LogicalResult pool(NodeContext &ctx) {
     FailureOr<int64_t> order = ctx.attrInt("storage_order", 0);
     if (failed(order))
       return failure();
-    y = ctx.build<MaxPoolOp>(
-        *x, b.getDenseI64ArrayAttr(*kernel),
-        b.getDenseI64ArrayAttr(window->strides),
-        b.getDenseI64ArrayAttr(window->pads),
-        b.getDenseI64ArrayAttr(window->dilations), b.getBoolAttr(*ceilMode));
+    y = ctx.build<MaxPoolOp>(*x, b.getDenseI64ArrayAttr(*kernel),
+                             b.getDenseI64ArrayAttr(window->strides),
+                             b.getDenseI64ArrayAttr(window->pads),
+                             b.getDenseI64ArrayAttr(window->dilations),
+                             b.getBoolAttr(*ceilMode));
   } else {
     FailureOr<int64_t> includePad = ctx.attrInt("count_include_pad", 0);
     if (failed(includePad))
       return failure();
-    y = ctx.build<AvgPoolOp>(
-        *x, b.getDenseI64ArrayAttr(*kernel),
-        b.getDenseI64ArrayAttr(window->strides),
-        b.getDenseI64ArrayAttr(window->pads),
-        b.getDenseI64ArrayAttr(window->dilations), b.getBoolAttr(*ceilMode),
-        b.getBoolAttr(*includePad));
+    y = ctx.build<AvgPoolOp>(*x, b.getDenseI64ArrayAttr(*kernel),
+                             b.getDenseI64ArrayAttr(window->strides),
+                             b.getDenseI64ArrayAttr(window->pads),
+                             b.getDenseI64ArrayAttr(window->dilations),
+                             b.getBoolAttr(*ceilMode),
+                             b.getBoolAttr(*includePad));
   }
   return failed(y) ? failure() : ctx.setResults(*y);
 }

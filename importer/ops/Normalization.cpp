@@ -33,8 +33,7 @@ template <typename OpTy> LogicalResult softmaxLike(NodeContext &ctx) {
     return ctx.emitError() << "opset-" << ctx.opset() << " " << ctx.opType()
                            << " over several dims needs static dims from "
                               "the axis on";
-  auto flatType =
-      RankedTensorType::get({outer, inner}, type.getElementType());
+  auto flatType = RankedTensorType::get({outer, inner}, type.getElementType());
   Value flat = ctx.buildTyped<ReshapeOp>(flatType, *x);
   FailureOr<Value> y = ctx.build<OpTy>(flat, b.getI64IntegerAttr(1));
   if (failed(y))
@@ -89,8 +88,7 @@ LogicalResult reduce(NodeContext &ctx) {
   if (failed(x) || failed(keepdims))
     return failure();
   bool noop = false;
-  FailureOr<SmallVector<int64_t>> axes =
-      readAxes(ctx, *x, AxesFromInput, noop);
+  FailureOr<SmallVector<int64_t>> axes = readAxes(ctx, *x, AxesFromInput, noop);
   if (failed(axes))
     return failure();
   if (noop)
@@ -135,9 +133,9 @@ LogicalResult layerNorm(NodeContext &ctx) {
   if (failed(axis))
     return failure();
   OpBuilder &b = ctx.builder();
-  FailureOr<Value> y =
-      ctx.build<LayerNormOp>(*x, *scale, ctx.input(2), b.getI64IntegerAttr(*axis),
-                             b.getF32FloatAttr(*epsilon));
+  FailureOr<Value> y = ctx.build<LayerNormOp>(*x, *scale, ctx.input(2),
+                                              b.getI64IntegerAttr(*axis),
+                                              b.getF32FloatAttr(*epsilon));
   if (failed(y))
     return failure();
   if (!ctx.outputUsed(1) && !ctx.outputUsed(2))
@@ -211,8 +209,9 @@ LogicalResult batchNorm(NodeContext &ctx) {
                               "compiles inference graphs";
   if (*spatial != 1)
     return ctx.emitError() << "spatial=0 is not supported";
-  FailureOr<Value> y = ctx.build<BatchNormOp>(
-      in[0], in[1], in[2], in[3], in[4], ctx.builder().getF32FloatAttr(*epsilon));
+  FailureOr<Value> y =
+      ctx.build<BatchNormOp>(in[0], in[1], in[2], in[3], in[4],
+                             ctx.builder().getF32FloatAttr(*epsilon));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 

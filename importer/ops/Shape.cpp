@@ -28,17 +28,20 @@ LogicalResult constant(NodeContext &ctx) {
       return failure();
     value = DenseElementsAttr::get(scalarOr1D(b.getI64Type(), {}), *i);
   } else if (ctx.hasAttr("value_floats")) {
-    FailureOr<SmallVector<float>> f = ctx.attrFloats("value_floats", std::nullopt);
+    FailureOr<SmallVector<float>> f =
+        ctx.attrFloats("value_floats", std::nullopt);
     if (failed(f))
       return failure();
     value = DenseElementsAttr::get(
         scalarOr1D(b.getF32Type(), {(int64_t)f->size()}), ArrayRef<float>(*f));
   } else if (ctx.hasAttr("value_ints")) {
-    FailureOr<SmallVector<int64_t>> i = ctx.attrInts("value_ints", std::nullopt);
+    FailureOr<SmallVector<int64_t>> i =
+        ctx.attrInts("value_ints", std::nullopt);
     if (failed(i))
       return failure();
-    value = DenseElementsAttr::get(
-        scalarOr1D(b.getI64Type(), {(int64_t)i->size()}), ArrayRef<int64_t>(*i));
+    value =
+        DenseElementsAttr::get(scalarOr1D(b.getI64Type(), {(int64_t)i->size()}),
+                               ArrayRef<int64_t>(*i));
   } else {
     return ctx.emitError() << "needs a value, value_float(s) or value_int(s) "
                               "attribute (sparse and string constants are "
@@ -149,8 +152,8 @@ LogicalResult flatten(NodeContext &ctx) {
   SmallVector<Value> parts;
   for (auto [start, end] : {std::pair<int64_t, int64_t>{0, axis},
                             std::pair<int64_t, int64_t>{axis, *rank}}) {
-    FailureOr<Value> dims = ctx.build<ShapeOp>(
-        *x, b.getI64IntegerAttr(start), b.getI64IntegerAttr(end));
+    FailureOr<Value> dims = ctx.build<ShapeOp>(*x, b.getI64IntegerAttr(start),
+                                               b.getI64IntegerAttr(end));
     if (failed(dims))
       return failure();
     FailureOr<Value> prod = ctx.build<ReduceProdOp>(
@@ -205,9 +208,8 @@ readOptionalAxes(NodeContext &ctx, bool fromInput, unsigned inputIndex) {
   return std::optional<SmallVector<int64_t>>(*a);
 }
 
-FailureOr<SmallVector<int64_t>> normalizeSorted(NodeContext &ctx,
-                                                ArrayRef<int64_t> axes,
-                                                int64_t rank) {
+FailureOr<SmallVector<int64_t>>
+normalizeSorted(NodeContext &ctx, ArrayRef<int64_t> axes, int64_t rank) {
   SmallVector<int64_t> out;
   for (int64_t a : axes) {
     FailureOr<int64_t> n = ctx.normalizeAxis(a, rank);
@@ -294,8 +296,8 @@ LogicalResult concat(NodeContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
   if (failed(axis))
     return failure();
-  FailureOr<Value> y = ctx.build<ConcatOp>(ValueRange(inputs),
-                                           ctx.builder().getI64IntegerAttr(*axis));
+  FailureOr<Value> y = ctx.build<ConcatOp>(
+      ValueRange(inputs), ctx.builder().getI64IntegerAttr(*axis));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
@@ -337,16 +339,16 @@ LogicalResult split(NodeContext &ctx) {
       return ctx.emitError() << "needs at least one output";
     int64_t chunk = (dim + parts - 1) / parts;
     for (int64_t i = 0; i < parts; ++i)
-      sizes.push_back(std::max<int64_t>(
-          0, std::min<int64_t>(chunk, dim - i * chunk)));
+      sizes.push_back(
+          std::max<int64_t>(0, std::min<int64_t>(chunk, dim - i * chunk)));
   }
   if (sizes.size() != ctx.numOutputs())
     return ctx.emitError() << "has " << ctx.numOutputs()
                            << " outputs but splits into " << sizes.size();
   OpBuilder &b = ctx.builder();
-  FailureOr<SmallVector<Value>> y = ctx.buildMulti<SplitOp>(
-      sizes.size(), *x, b.getI64IntegerAttr(*axis),
-      b.getDenseI64ArrayAttr(sizes));
+  FailureOr<SmallVector<Value>> y =
+      ctx.buildMulti<SplitOp>(sizes.size(), *x, b.getI64IntegerAttr(*axis),
+                              b.getDenseI64ArrayAttr(sizes));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
@@ -400,14 +402,13 @@ LogicalResult slice(NodeContext &ctx) {
   }
   OpBuilder &b = ctx.builder();
   FailureOr<Value> y =
-      starts && ends
-          ? ctx.build<SliceOp>(*x, b.getDenseI64ArrayAttr(axes),
-                               b.getDenseI64ArrayAttr(*starts),
-                               b.getDenseI64ArrayAttr(*ends),
-                               b.getDenseI64ArrayAttr(steps))
-          : ctx.build<DynamicSliceOp>(*x, *startsV, *endsV,
-                                      b.getDenseI64ArrayAttr(axes),
-                                      b.getDenseI64ArrayAttr(steps));
+      starts && ends ? ctx.build<SliceOp>(*x, b.getDenseI64ArrayAttr(axes),
+                                          b.getDenseI64ArrayAttr(*starts),
+                                          b.getDenseI64ArrayAttr(*ends),
+                                          b.getDenseI64ArrayAttr(steps))
+                     : ctx.build<DynamicSliceOp>(*x, *startsV, *endsV,
+                                                 b.getDenseI64ArrayAttr(axes),
+                                                 b.getDenseI64ArrayAttr(steps));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
@@ -481,8 +482,8 @@ LogicalResult pad(NodeContext &ctx) {
   }
   OpBuilder &b = ctx.builder();
   FailureOr<Value> y =
-      ctx.build<PadOp>(*x, b.getDenseI64ArrayAttr(pads),
-                       b.getStringAttr(*mode), b.getF64FloatAttr(value));
+      ctx.build<PadOp>(*x, b.getDenseI64ArrayAttr(pads), b.getStringAttr(*mode),
+                       b.getF64FloatAttr(value));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 

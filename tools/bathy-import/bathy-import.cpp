@@ -18,10 +18,9 @@ static cl::OptionCategory category("bathy-import options");
 static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
                                       cl::desc("<model.onnx | model.onnxtext>"),
                                       cl::cat(category));
-static cl::opt<std::string> outputPath("o", cl::init("-"),
-                                       cl::desc("Output file (default: stdout)"),
-                                       cl::value_desc("file"),
-                                       cl::cat(category));
+static cl::opt<std::string>
+    outputPath("o", cl::init("-"), cl::desc("Output file (default: stdout)"),
+               cl::value_desc("file"), cl::cat(category));
 static cl::opt<bool> check(
     "check",
     cl::desc("Print a per-op-type support table and every unsupported node; "

@@ -57,17 +57,17 @@ mlir::LogicalResult inferError(std::optional<mlir::Location> loc,
 }
 
 /// Type inference shared by an op family; each emits errors at `loc`.
-mlir::LogicalResult
-inferBroadcast(std::optional<mlir::Location> loc, llvm::StringRef opName,
-               llvm::ArrayRef<mlir::Type> operands,
-               mlir::Type resultElementType,
-               llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult inferBroadcast(std::optional<mlir::Location> loc,
+                                   llvm::StringRef opName,
+                                   llvm::ArrayRef<mlir::Type> operands,
+                                   mlir::Type resultElementType,
+                                   llvm::SmallVectorImpl<mlir::Type> &inferred);
 
-mlir::LogicalResult
-inferReduction(std::optional<mlir::Location> loc, llvm::StringRef opName,
-               mlir::Type inputType, llvm::ArrayRef<int64_t> axes,
-               bool keepdims, mlir::Type resultElementType,
-               llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult inferReduction(std::optional<mlir::Location> loc,
+                                   llvm::StringRef opName, mlir::Type inputType,
+                                   llvm::ArrayRef<int64_t> axes, bool keepdims,
+                                   mlir::Type resultElementType,
+                                   llvm::SmallVectorImpl<mlir::Type> &inferred);
 
 /// Checks 0 <= axis < rank (when the rank is known).
 mlir::LogicalResult checkAxis(std::optional<mlir::Location> loc,
