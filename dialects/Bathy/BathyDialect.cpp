@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Dialect/Bathy/BathyOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -34,3 +35,26 @@ Operation *BathyDialect::materializeConstant(OpBuilder &builder,
 
 #define GET_OP_CLASSES
 #include "bathy/Dialect/Bathy/BathyOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// LaunchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto kernel =
+      symbolTable.lookupNearestSymbolFrom<func::FuncOp>(*this, getKernelAttr());
+  if (!kernel)
+    return emitOpError("kernel '")
+           << getKernel() << "' is not a function in this module";
+  if (!kernel->hasAttr(kKernelAttrName))
+    return emitOpError("'") << getKernel() << "' is not marked "
+                            << kKernelAttrName;
+  FunctionType type = kernel.getFunctionType();
+  if (TypeRange(type.getInputs()) != TypeRange(getArgs().getTypes()) ||
+      TypeRange(type.getResults()) != TypeRange(getResultTypes()))
+    return emitOpError("types ")
+           << FunctionType::get(getContext(), getArgs().getTypes(),
+                                getResultTypes())
+           << " do not match kernel '" << getKernel() << "' of type " << type;
+  return success();
+}

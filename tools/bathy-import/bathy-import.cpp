@@ -36,8 +36,9 @@ static cl::opt<bool> keepWeights(
              "are elided so that text stays small)"),
     cl::cat(category));
 static cl::opt<bool> printLocations(
-    "print-locations",
-    cl::desc("Print op locations (the ONNX node each op came from)"),
+    "print-locations", cl::init(true),
+    cl::desc("Print op locations, the ONNX node each op came from (default "
+             "on; --print-locations=false for terse IR)"),
     cl::cat(category));
 static cl::opt<int64_t> maxInline(
     "max-inline-elements", cl::init(64),

@@ -38,4 +38,46 @@ def InferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
   ];
 }
 
+def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
+  let summary = "Moves each compute op into a kernel function launched from the host.";
+  let description = [{
+    Establishes the kernel boundary: every bathy compute op in a host function
+    becomes a private `func.func` marked `bathy.kernel` (named after the op,
+    located at the op, and listing the ONNX nodes it implements in
+    `bathy.nodes`), and the host calls it through `bathy.launch`. Constants
+    and host-side shape arithmetic (small integer tensors) stay in the host.
+    Small constants a kernel uses are copied into it so that code generation
+    sees their values; weights are passed as arguments.
+
+    ```mlir
+    // Before:
+    func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %0 = bathy.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+      return %0 : tensor<4xf32>
+    }
+    // After:
+    func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %0 = bathy.launch @relu_0(%x) : (tensor<4xf32>) -> tensor<4xf32>
+      return %0 : tensor<4xf32>
+    }
+    func.func private @relu_0(%arg0: tensor<4xf32>) -> tensor<4xf32>
+        attributes {bathy.kernel, bathy.nodes = ["Relu_0"]} {
+      %0 = bathy.relu %arg0 : (tensor<4xf32>) -> tensor<4xf32>
+      return %0 : tensor<4xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::bathy::BathyDialect", "::mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numKernels", "num-kernels", "Number of kernels outlined">,
+    Statistic<"numHostOps", "num-host-ops",
+              "Number of bathy ops left in host functions">,
+  ];
+  let options = [
+    Option<"maxInlineConstantElements", "max-inline-constant-elements",
+           "int64_t", /*default=*/"16",
+           "Constants up to this many elements are copied into kernels">,
+  ];
+}
+
 #endif // BATHY_PASSES_PASSES_TD

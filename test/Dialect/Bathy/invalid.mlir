@@ -670,3 +670,29 @@ func.func @dynamic_slice_bounds(%x: tensor<6xf32>, %b: tensor<2xi64>) {
   %0 = bathy.dynamic_slice %x, %b, %b {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<6xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<?xf32>
   return
 }
+
+// -----
+
+func.func @launch_unknown(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'bathy.launch' op kernel 'nowhere' is not a function in this module}}
+  %0 = bathy.launch @nowhere(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func private @plain(%x: tensor<4xf32>) -> tensor<4xf32>
+func.func @launch_not_kernel(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'bathy.launch' op 'plain' is not marked bathy.kernel}}
+  %0 = bathy.launch @plain(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func private @k(%x: tensor<4xf32>) -> tensor<4xf32> attributes {bathy.kernel}
+func.func @launch_types(%x: tensor<2xf32>) {
+  // expected-error@+1 {{'bathy.launch' op types '(tensor<2xf32>) -> tensor<2xf32>' do not match kernel 'k' of type '(tensor<4xf32>) -> tensor<4xf32>'}}
+  %0 = bathy.launch @k(%x) : (tensor<2xf32>) -> tensor<2xf32>
+  return
+}

@@ -245,6 +245,17 @@ func.func @unranked(%x: tensor<*xf32>, %y: tensor<4xf32>) {
   return
 }
 
+// CHECK-LABEL: func.func @launch
+func.func @launch(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK: bathy.launch @kernel(%{{.*}}) : (tensor<4xf32>) -> tensor<4xf32>
+  %0 = bathy.launch @kernel(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+func.func private @kernel(%x: tensor<4xf32>) -> tensor<4xf32> attributes {bathy.kernel} {
+  %0 = bathy.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
 {-#
   dialect_resources: {
     builtin: {

@@ -8,6 +8,7 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "bathy/Dialect/Bathy/ShapeUtils.h"
@@ -18,6 +19,13 @@ template <typename ConcreteType>
 class BathyElementwise
     : public mlir::OpTrait::TraitBase<ConcreteType, BathyElementwise> {};
 } // namespace bathy::OpTrait
+
+namespace bathy {
+/// Unit attribute marking a func.func as a kernel launched by bathy.launch.
+constexpr llvm::StringLiteral kKernelAttrName = "bathy.kernel";
+/// Array of the ONNX node names a kernel implements, in program order.
+constexpr llvm::StringLiteral kKernelNodesAttrName = "bathy.nodes";
+} // namespace bathy
 
 #include "bathy/Dialect/Bathy/BathyOpsDialect.h.inc"
 

@@ -808,4 +808,29 @@ def Bathy_TriluOp : Bathy_Op<"trilu", [Bathy_InferTypes]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+def Bathy_LaunchOp : Bathy_Op<"launch", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Runs a kernel function on tensors and returns its results.";
+  let description = [{
+    The host function calls each kernel through `bathy.launch`; a kernel is a
+    `func.func` marked `bathy.kernel` that holds the ops it implements. The
+    kernel boundary exists from import on: before fusion every op is its own
+    kernel, fusion only changes the grouping.
+
+    Example:
+    ```mlir
+    %y = bathy.launch @relu_0(%x) : (tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$kernel, Variadic<AnyType>:$args);
+  let results = (outs Variadic<AnyType>:$results);
+  let assemblyFormat = [{
+    $kernel `(` $args `)` attr-dict `:` functional-type($args, results)
+  }];
+}
+
 #endif // BATHY_DIALECT_BATHY_BATHYOPS_TD

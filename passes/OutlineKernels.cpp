@@ -1,0 +1,144 @@
+//===- OutlineKernels.cpp - One kernel function per compute op ------------===//
+//
+// The kernel boundary: compute ops move into private kernel functions that
+// the host launches. Fusion later changes which ops share a kernel; code
+// generation works one kernel at a time.
+//
+//===----------------------------------------------------------------------===//
+#include "bathy/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace bathy {
+#define GEN_PASS_DEF_OUTLINEKERNELSPASS
+#include "bathy/Passes/Passes.h.inc"
+} // namespace bathy
+
+using namespace mlir;
+using namespace bathy;
+
+namespace {
+
+/// Appends the ONNX node names a location refers to (NameLocs whose child
+/// names the op type, as the importer writes them; any NameLoc otherwise).
+void collectNodeNames(Location loc, SmallVectorImpl<StringRef> &names) {
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    if (!llvm::is_contained(names, name.getName().strref()))
+      names.push_back(name.getName().strref());
+    return;
+  }
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location part : fused.getLocations())
+      collectNodeNames(part, names);
+}
+
+/// Shape arithmetic runs on the host: shape/size, and ops whose results are
+/// all small static integer vectors (the Gather/Concat/Unsqueeze chains that
+/// compute reshape targets).
+bool isHostShapeOp(Operation *op) {
+  if (isa<ShapeOp, SizeOp>(op))
+    return true;
+  if (op->getNumResults() == 0)
+    return false;
+  return llvm::all_of(op->getResultTypes(), [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    return ranked && ranked.getRank() <= 1 && ranked.hasStaticShape() &&
+           ranked.getNumElements() <= 16 &&
+           ranked.getElementType().isInteger(64);
+  });
+}
+
+struct OutlineKernelsPass
+    : bathy::impl::OutlineKernelsPassBase<OutlineKernelsPass> {
+  using OutlineKernelsPassBase::OutlineKernelsPassBase;
+
+  /// A constant small enough to copy into the kernel that uses it.
+  bool isInlinableConstant(Value v) const {
+    auto constant = v.getDefiningOp<ConstantOp>();
+    if (!constant)
+      return false;
+    auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+    return dense && (dense.isSplat() ||
+                     dense.getNumElements() <= maxInlineConstantElements);
+  }
+
+  void outline(Operation *op, func::FuncOp host, SymbolTable &symbols,
+               unsigned index) {
+    MLIRContext *ctx = op->getContext();
+    // Operands become kernel arguments, except small constants.
+    llvm::SetVector<Value> args;
+    for (Value operand : op->getOperands())
+      if (!isInlinableConstant(operand))
+        args.insert(operand);
+
+    OpBuilder builder(ctx);
+    builder.setInsertionPointToEnd(host->getParentOfType<ModuleOp>().getBody());
+    std::string name =
+        (op->getName().stripDialect() + "_" + Twine(index)).str();
+    auto type = FunctionType::get(ctx, TypeRange(args.getArrayRef()),
+                                  op->getResultTypes());
+    auto kernel = func::FuncOp::create(builder, op->getLoc(), name, type);
+    kernel.setPrivate();
+    kernel->setAttr(kKernelAttrName, UnitAttr::get(ctx));
+    SmallVector<StringRef> nodes;
+    collectNodeNames(op->getLoc(), nodes);
+    kernel->setAttr(kKernelNodesAttrName, builder.getStrArrayAttr(nodes));
+    symbols.insert(kernel);
+
+    Block *body = kernel.addEntryBlock();
+    builder.setInsertionPointToStart(body);
+    IRMapping mapping;
+    for (auto [arg, value] : llvm::zip(body->getArguments(), args))
+      mapping.map(value, arg);
+    for (Value operand : op->getOperands())
+      if (!mapping.contains(operand))
+        mapping.map(operand,
+                    builder.clone(*operand.getDefiningOp())->getResult(0));
+    Operation *clone = builder.clone(*op, mapping);
+    func::ReturnOp::create(builder, op->getLoc(), clone->getResults());
+
+    builder.setInsertionPoint(op);
+    auto launch = LaunchOp::create(builder, op->getLoc(), op->getResultTypes(),
+                                   kernel.getSymName(), args.getArrayRef());
+    op->replaceAllUsesWith(launch.getResults());
+    op->erase();
+    ++numKernels;
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> hosts;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func->hasAttr(kKernelAttrName) && !func.isExternal())
+        hosts.push_back(func);
+    unsigned index = 0;
+    for (func::FuncOp host : hosts) {
+      SmallVector<Operation *> work;
+      host.walk([&](Operation *op) {
+        if (!isa<BathyDialect>(op->getDialect()) ||
+            isa<ConstantOp, LaunchOp>(op))
+          return;
+        if (isHostShapeOp(op)) {
+          ++numHostOps;
+          return;
+        }
+        work.push_back(op);
+      });
+      for (Operation *op : work)
+        outline(op, host, symbols, index++);
+      // Constants copied into every user are dead in the host.
+      for (Block &block : host.getBody())
+        for (Operation &op :
+             llvm::make_early_inc_range(llvm::reverse(block.getOperations())))
+          if (isa<ConstantOp>(op) && op.use_empty())
+            op.erase();
+    }
+  }
+};
+
+} // namespace
