@@ -80,4 +80,27 @@ def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
   ];
 }
 
+def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lowers the bathy ops inside kernels to linalg, tensor, arith and math.";
+  let description = [{
+    Rewrites every bathy op in `bathy.kernel` functions into upstream ops on
+    tensors: elementwise ops into `linalg.generic` with broadcasting maps,
+    matmul into a contraction, reductions, softmax and norms into
+    reduction/map generics, 2-D convolution and pooling into linalg's named
+    convolution ops, data movement into `tensor` ops. Host functions are left
+    alone. An op without a CPU lowering yet is an error naming the op and its
+    ONNX node.
+
+    Broadcasting follows the dialect's inference: a dynamic dim that meets a
+    static size or another dynamic dim is assumed equal to it (not 1).
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
+  ];
+  let statistics = [
+    Statistic<"numLowered", "num-lowered", "Number of bathy ops lowered">,
+  ];
+}
+
 #endif // BATHY_PASSES_PASSES_TD

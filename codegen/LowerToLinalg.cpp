@@ -1,0 +1,57 @@
+//===- LowerToLinalg.cpp - bathy kernels to linalg on tensors -------------===//
+#include "ToLinalg/Common.h"
+#include "bathy/Passes/Passes.h"
+#include "bathy/Support/Diagnostics.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace bathy {
+#define GEN_PASS_DEF_LOWERTOLINALGPASS
+#include "bathy/Passes/Passes.h.inc"
+} // namespace bathy
+
+using namespace mlir;
+using namespace bathy;
+
+namespace {
+
+struct LowerToLinalgPass
+    : bathy::impl::LowerToLinalgPassBase<LowerToLinalgPass> {
+  using LowerToLinalgPassBase::LowerToLinalgPassBase;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    codegen::populateElementwiseToLinalg(patterns);
+    codegen::populateStructuredToLinalg(patterns);
+    codegen::populateDataMovementToLinalg(patterns);
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    bool failedAny = false;
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func->hasAttr(kKernelAttrName) || func.isExternal())
+        continue;
+      unsigned before = 0;
+      func.walk([&](Operation *op) {
+        if (isa<BathyDialect>(op->getDialect()))
+          ++before;
+      });
+      GreedyRewriteConfig config;
+      config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+      (void)applyPatternsGreedily(func, frozen, config);
+      unsigned after = 0;
+      func.walk([&](Operation *op) {
+        if (!isa<BathyDialect>(op->getDialect()))
+          return;
+        ++after;
+        op->emitError() << "'" << op->getName()
+                        << "' has no CPU lowering for these types yet";
+        failedAny = true;
+      });
+      numLowered += before - after;
+    }
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,452 @@
+//===- DataMovement.cpp - Data movement and shape-producing ops to tensor -===//
+#include "Common.h"
+
+using namespace mlir;
+
+namespace bathy::codegen {
+namespace {
+
+using utils::IteratorType;
+
+Value indexToI64(OpBuilder &b, Location loc, Value v) {
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+}
+Value i64ToIndex(OpBuilder &b, Location loc, Value v) {
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+}
+
+/// tensor.reshape of `x` to `type`, whose dims are given as i64 values.
+Value reshapeTo(OpBuilder &b, Location loc, Value x, RankedTensorType type,
+                ArrayRef<Value> dims) {
+  Value shape = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({(int64_t)dims.size()}, b.getI64Type()),
+      dims);
+  return tensor::ReshapeOp::create(b, loc, type, x, shape);
+}
+
+/// Number of elements of `x` as i64.
+Value numElements(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    n = arith::MulIOp::create(b, loc, n, dimValue(b, loc, x, d));
+  return indexToI64(b, loc, n);
+}
+
+struct ConstantLowering : OpRewritePattern<ConstantOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConstantOp op,
+                                PatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+        op, cast<TypedAttr>(op.getValue()));
+    return success();
+  }
+};
+
+struct TransposeLowering : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!out || !isa<RankedTensorType>(op.getInput().getType()))
+      return failure();
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> perm = op.getPerm();
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) {
+      return dimValue(rewriter, loc, op.getInput(), perm[d]);
+    });
+    rewriter.replaceOp(op, linalg::TransposeOp::create(
+                               rewriter, loc, op.getInput(), init, perm)
+                               .getResults());
+    return success();
+  }
+};
+
+/// reshape, squeeze, unsqueeze: the result type pins all dims but at most
+/// one, which is the element count over the product of the others.
+template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    Value x = op->getOperand(0);
+    auto in = dyn_cast<RankedTensorType>(x.getType());
+    if (!out || !in)
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<Value> dims;
+    if constexpr (std::is_same_v<OpTy, SqueezeOp> ||
+                  std::is_same_v<OpTy, UnsqueezeOp>) {
+      // Dims come from the input's, around the removed/added unit dims.
+      ArrayRef<int64_t> axes = op.getAxes();
+      int64_t src = 0;
+      for (int64_t d = 0; d < out.getRank(); ++d) {
+        if constexpr (std::is_same_v<OpTy, SqueezeOp>) {
+          while (llvm::is_contained(axes, src))
+            ++src;
+          dims.push_back(indexToI64(rewriter, loc,
+                                    dimValue(rewriter, loc, x, src++)));
+        } else {
+          if (llvm::is_contained(axes, d)) {
+            dims.push_back(arith::ConstantIntOp::create(rewriter, loc, 1, 64));
+            continue;
+          }
+          dims.push_back(indexToI64(rewriter, loc,
+                                    dimValue(rewriter, loc, x, src++)));
+        }
+      }
+    } else {
+      Value known = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+      for (int64_t d : out.getShape())
+        if (!ShapedType::isDynamic(d))
+          known = arith::MulIOp::create(
+              rewriter, loc, known,
+              arith::ConstantIntOp::create(rewriter, loc, d, 64));
+      Value missing =
+          arith::DivSIOp::create(rewriter, loc, numElements(rewriter, loc, x),
+                                 known);
+      for (int64_t d : out.getShape())
+        dims.push_back(ShapedType::isDynamic(d)
+                           ? missing
+                           : Value(arith::ConstantIntOp::create(rewriter, loc,
+                                                                d, 64)));
+    }
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, x, out, dims));
+    return success();
+  }
+};
+
+/// ONNX Reshape with a run-time shape: 0 copies the input's dim, -1 takes
+/// the remaining element count.
+struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DynamicReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!out || !in)
+      return failure();
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
+    Value minusOne = arith::ConstantIntOp::create(rewriter, loc, -1, 64);
+    Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+    SmallVector<Value> dims;
+    for (int64_t d = 0; d < out.getRank(); ++d) {
+      Value idx = arith::ConstantIndexOp::create(rewriter, loc, d);
+      Value v = tensor::ExtractOp::create(rewriter, loc, op.getShape(), idx);
+      if (!op.getAllowzero() && d < in.getRank()) {
+        Value isZero = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::eq, v, zero);
+        v = arith::SelectOp::create(
+            rewriter, loc, isZero,
+            indexToI64(rewriter, loc, dimValue(rewriter, loc, x, d)), v);
+      }
+      dims.push_back(v);
+    }
+    // Resolve -1: product of the others, then count / product.
+    Value product = one;
+    for (Value v : dims) {
+      Value isInfer = arith::CmpIOp::create(rewriter, loc,
+                                            arith::CmpIPredicate::eq, v,
+                                            minusOne);
+      product = arith::MulIOp::create(
+          rewriter, loc, product,
+          arith::SelectOp::create(rewriter, loc, isInfer, one, v));
+    }
+    Value inferred = arith::DivSIOp::create(
+        rewriter, loc, numElements(rewriter, loc, x), product);
+    for (Value &v : dims) {
+      Value isInfer = arith::CmpIOp::create(rewriter, loc,
+                                            arith::CmpIPredicate::eq, v,
+                                            minusOne);
+      v = arith::SelectOp::create(rewriter, loc, isInfer, inferred, v);
+    }
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, x, out, dims));
+    return success();
+  }
+};
+
+struct ConcatLowering : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConcatOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!out || llvm::any_of(op.getInputs().getTypes(), [](Type t) {
+          return !isa<RankedTensorType>(t);
+        }))
+      return failure();
+    rewriter.replaceOpWithNewOp<tensor::ConcatOp>(
+        op, out, static_cast<int64_t>(op.getAxis()), op.getInputs());
+    return success();
+  }
+};
+
+/// Static-bounds strided slices (positive steps) and split.
+Value extractSlice(OpBuilder &b, Location loc, Value x, RankedTensorType out,
+                   ArrayRef<int64_t> axes, ArrayRef<int64_t> offsets,
+                   ArrayRef<int64_t> steps) {
+  auto in = cast<RankedTensorType>(x.getType());
+  SmallVector<OpFoldResult> off, size, stride;
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    auto it = llvm::find(axes, d);
+    if (it == axes.end()) {
+      off.push_back(b.getIndexAttr(0));
+      size.push_back(in.isDynamicDim(d) ? OpFoldResult(dimValue(b, loc, x, d))
+                                        : b.getIndexAttr(in.getDimSize(d)));
+      stride.push_back(b.getIndexAttr(1));
+      continue;
+    }
+    size_t i = it - axes.begin();
+    off.push_back(b.getIndexAttr(offsets[i]));
+    size.push_back(b.getIndexAttr(out.getDimSize(d)));
+    stride.push_back(b.getIndexAttr(steps[i]));
+  }
+  return tensor::ExtractSliceOp::create(b, loc, out, x, off, size, stride);
+}
+
+struct SliceLowering : OpRewritePattern<SliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SliceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!out || !in)
+      return failure();
+    SmallVector<int64_t> offsets;
+    for (auto [axis, start, step] :
+         llvm::zip(op.getAxes(), op.getStarts(), op.getSteps())) {
+      int64_t dim = in.getDimSize(axis);
+      if (ShapedType::isDynamic(dim) || out.isDynamicDim(axis) || step < 1)
+        return rewriter.notifyMatchFailure(
+            op, "slices of dynamic dims or with negative steps");
+      int64_t s = start < 0 ? start + dim : start;
+      offsets.push_back(std::clamp<int64_t>(s, 0, dim));
+    }
+    rewriter.replaceOp(op, extractSlice(rewriter, op.getLoc(), op.getInput(),
+                                        out, op.getAxes(), offsets,
+                                        op.getSteps()));
+    return success();
+  }
+};
+
+struct SplitLowering : OpRewritePattern<SplitOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SplitOp op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!in)
+      return failure();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    SmallVector<Value> parts;
+    int64_t offset = 0;
+    for (auto [result, size] : llvm::zip(op.getResults(), op.getSizes())) {
+      auto out = dyn_cast<RankedTensorType>(result.getType());
+      if (!out || out.isDynamicDim(axis))
+        return failure();
+      parts.push_back(extractSlice(rewriter, op.getLoc(), op.getInput(), out,
+                                   {axis}, {offset}, {1}));
+      offset += size;
+    }
+    rewriter.replaceOp(op, parts);
+    return success();
+  }
+};
+
+struct GatherLowering : OpRewritePattern<GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto data = dyn_cast<RankedTensorType>(op.getData().getType());
+    auto idx = dyn_cast<RankedTensorType>(op.getIndices().getType());
+    if (!out || !data || !idx)
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    int64_t r = out.getRank(), q = idx.getRank();
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t j = 0; j < q; ++j)
+      idxExprs.push_back(getAffineDimExpr(axis + j, ctx));
+    SmallVector<AffineMap> maps = {AffineMap::get(r, 0, idxExprs, ctx),
+                                   AffineMap::getMultiDimIdentityMap(r, ctx)};
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
+      if (d < axis)
+        return dimValue(rewriter, loc, op.getData(), d);
+      if (d < axis + q)
+        return dimValue(rewriter, loc, op.getIndices(), d - axis);
+      return dimValue(rewriter, loc, op.getData(), d - q + 1);
+    });
+    Value axisSize = dimValue(rewriter, loc, op.getData(), axis);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out}, ValueRange{op.getIndices()},
+        ValueRange{init}, maps,
+        SmallVector<IteratorType>(r, IteratorType::parallel), "", "",
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i,
+                                            zero);
+          i = arith::SelectOp::create(b, l, neg,
+                                      arith::AddIOp::create(b, l, i, axisSize),
+                                      i);
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < data.getRank(); ++d) {
+            if (d < axis)
+              coords.push_back(linalg::IndexOp::create(b, l, d));
+            else if (d == axis)
+              coords.push_back(i);
+            else
+              coords.push_back(linalg::IndexOp::create(b, l, d + q - 1));
+          }
+          linalg::YieldOp::create(
+              b, l, Value(tensor::ExtractOp::create(b, l, op.getData(), coords)));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct PadLowering : OpRewritePattern<PadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PadOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!out || op.getMode() != "constant" ||
+        llvm::any_of(op.getPads(), [](int64_t p) { return p < 0; }))
+      return rewriter.notifyMatchFailure(op, "only non-negative constant pads");
+    int64_t rank = out.getRank();
+    ArrayRef<int64_t> pads = op.getPads();
+    Value value = scalarConstant(rewriter, op.getLoc(), out.getElementType(),
+                                 op.getValue().convertToDouble());
+    auto attrs = [&](ArrayRef<int64_t> v) {
+      return llvm::to_vector(llvm::map_range(v, [&](int64_t x) -> OpFoldResult {
+        return rewriter.getIndexAttr(x);
+      }));
+    };
+    rewriter.replaceOpWithNewOp<tensor::PadOp>(
+        op, out, op.getInput(), attrs(pads.take_front(rank)),
+        attrs(pads.drop_front(rank)), value, /*nofold=*/false);
+    return success();
+  }
+};
+
+struct ExpandLowering : OpRewritePattern<ExpandOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ExpandOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!out || !in)
+      return failure();
+    Location loc = op.getLoc();
+    int64_t rank = out.getRank();
+    int64_t shapeLen = cast<RankedTensorType>(op.getShape().getType())
+                           .getDimSize(0);
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
+      // max(input dim, target dim): one of them is 1 or they are equal.
+      Value target = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+      int64_t j = d - (rank - shapeLen);
+      if (j >= 0)
+        target = tensor::ExtractOp::create(
+            rewriter, loc, op.getShape(),
+            ValueRange{arith::ConstantIndexOp::create(rewriter, loc, j)});
+      int64_t i = d - (rank - in.getRank());
+      Value size = i64ToIndex(rewriter, loc, target);
+      if (i >= 0)
+        size = arith::MaxSIOp::create(rewriter, loc, size,
+                                      dimValue(rewriter, loc, op.getInput(), i));
+      return size;
+    });
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineMap> maps = {broadcastMap(ctx, rank, in, out),
+                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    rewriter.replaceOp(
+        op, linalg::GenericOp::create(
+                rewriter, loc, TypeRange{out}, ValueRange{op.getInput()},
+                ValueRange{init}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+                [](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(b, l, a[0]);
+                })
+                .getResults());
+    return success();
+  }
+};
+
+struct TriluLowering : OpRewritePattern<TriluOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TriluOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!out || out.getElementType().isUnsignedInteger())
+      return failure();
+    Location loc = op.getLoc();
+    int64_t rank = out.getRank();
+    MLIRContext *ctx = op.getContext();
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) {
+      return dimValue(rewriter, loc, op.getInput(), d);
+    });
+    int64_t k = static_cast<int64_t>(op.getK());
+    bool upper = op.getUpper();
+    rewriter.replaceOp(
+        op, linalg::GenericOp::create(
+                rewriter, loc, TypeRange{out}, ValueRange{op.getInput()},
+                ValueRange{init},
+                {AffineMap::getMultiDimIdentityMap(rank, ctx),
+                 AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  Value row = linalg::IndexOp::create(b, l, rank - 2);
+                  Value col = linalg::IndexOp::create(b, l, rank - 1);
+                  Value diff = arith::SubIOp::create(b, l, col, row);
+                  Value kv = arith::ConstantIndexOp::create(b, l, k);
+                  Value keep = arith::CmpIOp::create(
+                      b, l,
+                      upper ? arith::CmpIPredicate::sge
+                            : arith::CmpIPredicate::sle,
+                      diff, kv);
+                  Value zero = scalarConstant(b, l, out.getElementType(), 0);
+                  linalg::YieldOp::create(
+                      b, l, Value(arith::SelectOp::create(b, l, keep, a[0], zero)));
+                })
+                .getResults());
+    return success();
+  }
+};
+
+struct ConstantOfShapeLowering : OpRewritePattern<ConstantOfShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConstantOfShapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto value = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (!out || !value)
+      return failure();
+    Location loc = op.getLoc();
+    Value scalar = arith::ConstantOp::create(
+        rewriter, loc, cast<TypedAttr>(*value.getValues<Attribute>().begin()));
+    rewriter.replaceOp(op, filledTensor(rewriter, loc, out, [&](int64_t d) {
+      Value v = tensor::ExtractOp::create(
+          rewriter, loc, op.getShape(),
+          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, d)});
+      return i64ToIndex(rewriter, loc, v);
+    }, scalar));
+    return success();
+  }
+};
+
+} // namespace
+
+void populateDataMovementToLinalg(RewritePatternSet &patterns) {
+  patterns.add<ConstantLowering, TransposeLowering,
+               StaticReshapeLowering<ReshapeOp>,
+               StaticReshapeLowering<SqueezeOp>,
+               StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
+               ConcatLowering, SliceLowering, SplitLowering, GatherLowering,
+               PadLowering, ExpandLowering, TriluLowering,
+               ConstantOfShapeLowering>(patterns.getContext());
+}
+
+} // namespace bathy::codegen

@@ -1,0 +1,779 @@
+//===- Structured.cpp - Contractions, reductions, norms, conv, pooling ----===//
+#include "Common.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace bathy::codegen {
+namespace {
+
+using utils::IteratorType;
+
+/// Reduction kinds and their identities.
+enum class Combine { Sum, Max, Min, Prod };
+
+Value identityFor(OpBuilder &b, Location loc, Type t, Combine c) {
+  if (auto ft = dyn_cast<FloatType>(t)) {
+    switch (c) {
+    case Combine::Sum:
+      return scalarConstant(b, loc, t, 0);
+    case Combine::Prod:
+      return scalarConstant(b, loc, t, 1);
+    case Combine::Max:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
+                                                     /*Negative=*/true)));
+    case Combine::Min:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics())));
+    }
+  }
+  auto it = cast<IntegerType>(t);
+  unsigned w = it.getWidth();
+  switch (c) {
+  case Combine::Sum:
+    return scalarConstant(b, loc, t, 0);
+  case Combine::Prod:
+    return scalarConstant(b, loc, t, 1);
+  case Combine::Max:
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(t, APInt::getSignedMinValue(w)));
+  case Combine::Min:
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(t, APInt::getSignedMaxValue(w)));
+  }
+  return {};
+}
+
+Value combine(OpBuilder &b, Location loc, Combine c, Value acc, Value x) {
+  bool isFloat = isa<FloatType>(x.getType());
+  switch (c) {
+  case Combine::Sum:
+    return isFloat ? Value(arith::AddFOp::create(b, loc, acc, x))
+                   : Value(arith::AddIOp::create(b, loc, acc, x));
+  case Combine::Prod:
+    return isFloat ? Value(arith::MulFOp::create(b, loc, acc, x))
+                   : Value(arith::MulIOp::create(b, loc, acc, x));
+  case Combine::Max:
+    return isFloat ? Value(arith::MaximumFOp::create(b, loc, acc, x))
+                   : Value(arith::MaxSIOp::create(b, loc, acc, x));
+  case Combine::Min:
+    return isFloat ? Value(arith::MinimumFOp::create(b, loc, acc, x))
+                   : Value(arith::MinSIOp::create(b, loc, acc, x));
+  }
+  return {};
+}
+
+/// Reduces `input` over `axes` (sorted) with `c`, dropping those dims.
+Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+             Combine c) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<int64_t> kept;
+  SmallVector<IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (llvm::is_contained(axes, d)) {
+      iterators.push_back(IteratorType::reduction);
+      continue;
+    }
+    iterators.push_back(IteratorType::parallel);
+    shape.push_back(type.getDimSize(d));
+    kept.push_back(d);
+    outExprs.push_back(b.getAffineDimExpr(d));
+  }
+  auto outType = RankedTensorType::get(shape, type.getElementType());
+  Value init = filledTensor(
+      b, loc, outType, [&](int64_t d) { return dimValue(b, loc, input, kept[d]); },
+      identityFor(b, loc, type.getElementType(), c));
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(rank, ctx),
+      AffineMap::get(rank, 0, outExprs, ctx)};
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outType}, ValueRange{input}, ValueRange{init},
+             maps, iterators, "", "",
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l,
+                                       combine(nb, l, c, args[1], args[0]));
+             })
+      .getResult(0);
+}
+
+/// Number of elements over `axes` of `input`, as a scalar of `elem` type.
+Value countOver(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+                Type elem) {
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t d : axes)
+    n = arith::MulIOp::create(b, loc, n, dimValue(b, loc, input, d));
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
+  if (isa<FloatType>(elem))
+    return arith::SIToFPOp::create(b, loc, elem, i64);
+  return arith::TruncIOp::create(b, loc, elem, i64);
+}
+
+/// Adds unit dims at `axes` of `resultType` to a reduced value.
+Value keepDims(OpBuilder &b, Location loc, Value reduced,
+               RankedTensorType resultType, ArrayRef<int64_t> axes) {
+  auto reducedType = cast<RankedTensorType>(reduced.getType());
+  if (reducedType.getRank() == resultType.getRank())
+    return reduced;
+  // Each reduced dim groups with the unit dims around it; leading unit dims
+  // join the first group. A rank-0 source has no groups.
+  SmallVector<ReassociationIndices> groups;
+  bool groupHasDim = false;
+  for (int64_t d = 0; d < resultType.getRank(); ++d) {
+    bool unit = llvm::is_contained(axes, d);
+    if (groups.empty() || (!unit && groupHasDim)) {
+      groups.emplace_back();
+      groupHasDim = false;
+    }
+    groups.back().push_back(d);
+    groupHasDim |= !unit;
+  }
+  if (reducedType.getRank() == 0)
+    groups.clear();
+  SmallVector<OpFoldResult> sizes;
+  int64_t src = 0;
+  for (int64_t d = 0; d < resultType.getRank(); ++d) {
+    if (llvm::is_contained(axes, d)) {
+      sizes.push_back(b.getIndexAttr(1));
+      continue;
+    }
+    if (resultType.isDynamicDim(d))
+      sizes.push_back(dimValue(b, loc, reduced, src));
+    else
+      sizes.push_back(b.getIndexAttr(resultType.getDimSize(d)));
+    ++src;
+  }
+  return tensor::ExpandShapeOp::create(b, loc, resultType, reduced, groups,
+                                       sizes);
+}
+
+/// out[i] = f(x[i], stat[i without axes]) over the full shape of `x`.
+Value mapWithStats(OpBuilder &b, Location loc, Value x, ArrayRef<Value> stats,
+                   ArrayRef<int64_t> statAxes,
+                   function_ref<Value(OpBuilder &, Location, ValueRange)> f) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> statExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(statAxes, d))
+      statExprs.push_back(b.getAffineDimExpr(d));
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  for (size_t i = 0; i < stats.size(); ++i)
+    maps.push_back(AffineMap::get(rank, 0, statExprs, ctx));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  SmallVector<Value> inputs = {x};
+  inputs.append(stats.begin(), stats.end());
+  Value init = emptyTensor(b, loc, type,
+                           [&](int64_t d) { return dimValue(b, loc, x, d); });
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, inputs, ValueRange{init}, maps,
+             SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, f(nb, l, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, Combine C, bool Mean = false>
+struct ReductionLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto inType = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto outType = dyn_cast<RankedTensorType>(op.getType());
+    if (!inType || !outType || inType.getElementType().isUnsignedInteger())
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<int64_t> axes(op.getAxes());
+    if (axes.empty())
+      for (int64_t d = 0; d < inType.getRank(); ++d)
+        axes.push_back(d);
+    Value r = reduce(rewriter, loc, op.getInput(), axes, C);
+    if (Mean) {
+      Value n = countOver(rewriter, loc, op.getInput(), axes,
+                          inType.getElementType());
+      r = mapWithStats(rewriter, loc, r, {}, {},
+                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                         return arith::DivFOp::create(b, l, a[0], n);
+                       });
+    }
+    rewriter.replaceOp(op, keepDims(rewriter, loc, r, outType,
+                                    op.getKeepdims() ? ArrayRef<int64_t>(axes)
+                                                     : ArrayRef<int64_t>()));
+    return success();
+  }
+};
+
+/// global pools are reductions over the spatial dims, kept as size 1.
+template <typename OpTy, Combine C, bool Mean>
+struct GlobalPoolLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto inType = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto outType = dyn_cast<RankedTensorType>(op.getType());
+    if (!inType || !outType)
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < inType.getRank(); ++d)
+      axes.push_back(d);
+    Value r = reduce(rewriter, loc, op.getInput(), axes, C);
+    if (Mean) {
+      Value n = countOver(rewriter, loc, op.getInput(), axes,
+                          inType.getElementType());
+      r = mapWithStats(rewriter, loc, r, {}, {},
+                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                         return arith::DivFOp::create(b, l, a[0], n);
+                       });
+    }
+    rewriter.replaceOp(op, keepDims(rewriter, loc, r, outType, axes));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Softmax and normalization
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, bool Log>
+struct SoftmaxLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<RankedTensorType>(op.getInput().getType()))
+      return failure();
+    Location loc = op.getLoc();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    Value x = op.getInput();
+    Value m = reduce(rewriter, loc, x, {axis}, Combine::Max);
+    Value shifted =
+        mapWithStats(rewriter, loc, x, {m}, {axis},
+                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       return arith::SubFOp::create(b, l, a[0], a[1]);
+                     });
+    Value e = mapWithStats(rewriter, loc, shifted, {}, {},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return math::ExpOp::create(b, l, a[0]);
+                           });
+    Value s = reduce(rewriter, loc, e, {axis}, Combine::Sum);
+    Value y = Log ? mapWithStats(rewriter, loc, shifted, {s}, {axis},
+                                 [](OpBuilder &b, Location l,
+                                    ValueRange a) -> Value {
+                                   return arith::SubFOp::create(
+                                       b, l, a[0], math::LogOp::create(b, l, a[1]));
+                                 })
+                  : mapWithStats(rewriter, loc, e, {s}, {axis},
+                                 [](OpBuilder &b, Location l,
+                                    ValueRange a) -> Value {
+                                   return arith::DivFOp::create(b, l, a[0], a[1]);
+                                 });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// Broadcasts a norm parameter (trailing-aligned with `x`) into a map.
+AffineMap paramMap(MLIRContext *ctx, RankedTensorType x, Value param) {
+  return broadcastMap(ctx, x.getRank(), cast<RankedTensorType>(param.getType()),
+                      x);
+}
+
+/// y = normalized * scale (+ bias) with broadcasting parameters.
+Value applyAffine(OpBuilder &b, Location loc, Value normalized, Value scale,
+                  Value bias) {
+  auto type = cast<RankedTensorType>(normalized.getType());
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = type.getRank();
+  SmallVector<Value> inputs = {normalized, scale};
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                 paramMap(ctx, type, scale)};
+  if (bias) {
+    inputs.push_back(bias);
+    maps.push_back(paramMap(ctx, type, bias));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Value init = emptyTensor(b, loc, type, [&](int64_t d) {
+    return dimValue(b, loc, normalized, d);
+  });
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, inputs, ValueRange{init}, maps,
+             SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value v = arith::MulFOp::create(nb, l, a[0], a[1]);
+               if (a.size() > 3)
+                 v = arith::AddFOp::create(nb, l, v, a[2]);
+               linalg::YieldOp::create(nb, l, v);
+             })
+      .getResult(0);
+}
+
+struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!type || !isa<RankedTensorType>(op.getScale().getType()) ||
+        (op.getBias() && !isa<RankedTensorType>(op.getBias().getType())))
+      return failure();
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    SmallVector<int64_t> axes;
+    for (int64_t d = op.getAxis(); d < type.getRank(); ++d)
+      axes.push_back(d);
+    Type elem = type.getElementType();
+    Value n = countOver(rewriter, loc, x, axes, elem);
+    Value eps = scalarConstant(rewriter, loc, elem,
+                               op.getEpsilon().convertToDouble());
+    Value sum = reduce(rewriter, loc, x, axes, Combine::Sum);
+    Value centered =
+        mapWithStats(rewriter, loc, x, {sum}, axes,
+                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       return arith::SubFOp::create(
+                           b, l, a[0], arith::DivFOp::create(b, l, a[1], n));
+                     });
+    Value sq = mapWithStats(rewriter, loc, centered, {}, {},
+                            [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                              return arith::MulFOp::create(b, l, a[0], a[0]);
+                            });
+    Value var = reduce(rewriter, loc, sq, axes, Combine::Sum);
+    Value normalized = mapWithStats(
+        rewriter, loc, centered, {var}, axes,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = arith::AddFOp::create(
+              b, l, arith::DivFOp::create(b, l, a[1], n), eps);
+          return arith::MulFOp::create(b, l, a[0],
+                                       math::RsqrtOp::create(b, l, v));
+        });
+    rewriter.replaceOp(op, applyAffine(rewriter, loc, normalized,
+                                       op.getScale(), op.getBias()));
+    return success();
+  }
+};
+
+struct RmsNormLowering : OpRewritePattern<RmsNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RmsNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!type || !isa<RankedTensorType>(op.getScale().getType()))
+      return failure();
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    SmallVector<int64_t> axes;
+    for (int64_t d = op.getAxis(); d < type.getRank(); ++d)
+      axes.push_back(d);
+    Type elem = type.getElementType();
+    Value n = countOver(rewriter, loc, x, axes, elem);
+    Value eps = scalarConstant(rewriter, loc, elem,
+                               op.getEpsilon().convertToDouble());
+    Value sq = mapWithStats(rewriter, loc, x, {}, {},
+                            [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                              return arith::MulFOp::create(b, l, a[0], a[0]);
+                            });
+    Value ms = reduce(rewriter, loc, sq, axes, Combine::Sum);
+    Value normalized = mapWithStats(
+        rewriter, loc, x, {ms}, axes,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = arith::AddFOp::create(
+              b, l, arith::DivFOp::create(b, l, a[1], n), eps);
+          return arith::MulFOp::create(b, l, a[0],
+                                       math::RsqrtOp::create(b, l, v));
+        });
+    rewriter.replaceOp(op, applyAffine(rewriter, loc, normalized,
+                                       op.getScale(), Value()));
+    return success();
+  }
+};
+
+struct BatchNormLowering : OpRewritePattern<BatchNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!type)
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t rank = type.getRank();
+    AffineMap channel = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    Value eps = scalarConstant(rewriter, loc, type.getElementType(),
+                               op.getEpsilon().convertToDouble());
+    Value init = emptyTensor(rewriter, loc, type, [&](int64_t d) {
+      return dimValue(rewriter, loc, op.getInput(), d);
+    });
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type},
+        ValueRange{op.getInput(), op.getScale(), op.getBias(), op.getMean(),
+                   op.getVariance()},
+        ValueRange{init}, {id, channel, channel, channel, channel, id},
+        SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value inv = math::RsqrtOp::create(
+              b, l, arith::AddFOp::create(b, l, a[4], eps));
+          Value v = arith::MulFOp::create(
+              b, l, arith::SubFOp::create(b, l, a[0], a[3]),
+              arith::MulFOp::create(b, l, inv, a[1]));
+          linalg::YieldOp::create(b, l,
+                                  Value(arith::AddFOp::create(b, l, v, a[2])));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+/// One linalg.generic contraction covering batching with broadcasting and
+/// the 1-D promotions of numpy.matmul.
+struct MatmulLowering : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
+    auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!lhs || !rhs || !out || out.getElementType().isUnsignedInteger())
+      return failure();
+    MLIRContext *ctx = op.getContext();
+    Location loc = op.getLoc();
+    bool lhsVec = lhs.getRank() == 1, rhsVec = rhs.getRank() == 1;
+    int64_t outRank = out.getRank();
+    int64_t batchRank = outRank - (lhsVec ? 0 : 1) - (rhsVec ? 0 : 1);
+    int64_t k = outRank; // the reduction dim
+    int64_t mDim = lhsVec ? -1 : batchRank;
+    int64_t nDim = rhsVec ? -1 : batchRank + (lhsVec ? 0 : 1);
+    auto operandMap = [&](RankedTensorType t, bool isLhs) {
+      SmallVector<AffineExpr> exprs;
+      int64_t matDims = (isLhs ? lhsVec : rhsVec) ? 1 : 2;
+      int64_t tBatch = t.getRank() - matDims;
+      for (int64_t j = 0; j < tBatch; ++j) {
+        int64_t rd = batchRank - tBatch + j;
+        if (t.getDimSize(j) == 1 && out.getDimSize(rd) != 1)
+          exprs.push_back(getAffineConstantExpr(0, ctx));
+        else
+          exprs.push_back(getAffineDimExpr(rd, ctx));
+      }
+      if (isLhs) {
+        if (!lhsVec)
+          exprs.push_back(getAffineDimExpr(mDim, ctx));
+        exprs.push_back(getAffineDimExpr(k, ctx));
+      } else {
+        exprs.push_back(getAffineDimExpr(k, ctx));
+        if (!rhsVec)
+          exprs.push_back(getAffineDimExpr(nDim, ctx));
+      }
+      return AffineMap::get(outRank + 1, 0, exprs, ctx);
+    };
+    SmallVector<AffineMap> maps = {
+        operandMap(lhs, true), operandMap(rhs, false),
+        AffineMap::getMultiDimIdentityMap(outRank + 1, ctx).getMajorSubMap(
+            outRank)};
+    SmallVector<IteratorType> iterators(outRank, IteratorType::parallel);
+    iterators.push_back(IteratorType::reduction);
+    Value zero = scalarConstant(rewriter, loc, out.getElementType(), 0);
+    Value init = filledTensor(rewriter, loc, out, [&](int64_t d) -> Value {
+      if (d == mDim)
+        return dimValue(rewriter, loc, op.getLhs(), lhs.getRank() - 2);
+      if (d == nDim)
+        return dimValue(rewriter, loc, op.getRhs(), rhs.getRank() - 1);
+      // A batch dim: from an operand whose aligned dim is not 1.
+      for (auto [v, t, mat] :
+           {std::tuple{op.getLhs(), lhs, lhsVec ? 1 : 2},
+            std::tuple{op.getRhs(), rhs, rhsVec ? 1 : 2}}) {
+        int64_t tBatch = t.getRank() - mat;
+        int64_t j = d - (batchRank - tBatch);
+        if (j >= 0 && j < tBatch && t.getDimSize(j) != 1)
+          return dimValue(rewriter, loc, v, j);
+      }
+      return arith::ConstantIndexOp::create(rewriter, loc, 1);
+    }, zero);
+    bool isFloat = isa<FloatType>(out.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out}, ValueRange{op.getLhs(), op.getRhs()},
+        ValueRange{init}, maps, iterators, "", "",
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value p = isFloat ? Value(arith::MulFOp::create(b, l, a[0], a[1]))
+                            : Value(arith::MulIOp::create(b, l, a[0], a[1]));
+          Value s = isFloat ? Value(arith::AddFOp::create(b, l, a[2], p))
+                            : Value(arith::AddIOp::create(b, l, a[2], p));
+          linalg::YieldOp::create(b, l, s);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling (2-D)
+//===----------------------------------------------------------------------===//
+
+/// Pads the spatial dims of an NCHW value with `value`.
+Value padSpatial(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> low,
+                 ArrayRef<int64_t> high, Value value) {
+  if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
+      llvm::all_of(high, [](int64_t v) { return v == 0; }))
+    return input;
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> lo = {0, 0}, hi = {0, 0};
+  lo.append(low.begin(), low.end());
+  hi.append(high.begin(), high.end());
+  SmallVector<int64_t> shape(type.getShape());
+  for (size_t d = 2; d < shape.size(); ++d)
+    if (!ShapedType::isDynamic(shape[d]))
+      shape[d] += lo[d] + hi[d];
+  auto padType = RankedTensorType::get(shape, type.getElementType());
+  auto attrs = [&](ArrayRef<int64_t> v) {
+    return llvm::to_vector(llvm::map_range(
+        v, [&](int64_t x) -> OpFoldResult { return b.getIndexAttr(x); }));
+  };
+  return tensor::PadOp::create(b, loc, padType, input, attrs(lo), attrs(hi),
+                               value, /*nofold=*/false);
+}
+
+SmallVector<int64_t> orOnes(std::optional<ArrayRef<int64_t>> v, size_t n) {
+  return v ? SmallVector<int64_t>(*v) : SmallVector<int64_t>(n, 1);
+}
+
+struct ConvLowering : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto w = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !w || !out || in.getRank() != 4 ||
+        !isa<FloatType>(in.getElementType()) || !w.hasStaticShape() ||
+        out.isDynamicDim(1) || out.isDynamicDim(2) || out.isDynamicDim(3))
+      return rewriter.notifyMatchFailure(
+          op, "only 2-D float convolution with static weights and spatial "
+              "dims");
+    Location loc = op.getLoc();
+    int64_t group = static_cast<int64_t>(op.getGroup());
+    SmallVector<int64_t> strides = orOnes(op.getStrides(), 2);
+    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 2);
+    SmallVector<int64_t> pads =
+        op.getPads() ? SmallVector<int64_t>(*op.getPads())
+                     : SmallVector<int64_t>(4, 0);
+    Type elem = in.getElementType();
+    Value zero = scalarConstant(rewriter, loc, elem, 0);
+    Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
+                         {pads[2], pads[3]}, zero);
+    auto stridesAttr = rewriter.getI64TensorAttr(strides);
+    auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
+    Value result;
+    if (group == 1) {
+      Value init = filledTensor(rewriter, loc, out, [&](int64_t) -> Value {
+        return dimValue(rewriter, loc, op.getInput(), 0);
+      }, zero);
+      result = linalg::Conv2DNchwFchwOp::create(
+                   rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
+                   ValueRange{init}, stridesAttr, dilationsAttr)
+                   .getResult(0);
+    } else {
+      // [N, C, H, W] -> [N, G, C/G, H, W]; [M, C/G, KH, KW] -> [G, M/G, ...].
+      if (in.isDynamicDim(1) || w.isDynamicDim(0) || out.isDynamicDim(2) ||
+          out.isDynamicDim(3))
+        return rewriter.notifyMatchFailure(op, "grouped conv needs static dims");
+      int64_t c = in.getDimSize(1), m = w.getDimSize(0);
+      auto xType = cast<RankedTensorType>(x.getType());
+      SmallVector<OpFoldResult> xSizes = {
+          xType.isDynamicDim(0) ? OpFoldResult(dimValue(rewriter, loc, x, 0))
+                                : rewriter.getIndexAttr(xType.getDimSize(0)),
+          rewriter.getIndexAttr(group), rewriter.getIndexAttr(c / group),
+          rewriter.getIndexAttr(xType.getDimSize(2)),
+          rewriter.getIndexAttr(xType.getDimSize(3))};
+      auto xg = tensor::ExpandShapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get({xType.getDimSize(0), group, c / group,
+                                 xType.getDimSize(2), xType.getDimSize(3)},
+                                elem),
+          x, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, xSizes);
+      auto wg = tensor::ExpandShapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get({group, m / group, w.getDimSize(1),
+                                 w.getDimSize(2), w.getDimSize(3)},
+                                elem),
+          op.getWeight(),
+          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}},
+          SmallVector<OpFoldResult>{
+              rewriter.getIndexAttr(group), rewriter.getIndexAttr(m / group),
+              rewriter.getIndexAttr(w.getDimSize(1)),
+              rewriter.getIndexAttr(w.getDimSize(2)),
+              rewriter.getIndexAttr(w.getDimSize(3))});
+      auto gOut = RankedTensorType::get({out.getDimSize(0), group, m / group,
+                                         out.getDimSize(2), out.getDimSize(3)},
+                                        elem);
+      Value init = filledTensor(rewriter, loc, gOut, [&](int64_t) -> Value {
+        return dimValue(rewriter, loc, op.getInput(), 0);
+      }, zero);
+      Value conv = linalg::Conv2DNgchwGfchwOp::create(
+                       rewriter, loc, TypeRange{gOut}, ValueRange{xg, wg},
+                       ValueRange{init}, stridesAttr, dilationsAttr)
+                       .getResult(0);
+      result = tensor::CollapseShapeOp::create(
+          rewriter, loc, out, conv,
+          SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+    }
+    if (Value bias = op.getBias()) {
+      MLIRContext *ctx = op.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+      AffineMap channel = AffineMap::get(4, 0, {getAffineDimExpr(1, ctx)}, ctx);
+      Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) {
+        return dimValue(rewriter, loc, result, d);
+      });
+      result = linalg::GenericOp::create(
+                   rewriter, loc, TypeRange{out}, ValueRange{result, bias},
+                   ValueRange{init}, {id, channel, id},
+                   SmallVector<IteratorType>(4, IteratorType::parallel), "", "",
+                   [&](OpBuilder &b, Location l, ValueRange a) {
+                     linalg::YieldOp::create(
+                         b, l, Value(arith::AddFOp::create(b, l, a[0], a[1])));
+                   })
+                   .getResult(0);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Extra end padding so that ceil_mode windows fit.
+SmallVector<int64_t> ceilPadding(RankedTensorType in, RankedTensorType out,
+                                 ArrayRef<int64_t> kernel,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations,
+                                 ArrayRef<int64_t> pads) {
+  SmallVector<int64_t> extra(2, 0);
+  for (int i = 0; i < 2; ++i) {
+    int64_t need = (out.getDimSize(i + 2) - 1) * strides[i] +
+                   dilations[i] * (kernel[i] - 1) + 1;
+    int64_t have = in.getDimSize(i + 2) + pads[i] + pads[i + 2];
+    extra[i] = std::max<int64_t>(0, need - have);
+  }
+  return extra;
+}
+
+template <typename OpTy, bool Max>
+struct PoolLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !out || in.getRank() != 4 ||
+        !isa<FloatType>(in.getElementType()) || in.isDynamicDim(2) ||
+        in.isDynamicDim(3))
+      return rewriter.notifyMatchFailure(op, "only static 2-D float pooling");
+    Location loc = op.getLoc();
+    Type elem = in.getElementType();
+    SmallVector<int64_t> kernel(op.getKernelShape());
+    SmallVector<int64_t> strides = orOnes(op.getStrides(), 2);
+    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 2);
+    SmallVector<int64_t> pads = op.getPads()
+                                    ? SmallVector<int64_t>(*op.getPads())
+                                    : SmallVector<int64_t>(4, 0);
+    SmallVector<int64_t> extra =
+        ceilPadding(in, out, kernel, strides, dilations, pads);
+    auto stridesAttr = rewriter.getI64TensorAttr(strides);
+    auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
+    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, elem);
+    auto batchSize = [&](int64_t) -> Value {
+      return dimValue(rewriter, loc, op.getInput(), 0);
+    };
+    SmallVector<int64_t> high = {pads[2] + extra[0], pads[3] + extra[1]};
+    if (Max) {
+      Value lowest = identityFor(rewriter, loc, elem, Combine::Max);
+      Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
+                           high, lowest);
+      Value init = filledTensor(rewriter, loc, out, batchSize, lowest);
+      rewriter.replaceOp(op, linalg::PoolingNchwMaxOp::create(
+                                 rewriter, loc, TypeRange{out},
+                                 ValueRange{x, window}, ValueRange{init},
+                                 stridesAttr, dilationsAttr)
+                                 .getResult(0));
+      return success();
+    }
+    Value zero = scalarConstant(rewriter, loc, elem, 0);
+    Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]}, high,
+                         zero);
+    Value sum = linalg::PoolingNchwSumOp::create(
+                    rewriter, loc, TypeRange{out}, ValueRange{x, window},
+                    ValueRange{filledTensor(rewriter, loc, out, batchSize, zero)},
+                    stridesAttr, dilationsAttr)
+                    .getResult(0);
+    // Divisor per output position: pool a tensor of ones whose explicit
+    // padding counts only with count_include_pad; ceil overhang never counts.
+    bool includePad = false;
+    if constexpr (std::is_same_v<OpTy, AvgPoolOp>)
+      includePad = op.getCountIncludePad();
+    auto onesType =
+        RankedTensorType::get({1, 1, in.getDimSize(2), in.getDimSize(3)}, elem);
+    Value ones = filledTensor(rewriter, loc, onesType, nullptr,
+                              scalarConstant(rewriter, loc, elem, 1));
+    Value onesPadded =
+        padSpatial(rewriter, loc, ones, {pads[0], pads[1]}, {pads[2], pads[3]},
+                   includePad ? scalarConstant(rewriter, loc, elem, 1) : zero);
+    onesPadded = padSpatial(rewriter, loc, onesPadded, {0, 0}, extra, zero);
+    auto countType = RankedTensorType::get(
+        {1, 1, out.getDimSize(2), out.getDimSize(3)}, elem);
+    Value count = linalg::PoolingNchwSumOp::create(
+                      rewriter, loc, TypeRange{countType},
+                      ValueRange{onesPadded, window},
+                      ValueRange{filledTensor(rewriter, loc, countType, nullptr,
+                                              zero)},
+                      stridesAttr, dilationsAttr)
+                      .getResult(0);
+    MLIRContext *ctx = op.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+    AffineMap spatial = AffineMap::get(
+        4, 0,
+        {getAffineConstantExpr(0, ctx), getAffineConstantExpr(0, ctx),
+         getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)},
+        ctx);
+    Value init = emptyTensor(rewriter, loc, out, batchSize);
+    rewriter.replaceOp(
+        op, linalg::GenericOp::create(
+                rewriter, loc, TypeRange{out}, ValueRange{sum, count},
+                ValueRange{init}, {id, spatial, id},
+                SmallVector<IteratorType>(4, IteratorType::parallel), "", "",
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(
+                      b, l, Value(arith::DivFOp::create(b, l, a[0], a[1])));
+                })
+                .getResults());
+    return success();
+  }
+};
+
+} // namespace
+
+void populateStructuredToLinalg(RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<ReductionLowering<ReduceSumOp, Combine::Sum>,
+               ReductionLowering<ReduceMeanOp, Combine::Sum, true>,
+               ReductionLowering<ReduceMaxOp, Combine::Max>,
+               ReductionLowering<ReduceMinOp, Combine::Min>,
+               ReductionLowering<ReduceProdOp, Combine::Prod>,
+               GlobalPoolLowering<GlobalAvgPoolOp, Combine::Sum, true>,
+               GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
+               SoftmaxLowering<SoftmaxOp, false>,
+               SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
+               RmsNormLowering, BatchNormLowering, MatmulLowering, ConvLowering,
+               PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>>(
+      ctx);
+}
+
+} // namespace bathy::codegen
