@@ -25,10 +25,12 @@ struct LowerToLinalgPass
     codegen::populateElementwiseToLinalg(patterns);
     codegen::populateStructuredToLinalg(patterns);
     codegen::populateDataMovementToLinalg(patterns);
+    if (lowerHost)
+      codegen::populateHostToCalls(patterns);
     FrozenRewritePatternSet frozen(std::move(patterns));
     bool failedAny = false;
     for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (!func->hasAttr(kKernelAttrName) || func.isExternal())
+      if (func.isExternal() || (!lowerHost && !func->hasAttr(kKernelAttrName)))
         continue;
       unsigned before = 0;
       func.walk([&](Operation *op) {

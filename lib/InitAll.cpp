@@ -2,7 +2,9 @@
 #include "bathy/InitAll.h"
 
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Codegen/Pipelines.h"
 #include "bathy/Passes/Passes.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -14,9 +16,12 @@ void bathy::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<BathyDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
                   mlir::linalg::LinalgDialect, mlir::math::MathDialect>();
+  registerCodegenDialects(registry);
 }
 
 void bathy::registerAllPasses() {
   registerBathyPasses();
-  mlir::registerTransformsPasses();
+  registerPipelines();
+  // Every upstream pass, so bathy-opt can run any pipeline over bathy IR.
+  mlir::registerAllPasses();
 }

@@ -46,6 +46,8 @@ mlir::Value broadcastDimSize(mlir::OpBuilder &b, mlir::Location loc,
 void populateElementwiseToLinalg(mlir::RewritePatternSet &patterns);
 void populateStructuredToLinalg(mlir::RewritePatternSet &patterns);
 void populateDataMovementToLinalg(mlir::RewritePatternSet &patterns);
+/// bathy.launch -> func.call, and the host's shape ops (shape, size, range).
+void populateHostToCalls(mlir::RewritePatternSet &patterns);
 
 } // namespace bathy::codegen
 

@@ -1,6 +1,8 @@
 //===- DataMovement.cpp - Data movement and shape-producing ops to tensor -===//
 #include "Common.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 using namespace mlir;
 
 namespace bathy::codegen {
@@ -437,7 +439,121 @@ struct ConstantOfShapeLowering : OpRewritePattern<ConstantOfShapeOp> {
   }
 };
 
+struct LaunchToCall : OpRewritePattern<LaunchOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LaunchOp op,
+                                PatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, op.getKernelAttr(),
+                                              op.getResultTypes(), op.getArgs());
+    return success();
+  }
+};
+
+struct ShapeLowering : OpRewritePattern<ShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ShapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !out || out.isDynamicDim(0))
+      return failure();
+    int64_t start = static_cast<int64_t>(op.getStart());
+    if (start < 0)
+      start += in.getRank();
+    start = std::clamp<int64_t>(start, 0, in.getRank());
+    SmallVector<Value> dims;
+    for (int64_t i = 0; i < out.getDimSize(0); ++i)
+      dims.push_back(indexToI64(rewriter, op.getLoc(),
+                                dimValue(rewriter, op.getLoc(), op.getInput(),
+                                         start + i)));
+    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(op, out, dims);
+    return success();
+  }
+};
+
+struct SizeLowering : OpRewritePattern<SizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SizeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<RankedTensorType>(op.getInput().getType()))
+      return failure();
+    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(
+        op, cast<RankedTensorType>(op.getType()),
+        ValueRange{numElements(rewriter, op.getLoc(), op.getInput())});
+    return success();
+  }
+};
+
+/// start + i * delta for i < max(ceil((limit - start) / delta), 0).
+struct RangeLowering : OpRewritePattern<RangeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RangeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!out || out.getElementType().isUnsignedInteger())
+      return failure();
+    Location loc = op.getLoc();
+    Type elem = out.getElementType();
+    auto scalar = [&](Value v) {
+      return tensor::ExtractOp::create(rewriter, loc, v, ValueRange{});
+    };
+    Value start = scalar(op.getStart()), limit = scalar(op.getLimit()),
+          delta = scalar(op.getDelta());
+    Value count;
+    if (auto ft = dyn_cast<FloatType>(elem)) {
+      Value q = math::CeilOp::create(
+          rewriter, loc,
+          arith::DivFOp::create(
+              rewriter, loc, arith::SubFOp::create(rewriter, loc, limit, start),
+              delta));
+      count = arith::FPToSIOp::create(rewriter, loc, rewriter.getI64Type(), q);
+    } else {
+      Value diff = arith::SubIOp::create(rewriter, loc, limit, start);
+      Value q = arith::CeilDivSIOp::create(rewriter, loc, diff, delta);
+      count = elem.isInteger(64) ? q
+                                 : Value(arith::ExtSIOp::create(
+                                       rewriter, loc, rewriter.getI64Type(), q));
+    }
+    count = arith::MaxSIOp::create(
+        rewriter, loc, count,
+        arith::ConstantIntOp::create(rewriter, loc, 0, 64));
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t) {
+      return i64ToIndex(rewriter, loc, count);
+    });
+    MLIRContext *ctx = op.getContext();
+    rewriter.replaceOp(
+        op, linalg::GenericOp::create(
+                rewriter, loc, TypeRange{out}, ValueRange{}, ValueRange{init},
+                {AffineMap::getMultiDimIdentityMap(1, ctx)},
+                {IteratorType::parallel}, "", "",
+                [&](OpBuilder &b, Location l, ValueRange) {
+                  Value i = linalg::IndexOp::create(b, l, 0);
+                  Value iv = arith::IndexCastOp::create(b, l, b.getI64Type(), i);
+                  Value v;
+                  if (isa<FloatType>(elem)) {
+                    Value f = arith::SIToFPOp::create(b, l, elem, iv);
+                    v = arith::AddFOp::create(
+                        b, l, start, arith::MulFOp::create(b, l, f, delta));
+                  } else {
+                    Value c = elem.isInteger(64)
+                                  ? iv
+                                  : Value(arith::TruncIOp::create(b, l, elem, iv));
+                    v = arith::AddIOp::create(
+                        b, l, start, arith::MulIOp::create(b, l, c, delta));
+                  }
+                  linalg::YieldOp::create(b, l, v);
+                })
+                .getResults());
+    return success();
+  }
+};
+
 } // namespace
+
+void populateHostToCalls(RewritePatternSet &patterns) {
+  patterns.add<LaunchToCall, ShapeLowering, SizeLowering>(
+      patterns.getContext());
+}
 
 void populateDataMovementToLinalg(RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, TransposeLowering,
@@ -446,7 +562,7 @@ void populateDataMovementToLinalg(RewritePatternSet &patterns) {
                StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
                ConcatLowering, SliceLowering, SplitLowering, GatherLowering,
                PadLowering, ExpandLowering, TriluLowering,
-               ConstantOfShapeLowering>(patterns.getContext());
+               ConstantOfShapeLowering, RangeLowering>(patterns.getContext());
 }
 
 } // namespace bathy::codegen

@@ -101,6 +101,11 @@ def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numLowered", "num-lowered", "Number of bathy ops lowered">,
   ];
+  let options = [
+    Option<"lowerHost", "host", "bool", /*default=*/"false",
+           "Also lower host functions: launches become func.call and host "
+           "shape arithmetic becomes tensor ops (whole-module JIT)">,
+  ];
 }
 
 #endif // BATHY_PASSES_PASSES_TD

@@ -1,0 +1,104 @@
+//===- Pipelines.cpp - bathy's compilation pipelines ----------------------===//
+#include "bathy/Codegen/Pipelines.h"
+
+#include "bathy/Passes/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace bathy {
+
+void buildGraphPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createInferShapesPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void buildKernelPipeline(OpPassManager &pm) {
+  buildGraphPipeline(pm);
+  pm.addPass(createOutlineKernelsPass());
+}
+
+/// Adds a textual upstream pipeline; the pieces are fixed strings, so a
+/// parse failure is a bug in bathy, reported loudly.
+static void addTextual(OpPassManager &pm, StringRef pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("bathy: malformed built-in pipeline");
+}
+
+void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
+  buildKernelPipeline(pm);
+  if (phase == Phase::Kernels || phase == Phase::Graph)
+    return;
+  LowerToLinalgPassOptions lowerOptions;
+  lowerOptions.lowerHost = true;
+  pm.addPass(createLowerToLinalgPass(lowerOptions));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (phase == Phase::Linalg)
+    return;
+  addTextual(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                 "function-boundary-type-conversion=identity-layout-map}");
+  pm.addPass(createCanonicalizerPass());
+  if (phase == Phase::Bufferized)
+    return;
+  addTextual(pm,
+             "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
+             "expand-strided-metadata,lower-affine,"
+             "finalize-memref-to-llvm,convert-math-to-llvm,"
+             "convert-math-to-libm,convert-arith-to-llvm,"
+             "convert-index-to-llvm,convert-cf-to-llvm,"
+             "convert-func-to-llvm,reconcile-unrealized-casts");
+}
+
+void registerPipelines() {
+  PassPipelineRegistration<>("bathy-graph-pipeline",
+                             "Shape inference and canonicalization",
+                             buildGraphPipeline);
+  PassPipelineRegistration<>("bathy-kernel-pipeline",
+                             "Graph pipeline, then one kernel per compute op",
+                             buildKernelPipeline);
+  PassPipelineRegistration<>(
+      "bathy-cpu-jit-pipeline",
+      "Whole-module CPU code generation down to the LLVM dialect",
+      [](OpPassManager &pm) { buildCpuJitPipeline(pm); });
+}
+
+void registerCodegenDialects(DialectRegistry &registry) {
+  registry.insert<affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, index::IndexDialect, LLVM::LLVMDialect,
+                  linalg::LinalgDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+} // namespace bathy

@@ -1,0 +1,36 @@
+//===- Pipelines.h - bathy's compilation pipelines ------------------------===//
+//
+// Pipelines as code, one options struct, a registration per stage, so each
+// stage can be run (and lit-tested) on its own through bathy-opt.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_CODEGEN_PIPELINES_H
+#define BATHY_CODEGEN_PIPELINES_H
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace bathy {
+
+/// Stages of compilation; `--compile-to=<phase>` stops after one.
+enum class Phase { Graph, Kernels, Linalg, Bufferized, LLVM };
+
+/// Graph clean-up: shape inference and canonicalization.
+void buildGraphPipeline(mlir::OpPassManager &pm);
+/// Graph, then one kernel per compute op.
+void buildKernelPipeline(mlir::OpPassManager &pm);
+/// Everything up to `phase` for the whole-module CPU JIT: kernels and host
+/// lowered to linalg, bufferized, and converted to the LLVM dialect.
+void buildCpuJitPipeline(mlir::OpPassManager &pm, Phase phase = Phase::LLVM);
+
+/// Registers the pipelines (bathy-graph-pipeline, bathy-kernel-pipeline,
+/// bathy-cpu-jit-pipeline) for use by name.
+void registerPipelines();
+
+/// Registers the upstream dialects, interfaces and LLVM IR translations the
+/// CPU code generation uses.
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
+} // namespace bathy
+
+#endif // BATHY_CODEGEN_PIPELINES_H
