@@ -22,6 +22,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -42,6 +43,12 @@ void buildKernelPipeline(OpPassManager &pm) {
 /// Adds a textual upstream pipeline; the pieces are fixed strings, so a
 /// parse failure is a bug in bathy, reported loudly.
 static void addTextual(OpPassManager &pm, StringRef pipeline) {
+  // The textual parser looks passes up by name: make sure they are known.
+  static bool registered = [] {
+    registerAllPasses();
+    return true;
+  }();
+  (void)registered;
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("bathy: malformed built-in pipeline");
 }
