@@ -232,6 +232,71 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
   }
 };
 
+/// Run-time bounds, positive steps: offsets and sizes computed with ONNX's
+/// clamping, then one tensor.extract_slice.
+struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DynamicSliceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!out || !in ||
+        llvm::any_of(op.getSteps(), [](int64_t s) { return s < 1; }))
+      return rewriter.notifyMatchFailure(op, "negative steps");
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto bound = [&](Value tensor, size_t i) -> Value {
+      Value v = tensor::ExtractOp::create(
+          rewriter, loc, tensor,
+          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, i)});
+      if (!v.getType().isInteger(64))
+        v = arith::ExtSIOp::create(rewriter, loc, rewriter.getI64Type(), v);
+      return v;
+    };
+    Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
+    auto clamp = [&](Value v, Value dim) -> Value {
+      Value neg = arith::CmpIOp::create(rewriter, loc,
+                                        arith::CmpIPredicate::slt, v, zero);
+      v = arith::SelectOp::create(rewriter, loc, neg,
+                                  arith::AddIOp::create(rewriter, loc, v, dim),
+                                  v);
+      v = arith::MaxSIOp::create(rewriter, loc, v, zero);
+      return arith::MinSIOp::create(rewriter, loc, v, dim);
+    };
+    SmallVector<OpFoldResult> off, size, stride;
+    for (int64_t d = 0; d < in.getRank(); ++d) {
+      auto it = llvm::find(op.getAxes(), d);
+      if (it == op.getAxes().end()) {
+        off.push_back(rewriter.getIndexAttr(0));
+        size.push_back(in.isDynamicDim(d)
+                           ? OpFoldResult(dimValue(rewriter, loc, x, d))
+                           : rewriter.getIndexAttr(in.getDimSize(d)));
+        stride.push_back(rewriter.getIndexAttr(1));
+        continue;
+      }
+      size_t i = it - op.getAxes().begin();
+      int64_t step = op.getSteps()[i];
+      Value dim = indexToI64(rewriter, loc, dimValue(rewriter, loc, x, d));
+      Value start = clamp(bound(op.getStarts(), i), dim);
+      Value end = clamp(bound(op.getEnds(), i), dim);
+      Value span = arith::MaxSIOp::create(
+          rewriter, loc, arith::SubIOp::create(rewriter, loc, end, start), zero);
+      Value count = arith::CeilDivSIOp::create(
+          rewriter, loc, span,
+          arith::ConstantIntOp::create(rewriter, loc, step, 64));
+      off.push_back(i64ToIndex(rewriter, loc, start));
+      size.push_back(i64ToIndex(rewriter, loc, count));
+      stride.push_back(rewriter.getIndexAttr(step));
+    }
+    Value slice =
+        tensor::ExtractSliceOp::create(rewriter, loc, x, off, size, stride);
+    if (slice.getType() != out)
+      slice = tensor::CastOp::create(rewriter, loc, out, slice);
+    rewriter.replaceOp(op, slice);
+    return success();
+  }
+};
+
 struct SplitLowering : OpRewritePattern<SplitOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SplitOp op,
@@ -560,7 +625,7 @@ void populateDataMovementToLinalg(RewritePatternSet &patterns) {
                StaticReshapeLowering<ReshapeOp>,
                StaticReshapeLowering<SqueezeOp>,
                StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
-               ConcatLowering, SliceLowering, SplitLowering, GatherLowering,
+               ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering, GatherLowering,
                PadLowering, ExpandLowering, TriluLowering,
                ConstantOfShapeLowering, RangeLowering>(patterns.getContext());
 }

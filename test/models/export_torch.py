@@ -226,9 +226,30 @@ MODELS = {
 }
 
 
+def randomize(model):
+    """Seeded random weights of realistic scale everywhere: torchvision's
+    initializers zero some heads and biases, which would make outputs ~0 and
+    comparisons between systems meaningless."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.running_mean.normal_(0.0, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+        for param in model.parameters():
+            if param.dim() > 1:
+                fan_in = param[0].numel()
+                param.normal_(0.0, 1.0 / math.sqrt(fan_in))
+            else:
+                param.normal_(0.0, 0.1)
+        for module in model.modules():
+            if isinstance(module, (nn.LayerNorm, nn.modules.batchnorm._BatchNorm)) and module.weight is not None:
+                module.weight.add_(1.0)
+
+
 def export(name, out_dir):
     torch.manual_seed(0)
     model, args, inputs, outputs, axes = MODELS[name]()
+    randomize(model)
     model.eval()
     path = out_dir / f"{name}.onnx"
     # Not under no_grad: nn.MultiheadAttention would take its fused fast path
