@@ -1,0 +1,80 @@
+// RUN: bathy-opt %s -split-input-file -bathy-lower-to-linalg -verify-diagnostics | FileCheck %s
+
+// Broadcasting elementwise ops become one generic; a size-1 operand dim reads
+// index 0, a missing leading dim is dropped from the map.
+// CHECK-DAG: #[[$ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$ROW:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func private @add_kernel
+// CHECK-SAME: (%[[A:.+]]: tensor<?x4xf32>, %[[B:.+]]: tensor<4xf32>)
+// CHECK: %[[DIM:.+]] = tensor.dim %[[A]], %{{.+}} : tensor<?x4xf32>
+// CHECK: %[[INIT:.+]] = tensor.empty(%[[DIM]]) : tensor<?x4xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[$ID]], #[[$ROW]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[A]], %[[B]] : tensor<?x4xf32>, tensor<4xf32>) outs(%[[INIT]] : tensor<?x4xf32>)
+// CHECK: arith.addf
+func.func private @add_kernel(%a: tensor<?x4xf32>, %b: tensor<4xf32>) -> tensor<?x4xf32> attributes {bathy.kernel} {
+  %0 = bathy.add %a, %b : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+// Host functions are left alone unless host=true.
+// CHECK-LABEL: func.func @host
+// CHECK: bathy.relu
+func.func @host(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = bathy.relu %a : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// matmul is a contraction with a reduction dim; batch dims broadcast.
+// CHECK-DAG: #[[$LHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[$RHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-DAG: #[[$OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func private @matmul_kernel
+// CHECK: linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[$LHS]], #[[$RHS]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func private @matmul_kernel(%a: tensor<?x8x16xf32>, %b: tensor<16x32xf32>) -> tensor<?x8x32xf32> attributes {bathy.kernel} {
+  %0 = bathy.matmul %a, %b : (tensor<?x8x16xf32>, tensor<16x32xf32>) -> tensor<?x8x32xf32>
+  return %0 : tensor<?x8x32xf32>
+}
+
+// -----
+
+// softmax: max, exp of the shifted input, sum, divide.
+// CHECK-LABEL: func.func private @softmax_kernel
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: arith.subf
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.addf
+// CHECK: arith.divf
+func.func private @softmax_kernel(%a: tensor<2x8xf32>) -> tensor<2x8xf32> attributes {bathy.kernel} {
+  %0 = bathy.softmax %a {axis = 1 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+// 2-D convolution: padding, then linalg's named convolution, then the bias.
+// CHECK-LABEL: func.func private @conv_kernel
+// CHECK: tensor.pad %{{.+}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+// CHECK: linalg.generic
+// CHECK: arith.addf
+func.func private @conv_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> attributes {bathy.kernel} {
+  %0 = bathy.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// An op without a lowering for its types is an error naming it.
+func.func private @unsigned_kernel(%a: tensor<4xui8>) -> tensor<4xui8> attributes {bathy.kernel} {
+  // expected-error@+1 {{'bathy.add' has no CPU lowering for these types yet}}
+  %0 = bathy.add %a, %a : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  return %0 : tensor<4xui8>
+}

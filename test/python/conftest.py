@@ -1,0 +1,20 @@
+"""Shared fixtures: the torch-exported model suite, built once per session."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORTER = ROOT / "test" / "models" / "export_torch.py"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("torch_models")
+    result = subprocess.run([SYSTEM_PYTHON, str(EXPORTER), str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (
+        "exporting the torch models failed (scripts/setup.sh installs "
+        f"python3-torch):\n{result.stderr[-3000:]}")
+    return out

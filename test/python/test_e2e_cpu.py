@@ -1,0 +1,107 @@
+"""End to end on the CPU: bathy-run against onnxruntime as the oracle.
+
+Each model (the bundled text-format CNN, and the torch-exported ResNet-50,
+MobileNetV2, EfficientNet-B0, ViT, BERT-, GPT-2- and Llama-style blocks) runs
+at batch 1 and a larger batch; text models also at two sequence lengths, so
+one compilation serves several shapes. Outputs must match onnxruntime to
+rtol 1e-4 (atol 1e-5 for values near zero).
+"""
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.parser
+import onnxruntime as ort
+import pytest
+
+from onnx_node_tests import tool
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT_MODELS = ["bert", "gpt2", "llama"]
+VISION = ["resnet50", "mobilenet_v2", "efficientnet_b0", "vit"]
+
+
+def make_inputs(model, dims, rng):
+    init = {i.name for i in model.graph.initializer}
+    feeds = {}
+    for inp in model.graph.input:
+        if inp.name in init:
+            continue
+        tt = inp.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else dims[d.dim_param]
+                 for d in tt.shape.dim]
+        if tt.elem_type == onnx.TensorProto.FLOAT:
+            feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        elif "mask" in inp.name:
+            mask = np.ones(shape, np.int64)
+            mask[..., -1] = 0  # a padded position, so the mask matters
+            feeds[inp.name] = mask
+        else:
+            feeds[inp.name] = rng.integers(0, 1000, shape).astype(np.int64)
+    return feeds
+
+
+def run_both(path, model, dims, tmp_path):
+    rng = np.random.default_rng(sum(dims.values()))
+    feeds = make_inputs(model, dims, rng)
+    args = []
+    for name, value in feeds.items():
+        f = tmp_path / f"{name}.npy"
+        np.save(f, value)
+        args.append(f"--input={name}={f}")
+    out_dir = tmp_path / "out"
+    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={out_dir}", *args],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    onnx_path = path
+    if str(path).endswith(".onnxtext"):
+        onnx_path = tmp_path / "model.onnx"
+        onnx.save(model, onnx_path)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, feeds)
+    for output, want in zip(model.graph.output, expected):
+        got = np.load(out_dir / f"{output.name}.npy")
+        assert got.shape == want.shape, (output.name, got.shape, want.shape)
+        assert np.abs(want).max() > 1e-3, "outputs ~0: the comparison would be vacuous"
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=output.name)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_bundled_cnn(tmp_path, batch):
+    path = ROOT / "models" / "tiny_cnn.onnxtext"
+    model = onnx.parser.parse_model(path.read_text())
+    run_both(path, model, {"batch": batch}, tmp_path)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("name", VISION)
+def test_vision_models(exported, tmp_path, name, batch):
+    path = exported / f"{name}.onnx"
+    run_both(path, onnx.load(path), {"batch": batch}, tmp_path)
+
+
+@pytest.mark.parametrize("batch,seq", [(1, 5), (3, 11)])
+@pytest.mark.parametrize("name", TEXT_MODELS)
+def test_text_models(exported, tmp_path, name, batch, seq):
+    path = exported / f"{name}.onnx"
+    run_both(path, onnx.load(path), {"batch": batch, "seq": seq}, tmp_path)
+
+
+def test_bad_inputs_are_named(tmp_path):
+    path = ROOT / "models" / "tiny_cnn.onnxtext"
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((1, 3, 8, 8), np.float32))
+    result = subprocess.run([tool("bathy-run"), str(path), f"--input=image={bad}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "input 'image' dim 2 must be 16, got 8" in result.stderr
+    np.save(bad, np.zeros((1, 3, 16, 16), np.float64))
+    result = subprocess.run([tool("bathy-run"), str(path), f"--input=image={bad}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "input 'image' must be f32, got f64" in result.stderr
+    result = subprocess.run([tool("bathy-run"), str(path), f"--input=nope={bad}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "the model has no input named 'nope'" in result.stderr
