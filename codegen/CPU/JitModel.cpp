@@ -140,9 +140,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
 absl::Status checkInputs(const std::vector<TensorSpec> &specs,
                          const std::vector<rt::HostTensor> &inputs) {
   if (inputs.size() != specs.size())
-    return absl::InvalidArgumentError(
-        absl::StrCat("the model takes ", specs.size(), " inputs, got ",
-                     inputs.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the model takes ", specs.size(), " inputs, got ", inputs.size()));
   std::map<std::string, std::pair<int64_t, std::string>> params;
   for (size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec &spec = specs[i];
@@ -158,18 +157,18 @@ absl::Status checkInputs(const std::vector<TensorSpec> &specs,
     for (size_t d = 0; d < spec.shape.size(); ++d) {
       int64_t got = t.shape()[d];
       if (spec.shape[d] >= 0 && got != spec.shape[d])
-        return absl::InvalidArgumentError(absl::StrCat(
-            "input '", spec.name, "' dim ", d, " must be ", spec.shape[d],
-            ", got ", got));
+        return absl::InvalidArgumentError(
+            absl::StrCat("input '", spec.name, "' dim ", d, " must be ",
+                         spec.shape[d], ", got ", got));
       const std::string &param = spec.dimParams[d];
       if (param.empty())
         continue;
       auto [it, fresh] = params.try_emplace(param, got, spec.name);
       if (!fresh && it->second.first != got)
-        return absl::InvalidArgumentError(absl::StrCat(
-            "input '", spec.name, "' dim ", d, " ('", param, "') is ", got,
-            " but input '", it->second.second, "' has ", param, " = ",
-            it->second.first));
+        return absl::InvalidArgumentError(
+            absl::StrCat("input '", spec.name, "' dim ", d, " ('", param,
+                         "') is ", got, " but input '", it->second.second,
+                         "' has ", param, " = ", it->second.first));
     }
   }
   return absl::OkStatus();
@@ -225,8 +224,8 @@ JitModel::run(const std::vector<rt::HostTensor> &inputs) const {
   for (void *&p : pointers)
     args.push_back(&p);
   if (llvm::Error err = engine_->invokePacked("_mlir_ciface_main", args))
-    return absl::InternalError(
-        absl::StrCat("running the model failed: ", llvm::toString(std::move(err))));
+    return absl::InternalError(absl::StrCat("running the model failed: ",
+                                            llvm::toString(std::move(err))));
 
   std::vector<rt::HostTensor> results;
   std::set<void *> freed;
@@ -239,7 +238,8 @@ JitModel::run(const std::vector<rt::HostTensor> &inputs) const {
     std::memcpy(&allocated, &w[0], sizeof(void *));
     std::memcpy(&aligned, &w[1], sizeof(void *));
     std::vector<int64_t> shape(w + 3, w + 3 + rank);
-    absl::StatusOr<rt::HostTensor> out = rt::HostTensor::Create(spec.dtype, shape);
+    absl::StatusOr<rt::HostTensor> out =
+        rt::HostTensor::Create(spec.dtype, shape);
     if (!out.ok())
       return out.status();
     size_t elem = rt::DTypeSize(spec.dtype);

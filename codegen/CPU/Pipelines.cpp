@@ -19,10 +19,10 @@
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -69,13 +69,12 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
   pm.addPass(createCanonicalizerPass());
   if (phase == Phase::Bufferized)
     return;
-  addTextual(pm,
-             "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-             "expand-strided-metadata,lower-affine,"
-             "finalize-memref-to-llvm,convert-math-to-llvm,"
-             "convert-math-to-libm,convert-arith-to-llvm,"
-             "convert-index-to-llvm,convert-cf-to-llvm,"
-             "convert-func-to-llvm,reconcile-unrealized-casts");
+  addTextual(pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
+                 "expand-strided-metadata,lower-affine,"
+                 "finalize-memref-to-llvm,convert-math-to-llvm,"
+                 "convert-math-to-libm,convert-arith-to-llvm,"
+                 "convert-index-to-llvm,convert-cf-to-llvm,"
+                 "convert-func-to-llvm,reconcile-unrealized-casts");
 }
 
 void registerPipelines() {
@@ -92,12 +91,12 @@ void registerPipelines() {
 }
 
 void registerCodegenDialects(DialectRegistry &registry) {
-  registry.insert<affine::AffineDialect, arith::ArithDialect,
-                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
-                  func::FuncDialect, index::IndexDialect, LLVM::LLVMDialect,
-                  linalg::LinalgDialect, math::MathDialect,
-                  memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+  registry
+      .insert<affine::AffineDialect, arith::ArithDialect,
+              bufferization::BufferizationDialect, cf::ControlFlowDialect,
+              func::FuncDialect, index::IndexDialect, LLVM::LLVMDialect,
+              linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect,
+              scf::SCFDialect, tensor::TensorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);

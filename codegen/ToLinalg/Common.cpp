@@ -18,8 +18,8 @@ Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
   for (int64_t d = 0; d < type.getRank(); ++d)
     if (type.isDynamicDim(d))
       dynamic.push_back(sizeOf(d));
-  return tensor::EmptyOp::create(b, loc, type.getShape(),
-                                 type.getElementType(), dynamic);
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                 dynamic);
 }
 
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {

@@ -16,10 +16,9 @@ mlir::Value dimValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                      int64_t d);
 
 /// tensor.empty of `type`, its dynamic sizes given by `sizeOf(d)`.
-mlir::Value
-emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
-            mlir::RankedTensorType type,
-            llvm::function_ref<mlir::Value(int64_t)> sizeOf);
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type,
+                        llvm::function_ref<mlir::Value(int64_t)> sizeOf);
 
 /// A scalar constant of `type` (float or integer).
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,

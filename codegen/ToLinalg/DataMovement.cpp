@@ -86,15 +86,15 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
         if constexpr (std::is_same_v<OpTy, SqueezeOp>) {
           while (llvm::is_contained(axes, src))
             ++src;
-          dims.push_back(indexToI64(rewriter, loc,
-                                    dimValue(rewriter, loc, x, src++)));
+          dims.push_back(
+              indexToI64(rewriter, loc, dimValue(rewriter, loc, x, src++)));
         } else {
           if (llvm::is_contained(axes, d)) {
             dims.push_back(arith::ConstantIntOp::create(rewriter, loc, 1, 64));
             continue;
           }
-          dims.push_back(indexToI64(rewriter, loc,
-                                    dimValue(rewriter, loc, x, src++)));
+          dims.push_back(
+              indexToI64(rewriter, loc, dimValue(rewriter, loc, x, src++)));
         }
       }
     } else {
@@ -104,14 +104,13 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
           known = arith::MulIOp::create(
               rewriter, loc, known,
               arith::ConstantIntOp::create(rewriter, loc, d, 64));
-      Value missing =
-          arith::DivSIOp::create(rewriter, loc, numElements(rewriter, loc, x),
-                                 known);
+      Value missing = arith::DivSIOp::create(
+          rewriter, loc, numElements(rewriter, loc, x), known);
       for (int64_t d : out.getShape())
-        dims.push_back(ShapedType::isDynamic(d)
-                           ? missing
-                           : Value(arith::ConstantIntOp::create(rewriter, loc,
-                                                                d, 64)));
+        dims.push_back(
+            ShapedType::isDynamic(d)
+                ? missing
+                : Value(arith::ConstantIntOp::create(rewriter, loc, d, 64)));
     }
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, x, out, dims));
     return success();
@@ -138,8 +137,8 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
       Value idx = arith::ConstantIndexOp::create(rewriter, loc, d);
       Value v = tensor::ExtractOp::create(rewriter, loc, op.getShape(), idx);
       if (!op.getAllowzero() && d < in.getRank()) {
-        Value isZero = arith::CmpIOp::create(
-            rewriter, loc, arith::CmpIPredicate::eq, v, zero);
+        Value isZero = arith::CmpIOp::create(rewriter, loc,
+                                             arith::CmpIPredicate::eq, v, zero);
         v = arith::SelectOp::create(
             rewriter, loc, isZero,
             indexToI64(rewriter, loc, dimValue(rewriter, loc, x, d)), v);
@@ -149,9 +148,8 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
     // Resolve -1: product of the others, then count / product.
     Value product = one;
     for (Value v : dims) {
-      Value isInfer = arith::CmpIOp::create(rewriter, loc,
-                                            arith::CmpIPredicate::eq, v,
-                                            minusOne);
+      Value isInfer = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::eq, v, minusOne);
       product = arith::MulIOp::create(
           rewriter, loc, product,
           arith::SelectOp::create(rewriter, loc, isInfer, one, v));
@@ -159,9 +157,8 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
     Value inferred = arith::DivSIOp::create(
         rewriter, loc, numElements(rewriter, loc, x), product);
     for (Value &v : dims) {
-      Value isInfer = arith::CmpIOp::create(rewriter, loc,
-                                            arith::CmpIPredicate::eq, v,
-                                            minusOne);
+      Value isInfer = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::eq, v, minusOne);
       v = arith::SelectOp::create(rewriter, loc, isInfer, inferred, v);
     }
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, x, out, dims));
@@ -174,9 +171,8 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
   LogicalResult matchAndRewrite(ConcatOp op,
                                 PatternRewriter &rewriter) const override {
     auto out = dyn_cast<RankedTensorType>(op.getType());
-    if (!out || llvm::any_of(op.getInputs().getTypes(), [](Type t) {
-          return !isa<RankedTensorType>(t);
-        }))
+    if (!out || llvm::any_of(op.getInputs().getTypes(),
+                             [](Type t) { return !isa<RankedTensorType>(t); }))
       return failure();
     rewriter.replaceOpWithNewOp<tensor::ConcatOp>(
         op, out, static_cast<int64_t>(op.getAxis()), op.getInputs());
@@ -225,9 +221,9 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
       int64_t s = start < 0 ? start + dim : start;
       offsets.push_back(std::clamp<int64_t>(s, 0, dim));
     }
-    rewriter.replaceOp(op, extractSlice(rewriter, op.getLoc(), op.getInput(),
-                                        out, op.getAxes(), offsets,
-                                        op.getSteps()));
+    rewriter.replaceOp(op,
+                       extractSlice(rewriter, op.getLoc(), op.getInput(), out,
+                                    op.getAxes(), offsets, op.getSteps()));
     return success();
   }
 };
@@ -257,9 +253,8 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
     auto clamp = [&](Value v, Value dim) -> Value {
       Value neg = arith::CmpIOp::create(rewriter, loc,
                                         arith::CmpIPredicate::slt, v, zero);
-      v = arith::SelectOp::create(rewriter, loc, neg,
-                                  arith::AddIOp::create(rewriter, loc, v, dim),
-                                  v);
+      v = arith::SelectOp::create(
+          rewriter, loc, neg, arith::AddIOp::create(rewriter, loc, v, dim), v);
       v = arith::MaxSIOp::create(rewriter, loc, v, zero);
       return arith::MinSIOp::create(rewriter, loc, v, dim);
     };
@@ -280,7 +275,8 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
       Value start = clamp(bound(op.getStarts(), i), dim);
       Value end = clamp(bound(op.getEnds(), i), dim);
       Value span = arith::MaxSIOp::create(
-          rewriter, loc, arith::SubIOp::create(rewriter, loc, end, start), zero);
+          rewriter, loc, arith::SubIOp::create(rewriter, loc, end, start),
+          zero);
       Value count = arith::CeilDivSIOp::create(
           rewriter, loc, span,
           arith::ConstantIntOp::create(rewriter, loc, step, 64));
@@ -353,11 +349,10 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
           Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i,
-                                            zero);
-          i = arith::SelectOp::create(b, l, neg,
-                                      arith::AddIOp::create(b, l, i, axisSize),
-                                      i);
+          Value neg =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(
+              b, l, neg, arith::AddIOp::create(b, l, i, axisSize), i);
           SmallVector<Value> coords;
           for (int64_t d = 0; d < data.getRank(); ++d) {
             if (d < axis)
@@ -368,7 +363,8 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
               coords.push_back(linalg::IndexOp::create(b, l, d + q - 1));
           }
           linalg::YieldOp::create(
-              b, l, Value(tensor::ExtractOp::create(b, l, op.getData(), coords)));
+              b, l,
+              Value(tensor::ExtractOp::create(b, l, op.getData(), coords)));
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();
@@ -409,8 +405,8 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
       return failure();
     Location loc = op.getLoc();
     int64_t rank = out.getRank();
-    int64_t shapeLen = cast<RankedTensorType>(op.getShape().getType())
-                           .getDimSize(0);
+    int64_t shapeLen =
+        cast<RankedTensorType>(op.getShape().getType()).getDimSize(0);
     Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
       // max(input dim, target dim): one of them is 1 or they are equal.
       Value target = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
@@ -422,13 +418,14 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
       int64_t i = d - (rank - in.getRank());
       Value size = i64ToIndex(rewriter, loc, target);
       if (i >= 0)
-        size = arith::MaxSIOp::create(rewriter, loc, size,
-                                      dimValue(rewriter, loc, op.getInput(), i));
+        size = arith::MaxSIOp::create(
+            rewriter, loc, size, dimValue(rewriter, loc, op.getInput(), i));
       return size;
     });
     MLIRContext *ctx = op.getContext();
-    SmallVector<AffineMap> maps = {broadcastMap(ctx, rank, in, out),
-                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<AffineMap> maps = {
+        broadcastMap(ctx, rank, in, out),
+        AffineMap::getMultiDimIdentityMap(rank, ctx)};
     rewriter.replaceOp(
         op, linalg::GenericOp::create(
                 rewriter, loc, TypeRange{out}, ValueRange{op.getInput()},
@@ -458,27 +455,27 @@ struct TriluLowering : OpRewritePattern<TriluOp> {
     int64_t k = static_cast<int64_t>(op.getK());
     bool upper = op.getUpper();
     rewriter.replaceOp(
-        op, linalg::GenericOp::create(
-                rewriter, loc, TypeRange{out}, ValueRange{op.getInput()},
-                ValueRange{init},
-                {AffineMap::getMultiDimIdentityMap(rank, ctx),
-                 AffineMap::getMultiDimIdentityMap(rank, ctx)},
-                SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  Value row = linalg::IndexOp::create(b, l, rank - 2);
-                  Value col = linalg::IndexOp::create(b, l, rank - 1);
-                  Value diff = arith::SubIOp::create(b, l, col, row);
-                  Value kv = arith::ConstantIndexOp::create(b, l, k);
-                  Value keep = arith::CmpIOp::create(
-                      b, l,
-                      upper ? arith::CmpIPredicate::sge
-                            : arith::CmpIPredicate::sle,
-                      diff, kv);
-                  Value zero = scalarConstant(b, l, out.getElementType(), 0);
-                  linalg::YieldOp::create(
-                      b, l, Value(arith::SelectOp::create(b, l, keep, a[0], zero)));
-                })
-                .getResults());
+        op,
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{out}, ValueRange{op.getInput()},
+            ValueRange{init},
+            {AffineMap::getMultiDimIdentityMap(rank, ctx),
+             AffineMap::getMultiDimIdentityMap(rank, ctx)},
+            SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value row = linalg::IndexOp::create(b, l, rank - 2);
+              Value col = linalg::IndexOp::create(b, l, rank - 1);
+              Value diff = arith::SubIOp::create(b, l, col, row);
+              Value kv = arith::ConstantIndexOp::create(b, l, k);
+              Value keep = arith::CmpIOp::create(
+                  b, l,
+                  upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+                  diff, kv);
+              Value zero = scalarConstant(b, l, out.getElementType(), 0);
+              linalg::YieldOp::create(
+                  b, l, Value(arith::SelectOp::create(b, l, keep, a[0], zero)));
+            })
+            .getResults());
     return success();
   }
 };
@@ -494,12 +491,16 @@ struct ConstantOfShapeLowering : OpRewritePattern<ConstantOfShapeOp> {
     Location loc = op.getLoc();
     Value scalar = arith::ConstantOp::create(
         rewriter, loc, cast<TypedAttr>(*value.getValues<Attribute>().begin()));
-    rewriter.replaceOp(op, filledTensor(rewriter, loc, out, [&](int64_t d) {
-      Value v = tensor::ExtractOp::create(
-          rewriter, loc, op.getShape(),
-          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, d)});
-      return i64ToIndex(rewriter, loc, v);
-    }, scalar));
+    rewriter.replaceOp(op, filledTensor(
+                               rewriter, loc, out,
+                               [&](int64_t d) {
+                                 Value v = tensor::ExtractOp::create(
+                                     rewriter, loc, op.getShape(),
+                                     ValueRange{arith::ConstantIndexOp::create(
+                                         rewriter, loc, d)});
+                                 return i64ToIndex(rewriter, loc, v);
+                               },
+                               scalar));
     return success();
   }
 };
@@ -508,8 +509,8 @@ struct LaunchToCall : OpRewritePattern<LaunchOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LaunchOp op,
                                 PatternRewriter &rewriter) const override {
-    rewriter.replaceOpWithNewOp<func::CallOp>(op, op.getKernelAttr(),
-                                              op.getResultTypes(), op.getArgs());
+    rewriter.replaceOpWithNewOp<func::CallOp>(
+        op, op.getKernelAttr(), op.getResultTypes(), op.getArgs());
     return success();
   }
 };
@@ -528,9 +529,9 @@ struct ShapeLowering : OpRewritePattern<ShapeOp> {
     start = std::clamp<int64_t>(start, 0, in.getRank());
     SmallVector<Value> dims;
     for (int64_t i = 0; i < out.getDimSize(0); ++i)
-      dims.push_back(indexToI64(rewriter, op.getLoc(),
-                                dimValue(rewriter, op.getLoc(), op.getInput(),
-                                         start + i)));
+      dims.push_back(indexToI64(
+          rewriter, op.getLoc(),
+          dimValue(rewriter, op.getLoc(), op.getInput(), start + i)));
     rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(op, out, dims);
     return success();
   }
@@ -575,9 +576,10 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
     } else {
       Value diff = arith::SubIOp::create(rewriter, loc, limit, start);
       Value q = arith::CeilDivSIOp::create(rewriter, loc, diff, delta);
-      count = elem.isInteger(64) ? q
-                                 : Value(arith::ExtSIOp::create(
-                                       rewriter, loc, rewriter.getI64Type(), q));
+      count = elem.isInteger(64)
+                  ? q
+                  : Value(arith::ExtSIOp::create(rewriter, loc,
+                                                 rewriter.getI64Type(), q));
     }
     count = arith::MaxSIOp::create(
         rewriter, loc, count,
@@ -587,28 +589,29 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
     });
     MLIRContext *ctx = op.getContext();
     rewriter.replaceOp(
-        op, linalg::GenericOp::create(
-                rewriter, loc, TypeRange{out}, ValueRange{}, ValueRange{init},
-                {AffineMap::getMultiDimIdentityMap(1, ctx)},
-                {IteratorType::parallel}, "", "",
-                [&](OpBuilder &b, Location l, ValueRange) {
-                  Value i = linalg::IndexOp::create(b, l, 0);
-                  Value iv = arith::IndexCastOp::create(b, l, b.getI64Type(), i);
-                  Value v;
-                  if (isa<FloatType>(elem)) {
-                    Value f = arith::SIToFPOp::create(b, l, elem, iv);
-                    v = arith::AddFOp::create(
-                        b, l, start, arith::MulFOp::create(b, l, f, delta));
-                  } else {
-                    Value c = elem.isInteger(64)
-                                  ? iv
-                                  : Value(arith::TruncIOp::create(b, l, elem, iv));
-                    v = arith::AddIOp::create(
-                        b, l, start, arith::MulIOp::create(b, l, c, delta));
-                  }
-                  linalg::YieldOp::create(b, l, v);
-                })
-                .getResults());
+        op,
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{out}, ValueRange{}, ValueRange{init},
+            {AffineMap::getMultiDimIdentityMap(1, ctx)},
+            {IteratorType::parallel}, "", "",
+            [&](OpBuilder &b, Location l, ValueRange) {
+              Value i = linalg::IndexOp::create(b, l, 0);
+              Value iv = arith::IndexCastOp::create(b, l, b.getI64Type(), i);
+              Value v;
+              if (isa<FloatType>(elem)) {
+                Value f = arith::SIToFPOp::create(b, l, elem, iv);
+                v = arith::AddFOp::create(
+                    b, l, start, arith::MulFOp::create(b, l, f, delta));
+              } else {
+                Value c = elem.isInteger(64)
+                              ? iv
+                              : Value(arith::TruncIOp::create(b, l, elem, iv));
+                v = arith::AddIOp::create(
+                    b, l, start, arith::MulIOp::create(b, l, c, delta));
+              }
+              linalg::YieldOp::create(b, l, v);
+            })
+            .getResults());
     return success();
   }
 };
@@ -621,13 +624,13 @@ void populateHostToCalls(RewritePatternSet &patterns) {
 }
 
 void populateDataMovementToLinalg(RewritePatternSet &patterns) {
-  patterns.add<ConstantLowering, TransposeLowering,
-               StaticReshapeLowering<ReshapeOp>,
-               StaticReshapeLowering<SqueezeOp>,
-               StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
-               ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering, GatherLowering,
-               PadLowering, ExpandLowering, TriluLowering,
-               ConstantOfShapeLowering, RangeLowering>(patterns.getContext());
+  patterns
+      .add<ConstantLowering, TransposeLowering,
+           StaticReshapeLowering<ReshapeOp>, StaticReshapeLowering<SqueezeOp>,
+           StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
+           ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering,
+           GatherLowering, PadLowering, ExpandLowering, TriluLowering,
+           ConstantOfShapeLowering, RangeLowering>(patterns.getContext());
 }
 
 } // namespace bathy::codegen

@@ -59,10 +59,10 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
           Value r = arith::SelectOp::create(b, loc, neg, cst(-1), cst(0));
           return arith::SelectOp::create(b, loc, pos, cst(1), r);
         }
-        Value pos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x,
-                                          cst(0));
-        Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x,
-                                          cst(0));
+        Value pos =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, cst(0));
+        Value neg =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, cst(0));
         Value r = arith::SelectOp::create(b, loc, neg, cst(-1), cst(0));
         return arith::SelectOp::create(b, loc, pos, cst(1), r);
       })
@@ -106,8 +106,8 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       })
       .Case([&](GeluOp g) -> Value {
         if (g.getApproximate() == "tanh") {
-          Value x3 = arith::MulFOp::create(
-              b, loc, x, arith::MulFOp::create(b, loc, x, x));
+          Value x3 = arith::MulFOp::create(b, loc, x,
+                                           arith::MulFOp::create(b, loc, x, x));
           Value inner = arith::AddFOp::create(
               b, loc, x, arith::MulFOp::create(b, loc, x3, cst(0.044715)));
           Value t = math::TanhOp::create(
@@ -124,18 +124,18 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         return arith::MulFOp::create(b, loc, x, h);
       })
       .Case([&](LeakyReluOp l) -> Value {
-        Value neg = arith::MulFOp::create(
-            b, loc, x, cst(l.getAlpha().convertToDouble()));
-        Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x,
-                                          cst(0));
+        Value neg = arith::MulFOp::create(b, loc, x,
+                                          cst(l.getAlpha().convertToDouble()));
+        Value pos =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, cst(0));
         return arith::SelectOp::create(b, loc, pos, x, neg);
       })
       .Case([&](EluOp l) -> Value {
         Value em1 = math::ExpM1Op::create(b, loc, x);
-        Value neg = arith::MulFOp::create(
-            b, loc, em1, cst(l.getAlpha().convertToDouble()));
-        Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x,
-                                          cst(0));
+        Value neg = arith::MulFOp::create(b, loc, em1,
+                                          cst(l.getAlpha().convertToDouble()));
+        Value pos =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, cst(0));
         return arith::SelectOp::create(b, loc, pos, x, neg);
       })
       .Case([&](HardSigmoidOp h) -> Value {
@@ -152,14 +152,16 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         if (c.getMin()) {
           Value lo = cst(c.getMin()->convertToDouble());
           r = isFloat ? Value(arith::MaxNumFOp::create(b, loc, r, lo))
-              : isUnsignedInt(in) ? Value(arith::MaxUIOp::create(b, loc, r, lo))
-                                  : Value(arith::MaxSIOp::create(b, loc, r, lo));
+              : isUnsignedInt(in)
+                  ? Value(arith::MaxUIOp::create(b, loc, r, lo))
+                  : Value(arith::MaxSIOp::create(b, loc, r, lo));
         }
         if (c.getMax()) {
           Value hi = cst(c.getMax()->convertToDouble());
           r = isFloat ? Value(arith::MinNumFOp::create(b, loc, r, hi))
-              : isUnsignedInt(in) ? Value(arith::MinUIOp::create(b, loc, r, hi))
-                                  : Value(arith::MinSIOp::create(b, loc, r, hi));
+              : isUnsignedInt(in)
+                  ? Value(arith::MinUIOp::create(b, loc, r, hi))
+                  : Value(arith::MinSIOp::create(b, loc, r, hi));
         }
         return r;
       })
@@ -219,8 +221,8 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       })
       .Case([&](PReluOp) -> Value {
         Value neg = arith::MulFOp::create(b, loc, x, y);
-        Value pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x,
-                                          cst(0));
+        Value pos =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, cst(0));
         return arith::SelectOp::create(b, loc, pos, x, neg);
       })
       .Case([&](AndOp) -> Value { return arith::AndIOp::create(b, loc, x, y); })
@@ -239,15 +241,15 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
             }
             bool u = isUnsignedInt(in);
             arith::CmpIPredicate p =
-                isa<EqualOp>(cmp) ? arith::CmpIPredicate::eq
-                : isa<LessOp>(cmp)
-                    ? (u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt)
-                : isa<LessEqualOp>(cmp)
-                    ? (u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle)
-                : isa<GreaterOp>(cmp)
-                    ? (u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
-                    : (u ? arith::CmpIPredicate::uge
-                         : arith::CmpIPredicate::sge);
+                isa<EqualOp>(cmp)       ? arith::CmpIPredicate::eq
+                : isa<LessOp>(cmp)      ? (u ? arith::CmpIPredicate::ult
+                                             : arith::CmpIPredicate::slt)
+                : isa<LessEqualOp>(cmp) ? (u ? arith::CmpIPredicate::ule
+                                             : arith::CmpIPredicate::sle)
+                : isa<GreaterOp>(cmp)   ? (u ? arith::CmpIPredicate::ugt
+                                             : arith::CmpIPredicate::sgt)
+                                        : (u ? arith::CmpIPredicate::uge
+                                             : arith::CmpIPredicate::sge);
             return arith::CmpIOp::create(b, loc, p, x, y);
           })
       .Case([&](WhereOp) -> Value {
@@ -270,9 +272,9 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
           v = arith::BitcastOp::create(b, loc, signless(fromInt), v);
         Value r;
         if (toInt && toInt.getWidth() == 1) {
-          r = fromF ? Value(arith::CmpFOp::create(b, loc,
-                                                  arith::CmpFPredicate::UNE, v,
-                                                  scalarConstant(b, loc, from, 0)))
+          r = fromF ? Value(arith::CmpFOp::create(
+                          b, loc, arith::CmpFPredicate::UNE, v,
+                          scalarConstant(b, loc, from, 0)))
                     : Value(arith::CmpIOp::create(
                           b, loc, arith::CmpIPredicate::ne, v,
                           scalarConstant(b, loc, signless(fromInt), 0)));
@@ -352,8 +354,8 @@ struct ElementwiseToGeneric : RewritePattern {
         rewriter, loc, TypeRange{result}, op->getOperands(), ValueRange{init},
         maps, iterators, "", "",
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value v = scalarFor(op, b, l, args.drop_back(),
-                              result.getElementType());
+          Value v =
+              scalarFor(op, b, l, args.drop_back(), result.getElementType());
           if (!v) {
             failedBody = true;
             v = args.back();

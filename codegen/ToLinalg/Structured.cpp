@@ -22,8 +22,9 @@ Value identityFor(OpBuilder &b, Location loc, Type t, Combine c) {
       return scalarConstant(b, loc, t, 1);
     case Combine::Max:
       return arith::ConstantOp::create(
-          b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
-                                                     /*Negative=*/true)));
+          b, loc,
+          b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
+                                             /*Negative=*/true)));
     case Combine::Min:
       return arith::ConstantOp::create(
           b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics())));
@@ -86,12 +87,12 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
   }
   auto outType = RankedTensorType::get(shape, type.getElementType());
   Value init = filledTensor(
-      b, loc, outType, [&](int64_t d) { return dimValue(b, loc, input, kept[d]); },
+      b, loc, outType,
+      [&](int64_t d) { return dimValue(b, loc, input, kept[d]); },
       identityFor(b, loc, type.getElementType(), c));
   MLIRContext *ctx = b.getContext();
-  SmallVector<AffineMap> maps = {
-      AffineMap::getMultiDimIdentityMap(rank, ctx),
-      AffineMap::get(rank, 0, outExprs, ctx)};
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                 AffineMap::get(rank, 0, outExprs, ctx)};
   return linalg::GenericOp::create(
              b, loc, TypeRange{outType}, ValueRange{input}, ValueRange{init},
              maps, iterators, "", "",
@@ -267,17 +268,16 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
                              return math::ExpOp::create(b, l, a[0]);
                            });
     Value s = reduce(rewriter, loc, e, {axis}, Combine::Sum);
-    Value y = Log ? mapWithStats(rewriter, loc, shifted, {s}, {axis},
-                                 [](OpBuilder &b, Location l,
-                                    ValueRange a) -> Value {
-                                   return arith::SubFOp::create(
-                                       b, l, a[0], math::LogOp::create(b, l, a[1]));
-                                 })
-                  : mapWithStats(rewriter, loc, e, {s}, {axis},
-                                 [](OpBuilder &b, Location l,
-                                    ValueRange a) -> Value {
-                                   return arith::DivFOp::create(b, l, a[0], a[1]);
-                                 });
+    Value y =
+        Log ? mapWithStats(rewriter, loc, shifted, {s}, {axis},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::SubFOp::create(
+                                 b, l, a[0], math::LogOp::create(b, l, a[1]));
+                           })
+            : mapWithStats(rewriter, loc, e, {s}, {axis},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::DivFOp::create(b, l, a[0], a[1]);
+                           });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -303,9 +303,8 @@ Value applyAffine(OpBuilder &b, Location loc, Value normalized, Value scale,
     maps.push_back(paramMap(ctx, type, bias));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
-  Value init = emptyTensor(b, loc, type, [&](int64_t d) {
-    return dimValue(b, loc, normalized, d);
-  });
+  Value init = emptyTensor(
+      b, loc, type, [&](int64_t d) { return dimValue(b, loc, normalized, d); });
   return linalg::GenericOp::create(
              b, loc, TypeRange{type}, inputs, ValueRange{init}, maps,
              SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
@@ -333,8 +332,8 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
       axes.push_back(d);
     Type elem = type.getElementType();
     Value n = countOver(rewriter, loc, x, axes, elem);
-    Value eps = scalarConstant(rewriter, loc, elem,
-                               op.getEpsilon().convertToDouble());
+    Value eps =
+        scalarConstant(rewriter, loc, elem, op.getEpsilon().convertToDouble());
     Value sum = reduce(rewriter, loc, x, axes, Combine::Sum);
     Value centered =
         mapWithStats(rewriter, loc, x, {sum}, axes,
@@ -342,21 +341,22 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
                        return arith::SubFOp::create(
                            b, l, a[0], arith::DivFOp::create(b, l, a[1], n));
                      });
-    Value sq = mapWithStats(rewriter, loc, centered, {}, {},
-                            [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                              return arith::MulFOp::create(b, l, a[0], a[0]);
-                            });
+    Value sq =
+        mapWithStats(rewriter, loc, centered, {}, {},
+                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       return arith::MulFOp::create(b, l, a[0], a[0]);
+                     });
     Value var = reduce(rewriter, loc, sq, axes, Combine::Sum);
-    Value normalized = mapWithStats(
-        rewriter, loc, centered, {var}, axes,
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value v = arith::AddFOp::create(
-              b, l, arith::DivFOp::create(b, l, a[1], n), eps);
-          return arith::MulFOp::create(b, l, a[0],
-                                       math::RsqrtOp::create(b, l, v));
-        });
-    rewriter.replaceOp(op, applyAffine(rewriter, loc, normalized,
-                                       op.getScale(), op.getBias()));
+    Value normalized =
+        mapWithStats(rewriter, loc, centered, {var}, axes,
+                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       Value v = arith::AddFOp::create(
+                           b, l, arith::DivFOp::create(b, l, a[1], n), eps);
+                       return arith::MulFOp::create(
+                           b, l, a[0], math::RsqrtOp::create(b, l, v));
+                     });
+    rewriter.replaceOp(op, applyAffine(rewriter, loc, normalized, op.getScale(),
+                                       op.getBias()));
     return success();
   }
 };
@@ -375,23 +375,24 @@ struct RmsNormLowering : OpRewritePattern<RmsNormOp> {
       axes.push_back(d);
     Type elem = type.getElementType();
     Value n = countOver(rewriter, loc, x, axes, elem);
-    Value eps = scalarConstant(rewriter, loc, elem,
-                               op.getEpsilon().convertToDouble());
-    Value sq = mapWithStats(rewriter, loc, x, {}, {},
-                            [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                              return arith::MulFOp::create(b, l, a[0], a[0]);
-                            });
+    Value eps =
+        scalarConstant(rewriter, loc, elem, op.getEpsilon().convertToDouble());
+    Value sq =
+        mapWithStats(rewriter, loc, x, {}, {},
+                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       return arith::MulFOp::create(b, l, a[0], a[0]);
+                     });
     Value ms = reduce(rewriter, loc, sq, axes, Combine::Sum);
-    Value normalized = mapWithStats(
-        rewriter, loc, x, {ms}, axes,
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value v = arith::AddFOp::create(
-              b, l, arith::DivFOp::create(b, l, a[1], n), eps);
-          return arith::MulFOp::create(b, l, a[0],
-                                       math::RsqrtOp::create(b, l, v));
-        });
-    rewriter.replaceOp(op, applyAffine(rewriter, loc, normalized,
-                                       op.getScale(), Value()));
+    Value normalized =
+        mapWithStats(rewriter, loc, x, {ms}, axes,
+                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       Value v = arith::AddFOp::create(
+                           b, l, arith::DivFOp::create(b, l, a[1], n), eps);
+                       return arith::MulFOp::create(
+                           b, l, a[0], math::RsqrtOp::create(b, l, v));
+                     });
+    rewriter.replaceOp(
+        op, applyAffine(rewriter, loc, normalized, op.getScale(), Value()));
     return success();
   }
 };
@@ -406,7 +407,8 @@ struct BatchNormLowering : OpRewritePattern<BatchNormOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t rank = type.getRank();
-    AffineMap channel = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+    AffineMap channel =
+        AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
     Value eps = scalarConstant(rewriter, loc, type.getElementType(),
                                op.getEpsilon().convertToDouble());
@@ -480,27 +482,30 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     };
     SmallVector<AffineMap> maps = {
         operandMap(lhs, true), operandMap(rhs, false),
-        AffineMap::getMultiDimIdentityMap(outRank + 1, ctx).getMajorSubMap(
-            outRank)};
+        AffineMap::getMultiDimIdentityMap(outRank + 1, ctx)
+            .getMajorSubMap(outRank)};
     SmallVector<IteratorType> iterators(outRank, IteratorType::parallel);
     iterators.push_back(IteratorType::reduction);
     Value zero = scalarConstant(rewriter, loc, out.getElementType(), 0);
-    Value init = filledTensor(rewriter, loc, out, [&](int64_t d) -> Value {
-      if (d == mDim)
-        return dimValue(rewriter, loc, op.getLhs(), lhs.getRank() - 2);
-      if (d == nDim)
-        return dimValue(rewriter, loc, op.getRhs(), rhs.getRank() - 1);
-      // A batch dim: from an operand whose aligned dim is not 1.
-      for (auto [v, t, mat] :
-           {std::tuple{op.getLhs(), lhs, lhsVec ? 1 : 2},
-            std::tuple{op.getRhs(), rhs, rhsVec ? 1 : 2}}) {
-        int64_t tBatch = t.getRank() - mat;
-        int64_t j = d - (batchRank - tBatch);
-        if (j >= 0 && j < tBatch && t.getDimSize(j) != 1)
-          return dimValue(rewriter, loc, v, j);
-      }
-      return arith::ConstantIndexOp::create(rewriter, loc, 1);
-    }, zero);
+    Value init = filledTensor(
+        rewriter, loc, out,
+        [&](int64_t d) -> Value {
+          if (d == mDim)
+            return dimValue(rewriter, loc, op.getLhs(), lhs.getRank() - 2);
+          if (d == nDim)
+            return dimValue(rewriter, loc, op.getRhs(), rhs.getRank() - 1);
+          // A batch dim: from an operand whose aligned dim is not 1.
+          for (auto [v, t, mat] :
+               {std::tuple{op.getLhs(), lhs, lhsVec ? 1 : 2},
+                std::tuple{op.getRhs(), rhs, rhsVec ? 1 : 2}}) {
+            int64_t tBatch = t.getRank() - mat;
+            int64_t j = d - (batchRank - tBatch);
+            if (j >= 0 && j < tBatch && t.getDimSize(j) != 1)
+              return dimValue(rewriter, loc, v, j);
+          }
+          return arith::ConstantIndexOp::create(rewriter, loc, 1);
+        },
+        zero);
     bool isFloat = isa<FloatType>(out.getElementType());
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{out}, ValueRange{op.getLhs(), op.getRhs()},
@@ -565,9 +570,9 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     int64_t group = static_cast<int64_t>(op.getGroup());
     SmallVector<int64_t> strides = orOnes(op.getStrides(), 2);
     SmallVector<int64_t> dilations = orOnes(op.getDilations(), 2);
-    SmallVector<int64_t> pads =
-        op.getPads() ? SmallVector<int64_t>(*op.getPads())
-                     : SmallVector<int64_t>(4, 0);
+    SmallVector<int64_t> pads = op.getPads()
+                                    ? SmallVector<int64_t>(*op.getPads())
+                                    : SmallVector<int64_t>(4, 0);
     Type elem = in.getElementType();
     Value zero = scalarConstant(rewriter, loc, elem, 0);
     Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
@@ -576,9 +581,12 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
     Value result;
     if (group == 1) {
-      Value init = filledTensor(rewriter, loc, out, [&](int64_t) -> Value {
-        return dimValue(rewriter, loc, op.getInput(), 0);
-      }, zero);
+      Value init = filledTensor(
+          rewriter, loc, out,
+          [&](int64_t) -> Value {
+            return dimValue(rewriter, loc, op.getInput(), 0);
+          },
+          zero);
       result = linalg::Conv2DNchwFchwOp::create(
                    rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
                    ValueRange{init}, stridesAttr, dilationsAttr)
@@ -587,7 +595,8 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
       // [N, C, H, W] -> [N, G, C/G, H, W]; [M, C/G, KH, KW] -> [G, M/G, ...].
       if (in.isDynamicDim(1) || w.isDynamicDim(0) || out.isDynamicDim(2) ||
           out.isDynamicDim(3))
-        return rewriter.notifyMatchFailure(op, "grouped conv needs static dims");
+        return rewriter.notifyMatchFailure(op,
+                                           "grouped conv needs static dims");
       int64_t c = in.getDimSize(1), m = w.getDimSize(0);
       auto xType = cast<RankedTensorType>(x.getType());
       SmallVector<OpFoldResult> xSizes = {
@@ -609,17 +618,20 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
                                 elem),
           op.getWeight(),
           SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}},
-          SmallVector<OpFoldResult>{
-              rewriter.getIndexAttr(group), rewriter.getIndexAttr(m / group),
-              rewriter.getIndexAttr(w.getDimSize(1)),
-              rewriter.getIndexAttr(w.getDimSize(2)),
-              rewriter.getIndexAttr(w.getDimSize(3))});
+          SmallVector<OpFoldResult>{rewriter.getIndexAttr(group),
+                                    rewriter.getIndexAttr(m / group),
+                                    rewriter.getIndexAttr(w.getDimSize(1)),
+                                    rewriter.getIndexAttr(w.getDimSize(2)),
+                                    rewriter.getIndexAttr(w.getDimSize(3))});
       auto gOut = RankedTensorType::get({out.getDimSize(0), group, m / group,
                                          out.getDimSize(2), out.getDimSize(3)},
                                         elem);
-      Value init = filledTensor(rewriter, loc, gOut, [&](int64_t) -> Value {
-        return dimValue(rewriter, loc, op.getInput(), 0);
-      }, zero);
+      Value init = filledTensor(
+          rewriter, loc, gOut,
+          [&](int64_t) -> Value {
+            return dimValue(rewriter, loc, op.getInput(), 0);
+          },
+          zero);
       Value conv = linalg::Conv2DNgchwGfchwOp::create(
                        rewriter, loc, TypeRange{gOut}, ValueRange{xg, wg},
                        ValueRange{init}, stridesAttr, dilationsAttr)
@@ -709,11 +721,12 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     Value zero = scalarConstant(rewriter, loc, elem, 0);
     Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]}, high,
                          zero);
-    Value sum = linalg::PoolingNchwSumOp::create(
-                    rewriter, loc, TypeRange{out}, ValueRange{x, window},
-                    ValueRange{filledTensor(rewriter, loc, out, batchSize, zero)},
-                    stridesAttr, dilationsAttr)
-                    .getResult(0);
+    Value sum =
+        linalg::PoolingNchwSumOp::create(
+            rewriter, loc, TypeRange{out}, ValueRange{x, window},
+            ValueRange{filledTensor(rewriter, loc, out, batchSize, zero)},
+            stridesAttr, dilationsAttr)
+            .getResult(0);
     // Divisor per output position: pool a tensor of ones whose explicit
     // padding counts only with count_include_pad; ceil overhang never counts.
     bool includePad = false;
@@ -729,13 +742,12 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     onesPadded = padSpatial(rewriter, loc, onesPadded, {0, 0}, extra, zero);
     auto countType = RankedTensorType::get(
         {1, 1, out.getDimSize(2), out.getDimSize(3)}, elem);
-    Value count = linalg::PoolingNchwSumOp::create(
-                      rewriter, loc, TypeRange{countType},
-                      ValueRange{onesPadded, window},
-                      ValueRange{filledTensor(rewriter, loc, countType, nullptr,
-                                              zero)},
-                      stridesAttr, dilationsAttr)
-                      .getResult(0);
+    Value count =
+        linalg::PoolingNchwSumOp::create(
+            rewriter, loc, TypeRange{countType}, ValueRange{onesPadded, window},
+            ValueRange{filledTensor(rewriter, loc, countType, nullptr, zero)},
+            stridesAttr, dilationsAttr)
+            .getResult(0);
     MLIRContext *ctx = op.getContext();
     AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
     AffineMap spatial = AffineMap::get(

@@ -47,8 +47,8 @@ LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
     return emitOpError("kernel '")
            << getKernel() << "' is not a function in this module";
   if (!kernel->hasAttr(kKernelAttrName))
-    return emitOpError("'") << getKernel() << "' is not marked "
-                            << kKernelAttrName;
+    return emitOpError("'")
+           << getKernel() << "' is not marked " << kKernelAttrName;
   FunctionType type = kernel.getFunctionType();
   if (TypeRange(type.getInputs()) != TypeRange(getArgs().getTypes()) ||
       TypeRange(type.getResults()) != TypeRange(getResultTypes()))

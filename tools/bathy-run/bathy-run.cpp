@@ -101,8 +101,9 @@ int main(int argc, char **argv) {
       "  bathy-run model.onnx --input=x=x.npy --output-dir=out\n"
       "  bathy-run model.onnx --dim=batch=8 --benchmark=20\n");
   if (device != "cpu")
-    return fail("device '" + device + "' is not available; bathy-run runs on "
-                                      "the cpu");
+    return fail("device '" + device +
+                "' is not available; bathy-run runs on "
+                "the cpu");
 
   mlir::DialectRegistry registry;
   bathy::registerAllDialects(registry);
@@ -130,8 +131,9 @@ int main(int argc, char **argv) {
     if (eq == std::string::npos || eq == 0)
       return fail("--input expects NAME=path.npy, got '" + arg + "'");
     std::string name = arg.substr(0, eq);
-    if (std::none_of(specs.begin(), specs.end(),
-                     [&](const bathy::TensorSpec &s) { return s.name == name; }))
+    if (std::none_of(
+            specs.begin(), specs.end(),
+            [&](const bathy::TensorSpec &s) { return s.name == name; }))
       return fail("the model has no input named '" + name + "'");
     files[name] = arg.substr(eq + 1);
   }
@@ -142,7 +144,8 @@ int main(int argc, char **argv) {
     if (eq == std::string::npos ||
         !llvm::to_integer(llvm::StringRef(arg).substr(eq + 1), value) ||
         value < 0)
-      return fail("--dim expects NAME=VALUE with VALUE >= 0, got '" + arg + "'");
+      return fail("--dim expects NAME=VALUE with VALUE >= 0, got '" + arg +
+                  "'");
     dims[arg.substr(0, eq)] = value;
   }
   std::mt19937 rng(seed);
@@ -150,15 +153,16 @@ int main(int argc, char **argv) {
   for (const bathy::TensorSpec &spec : specs) {
     auto file = files.find(spec.name);
     if (file != files.end()) {
-      absl::StatusOr<bathy::rt::HostTensor> t = bathy::rt::ReadNpy(file->second);
+      absl::StatusOr<bathy::rt::HostTensor> t =
+          bathy::rt::ReadNpy(file->second);
       if (!t.ok())
         return fail(std::string(t.status().message()));
       inputs.push_back(std::move(*t));
       continue;
     }
     if (!inputArgs.empty())
-      return fail("missing input '" + spec.name + "' (give --input=" +
-                  spec.name + "=FILE.npy)");
+      return fail("missing input '" + spec.name +
+                  "' (give --input=" + spec.name + "=FILE.npy)");
     std::vector<int64_t> shape;
     for (size_t d = 0; d < spec.shape.size(); ++d) {
       int64_t size = spec.shape[d];
@@ -190,8 +194,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < outputs->size(); ++i) {
     const bathy::TensorSpec &spec = (*model)->outputs()[i];
     const bathy::rt::HostTensor &t = (*outputs)[i];
-    llvm::outs() << "output '" << spec.name << "': "
-                 << std::string(bathy::rt::DTypeName(t.dtype())) << " "
+    llvm::outs() << "output '" << spec.name
+                 << "': " << std::string(bathy::rt::DTypeName(t.dtype())) << " "
                  << bathy::rt::ShapeToString(t.shape()) << "\n";
     if (outputDir.empty())
       continue;
