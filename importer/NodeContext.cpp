@@ -217,6 +217,17 @@ FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank,
   return n;
 }
 
+FailureOr<int64_t> NodeContext::attrAxis(StringRef name, int64_t dflt,
+                                         Value of) {
+  FailureOr<int64_t> axis = attrInt(name, dflt);
+  if (failed(axis))
+    return failure();
+  FailureOr<int64_t> rank = requireRank(of, "the input");
+  if (failed(rank))
+    return failure();
+  return normalizeAxis(*axis, *rank, name);
+}
+
 FailureOr<int64_t> NodeContext::requireRank(Value v, StringRef what) {
   if (std::optional<int64_t> r = rankOf(v))
     return *r;

@@ -87,6 +87,10 @@ public:
   /// Normalizes an ONNX axis (negative counts from the end) for `rank`.
   mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
                                          llvm::StringRef what = "axis");
+  /// Reads the axis attribute `name` (default `dflt`) and normalizes it for
+  /// the rank of `of`, which must be known.
+  mlir::FailureOr<int64_t> attrAxis(llvm::StringRef name, int64_t dflt,
+                                    mlir::Value of);
   /// Needs the rank of input `i` to be known.
   mlir::FailureOr<int64_t> requireRank(mlir::Value v, llvm::StringRef what);
   /// A constant i64 tensor (1-D, or a scalar when `scalar`).

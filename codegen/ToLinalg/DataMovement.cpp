@@ -174,8 +174,20 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
     if (!out || llvm::any_of(op.getInputs().getTypes(),
                              [](Type t) { return !isa<RankedTensorType>(t); }))
       return failure();
-    rewriter.replaceOpWithNewOp<tensor::ConcatOp>(
-        op, out, static_cast<int64_t>(op.getAxis()), op.getInputs());
+    // Empty pieces contribute nothing (and would sit at an out-of-bounds
+    // offset).
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    SmallVector<Value> pieces;
+    for (Value v : op.getInputs())
+      if (cast<RankedTensorType>(v.getType()).getDimSize(axis) != 0)
+        pieces.push_back(v);
+    if (pieces.empty())
+      pieces.push_back(op.getInputs().front());
+    if (pieces.size() == 1 && pieces[0].getType() == out) {
+      rewriter.replaceOp(op, pieces[0]);
+      return success();
+    }
+    rewriter.replaceOpWithNewOp<tensor::ConcatOp>(op, out, axis, pieces);
     return success();
   }
 };
@@ -219,7 +231,10 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
         return rewriter.notifyMatchFailure(
             op, "slices of dynamic dims or with negative steps");
       int64_t s = start < 0 ? start + dim : start;
-      offsets.push_back(std::clamp<int64_t>(s, 0, dim));
+      // An empty slice may start anywhere; 0 keeps the offset in bounds.
+      offsets.push_back(out.getDimSize(axis) == 0
+                            ? 0
+                            : std::clamp<int64_t>(s, 0, dim - 1));
     }
     rewriter.replaceOp(op,
                        extractSlice(rewriter, op.getLoc(), op.getInput(), out,
@@ -307,8 +322,9 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
       auto out = dyn_cast<RankedTensorType>(result.getType());
       if (!out || out.isDynamicDim(axis))
         return failure();
+      // An empty piece may start anywhere; 0 keeps the offset in bounds.
       parts.push_back(extractSlice(rewriter, op.getLoc(), op.getInput(), out,
-                                   {axis}, {offset}, {1}));
+                                   {axis}, {size == 0 ? 0 : offset}, {1}));
       offset += size;
     }
     rewriter.replaceOp(op, parts);

@@ -17,13 +17,14 @@ using namespace mlir;
 namespace bathy::codegen {
 namespace {
 
-bool isUnsignedInt(Type t) { return t.isUnsignedInteger(); }
-
 /// The scalar result of `op` applied to `args` (one per operand, already
-/// extracted), of element type `out`. Null if unsupported.
+/// extracted, integers signless), of element type `out`. `isUnsigned` says
+/// the integers are unsigned in the model. `from`/`to` are the model's
+/// element types for casts. Null if unsupported.
 Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
-                Type out) {
+                Type out, bool isUnsigned, Type from, Type to) {
   Type in = args.empty() ? out : args.back().getType();
+  auto isUnsignedInt = [&](Type) { return isUnsigned; };
   bool isFloat = isa<FloatType>(in);
   auto cst = [&](double v) { return scalarConstant(b, loc, in, v); };
   Value x = args.empty() ? Value() : args[0];
@@ -185,7 +186,11 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
           return arith::DivUIOp::create(b, loc, x, y);
         return arith::DivSIOp::create(b, loc, x, y);
       })
-      .Case([&](PowOp) -> Value { return math::PowFOp::create(b, loc, x, y); })
+      .Case([&](PowOp) -> Value {
+        if (isFloat)
+          return math::PowFOp::create(b, loc, x, y);
+        return math::IPowIOp::create(b, loc, x, y);
+      })
       .Case([&](MaxOp) -> Value {
         if (isFloat)
           return arith::MaximumFOp::create(b, loc, x, y);
@@ -256,58 +261,43 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
       })
       .Case([&](CastOp) -> Value {
-        Type from = x.getType();
-        if (from == out)
-          return x;
+        // Values arrive and leave signless; `from`/`to` carry signedness.
         auto fromInt = dyn_cast<IntegerType>(from);
-        auto toInt = dyn_cast<IntegerType>(out);
+        auto toInt = dyn_cast<IntegerType>(to);
         auto fromF = dyn_cast<FloatType>(from);
-        auto toF = dyn_cast<FloatType>(out);
-        // Integers are signless in arith; bitcast unsigned types around.
-        auto signless = [&](IntegerType t) {
-          return IntegerType::get(b.getContext(), t.getWidth());
-        };
+        auto toF = dyn_cast<FloatType>(to);
         Value v = x;
-        if (fromInt && !fromInt.isSignless())
-          v = arith::BitcastOp::create(b, loc, signless(fromInt), v);
-        Value r;
-        if (toInt && toInt.getWidth() == 1) {
-          r = fromF ? Value(arith::CmpFOp::create(
-                          b, loc, arith::CmpFPredicate::UNE, v,
-                          scalarConstant(b, loc, from, 0)))
-                    : Value(arith::CmpIOp::create(
-                          b, loc, arith::CmpIPredicate::ne, v,
-                          scalarConstant(b, loc, signless(fromInt), 0)));
-          return r;
-        }
-        if (fromF && toF) {
-          r = fromF.getWidth() < toF.getWidth()
-                  ? Value(arith::ExtFOp::create(b, loc, toF, v))
-                  : Value(arith::TruncFOp::create(b, loc, toF, v));
-        } else if (fromF && toInt) {
-          r = toInt.isUnsigned()
-                  ? Value(arith::FPToUIOp::create(b, loc, signless(toInt), v))
-                  : Value(arith::FPToSIOp::create(b, loc, signless(toInt), v));
-        } else if (fromInt && toF) {
-          r = (fromInt.isUnsigned() || fromInt.getWidth() == 1)
-                  ? Value(arith::UIToFPOp::create(b, loc, toF, v))
-                  : Value(arith::SIToFPOp::create(b, loc, toF, v));
-        } else if (fromInt && toInt) {
-          Type target = signless(toInt);
+        if (from == to)
+          return v;
+        if (toInt && toInt.getWidth() == 1)
+          return fromF ? Value(arith::CmpFOp::create(
+                             b, loc, arith::CmpFPredicate::UNE, v,
+                             scalarConstant(b, loc, v.getType(), 0)))
+                       : Value(arith::CmpIOp::create(
+                             b, loc, arith::CmpIPredicate::ne, v,
+                             scalarConstant(b, loc, v.getType(), 0)));
+        if (fromF && toF)
+          return fromF.getWidth() < toF.getWidth()
+                     ? Value(arith::ExtFOp::create(b, loc, toF, v))
+                     : Value(arith::TruncFOp::create(b, loc, toF, v));
+        if (fromF && toInt)
+          return toInt.isUnsigned()
+                     ? Value(arith::FPToUIOp::create(b, loc, out, v))
+                     : Value(arith::FPToSIOp::create(b, loc, out, v));
+        if (fromInt && toF)
+          return (fromInt.isUnsigned() || fromInt.getWidth() == 1)
+                     ? Value(arith::UIToFPOp::create(b, loc, toF, v))
+                     : Value(arith::SIToFPOp::create(b, loc, toF, v));
+        if (fromInt && toInt) {
           if (fromInt.getWidth() < toInt.getWidth())
-            r = (fromInt.isUnsigned() || fromInt.getWidth() == 1)
-                    ? Value(arith::ExtUIOp::create(b, loc, target, v))
-                    : Value(arith::ExtSIOp::create(b, loc, target, v));
-          else if (fromInt.getWidth() > toInt.getWidth())
-            r = arith::TruncIOp::create(b, loc, target, v);
-          else
-            r = v;
-        } else {
-          return Value();
+            return (fromInt.isUnsigned() || fromInt.getWidth() == 1)
+                       ? Value(arith::ExtUIOp::create(b, loc, out, v))
+                       : Value(arith::ExtSIOp::create(b, loc, out, v));
+          if (fromInt.getWidth() > toInt.getWidth())
+            return arith::TruncIOp::create(b, loc, out, v);
+          return v;
         }
-        if (toInt && !toInt.isSignless())
-          r = arith::BitcastOp::create(b, loc, out, r);
-        return r;
+        return Value();
       })
       .Default([](Operation *) { return Value(); });
 }
@@ -327,23 +317,31 @@ struct ElementwiseToGeneric : RewritePattern {
     for (Value v : op->getOperands())
       if (!isa<RankedTensorType>(v.getType()))
         return rewriter.notifyMatchFailure(op, "unranked operand");
-    // arith works on signless integers: unsigned operands are only lowered
-    // for casts, which bitcast around the conversion.
-    auto isUnsignedTensor = [](Type t) {
-      return cast<ShapedType>(t).getElementType().isUnsignedInteger();
-    };
-    if (!isa<CastOp>(op) &&
-        (llvm::any_of(op->getOperandTypes(), isUnsignedTensor) ||
-         isUnsignedTensor(result)))
-      return rewriter.notifyMatchFailure(op, "unsigned integer arithmetic");
+    // arith works on signless integers: the body casts unsigned block
+    // arguments to signless (a no-op once types reach LLVM) and uses
+    // unsigned operations.
+    auto elementOf = [](Type t) { return cast<ShapedType>(t).getElementType(); };
     Location loc = op->getLoc();
+    bool isUnsigned = llvm::any_of(op->getOperandTypes(), [&](Type t) {
+      return elementOf(t).isUnsignedInteger();
+    });
+    Type modelFrom =
+        elementOf(op->getOperand(op->getNumOperands() - 1).getType());
+    Type modelTo = result.getElementType();
+    auto signless = [&](Type t) -> Type {
+      auto it = dyn_cast<IntegerType>(t);
+      return it && !it.isSignless()
+                 ? IntegerType::get(t.getContext(), it.getWidth())
+                 : t;
+    };
+    ValueRange operands = op->getOperands();
     int64_t rank = result.getRank();
     MLIRContext *ctx = op->getContext();
     Value init = emptyTensor(rewriter, loc, result, [&](int64_t d) {
-      return broadcastDimSize(rewriter, loc, op->getOperands(), result, d);
+      return broadcastDimSize(rewriter, loc, operands, result, d);
     });
     SmallVector<AffineMap> maps;
-    for (Value v : op->getOperands())
+    for (Value v : operands)
       maps.push_back(
           broadcastMap(ctx, rank, cast<RankedTensorType>(v.getType()), result));
     maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
@@ -351,14 +349,24 @@ struct ElementwiseToGeneric : RewritePattern {
                                                utils::IteratorType::parallel);
     bool failedBody = false;
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{result}, op->getOperands(), ValueRange{init},
-        maps, iterators, "", "",
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value v =
-              scalarFor(op, b, l, args.drop_back(), result.getElementType());
+        rewriter, loc, TypeRange{result}, operands, ValueRange{init}, maps,
+        iterators, "", "", [&](OpBuilder &b, Location l, ValueRange args) {
+          auto retype = [&](Value v, Type to) -> Value {
+            if (v.getType() == to)
+              return v;
+            return UnrealizedConversionCastOp::create(b, l, to, v).getResult(0);
+          };
+          SmallVector<Value> scalars;
+          for (Value arg : args.drop_back())
+            scalars.push_back(retype(arg, signless(arg.getType())));
+          Type out = result.getElementType();
+          Value v = scalarFor(op, b, l, scalars, signless(out), isUnsigned,
+                              modelFrom, modelTo);
           if (!v) {
             failedBody = true;
             v = args.back();
+          } else {
+            v = retype(v, out);
           }
           linalg::YieldOp::create(b, l, v);
         });

@@ -317,6 +317,24 @@ Value applyAffine(OpBuilder &b, Location loc, Value normalized, Value scale,
       .getResult(0);
 }
 
+/// x * rsqrt(sum(x^2 over axes) / n + eps): the core of layer and RMS norm
+/// (layer norm passes the centered input).
+Value scaleByRms(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
+                 Value n, Value eps) {
+  Value sq = mapWithStats(b, loc, x, {}, {},
+                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            return arith::MulFOp::create(nb, l, a[0], a[0]);
+                          });
+  Value sumSq = reduce(b, loc, sq, axes, Combine::Sum);
+  return mapWithStats(b, loc, x, {sumSq}, axes,
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value v = arith::AddFOp::create(
+                            nb, l, arith::DivFOp::create(nb, l, a[1], n), eps);
+                        return arith::MulFOp::create(
+                            nb, l, a[0], math::RsqrtOp::create(nb, l, v));
+                      });
+}
+
 struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LayerNormOp op,
@@ -341,20 +359,7 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
                        return arith::SubFOp::create(
                            b, l, a[0], arith::DivFOp::create(b, l, a[1], n));
                      });
-    Value sq =
-        mapWithStats(rewriter, loc, centered, {}, {},
-                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                       return arith::MulFOp::create(b, l, a[0], a[0]);
-                     });
-    Value var = reduce(rewriter, loc, sq, axes, Combine::Sum);
-    Value normalized =
-        mapWithStats(rewriter, loc, centered, {var}, axes,
-                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                       Value v = arith::AddFOp::create(
-                           b, l, arith::DivFOp::create(b, l, a[1], n), eps);
-                       return arith::MulFOp::create(
-                           b, l, a[0], math::RsqrtOp::create(b, l, v));
-                     });
+    Value normalized = scaleByRms(rewriter, loc, centered, axes, n, eps);
     rewriter.replaceOp(op, applyAffine(rewriter, loc, normalized, op.getScale(),
                                        op.getBias()));
     return success();
@@ -377,20 +382,7 @@ struct RmsNormLowering : OpRewritePattern<RmsNormOp> {
     Value n = countOver(rewriter, loc, x, axes, elem);
     Value eps =
         scalarConstant(rewriter, loc, elem, op.getEpsilon().convertToDouble());
-    Value sq =
-        mapWithStats(rewriter, loc, x, {}, {},
-                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                       return arith::MulFOp::create(b, l, a[0], a[0]);
-                     });
-    Value ms = reduce(rewriter, loc, sq, axes, Combine::Sum);
-    Value normalized =
-        mapWithStats(rewriter, loc, x, {ms}, axes,
-                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                       Value v = arith::AddFOp::create(
-                           b, l, arith::DivFOp::create(b, l, a[1], n), eps);
-                       return arith::MulFOp::create(
-                           b, l, a[0], math::RsqrtOp::create(b, l, v));
-                     });
+    Value normalized = scaleByRms(rewriter, loc, x, axes, n, eps);
     rewriter.replaceOp(
         op, applyAffine(rewriter, loc, normalized, op.getScale(), Value()));
     return success();
@@ -480,10 +472,12 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
       }
       return AffineMap::get(outRank + 1, 0, exprs, ctx);
     };
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t d = 0; d < outRank; ++d)
+      outExprs.push_back(getAffineDimExpr(d, ctx));
     SmallVector<AffineMap> maps = {
         operandMap(lhs, true), operandMap(rhs, false),
-        AffineMap::getMultiDimIdentityMap(outRank + 1, ctx)
-            .getMajorSubMap(outRank)};
+        AffineMap::get(outRank + 1, 0, outExprs, ctx)};
     SmallVector<IteratorType> iterators(outRank, IteratorType::parallel);
     iterators.push_back(IteratorType::reduction);
     Value zero = scalarConstant(rewriter, loc, out.getElementType(), 0);

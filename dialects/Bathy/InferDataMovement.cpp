@@ -497,18 +497,14 @@ static int64_t sliceCount(int64_t dim, int64_t start, int64_t end,
   return std::max<int64_t>(0, (start - end + (-step) - 1) / (-step));
 }
 
-LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
-                                        std::optional<Location> loc,
-                                        Adaptor adaptor,
-                                        SmallVectorImpl<Type> &inferred) {
-  StringRef name = getOperationName();
-  Type input = adaptor.getInput().getType();
-  ArrayRef<int64_t> axes = adaptor.getAxes(), starts = adaptor.getStarts(),
-                    ends = adaptor.getEnds(), steps = adaptor.getSteps();
-  if (starts.size() != axes.size() || ends.size() != axes.size() ||
-      steps.size() != axes.size())
-    return inferError(loc, name,
-                      "axes, starts, ends and steps must have the same length");
+/// Shared by slice and dynamic_slice: checks axes and steps, and infers the
+/// sliced dims where the bounds are known.
+static LogicalResult
+inferSlice(std::optional<Location> loc, StringRef name, Type input,
+           ArrayRef<int64_t> axes, ArrayRef<int64_t> steps,
+           std::optional<SmallVector<int64_t>> starts,
+           std::optional<SmallVector<int64_t>> ends,
+           SmallVectorImpl<Type> &inferred) {
   std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
   std::optional<int64_t> rank;
   if (in)
@@ -529,12 +525,28 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape(*in);
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t dim = shape[axes[i]];
-    shape[axes[i]] = ShapedType::isDynamic(dim)
-                         ? kDyn
-                         : sliceCount(dim, starts[i], ends[i], steps[i]);
+    shape[axes[i]] = starts && ends && !ShapedType::isDynamic(dim)
+                         ? sliceCount(dim, (*starts)[i], (*ends)[i], steps[i])
+                         : kDyn;
   }
   inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
   return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  ArrayRef<int64_t> axes = adaptor.getAxes(), starts = adaptor.getStarts(),
+                    ends = adaptor.getEnds(), steps = adaptor.getSteps();
+  if (starts.size() != axes.size() || ends.size() != axes.size() ||
+      steps.size() != axes.size())
+    return inferError(loc, name,
+                      "axes, starts, ends and steps must have the same length");
+  return inferSlice(loc, name, adaptor.getInput().getType(), axes, steps,
+                    SmallVector<int64_t>(starts), SmallVector<int64_t>(ends),
+                    inferred);
 }
 
 LogicalResult
@@ -542,7 +554,6 @@ DynamicSliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                  Adaptor adaptor,
                                  SmallVectorImpl<Type> &inferred) {
   StringRef name = getOperationName();
-  Type input = adaptor.getInput().getType();
   ArrayRef<int64_t> axes = adaptor.getAxes(), steps = adaptor.getSteps();
   if (steps.size() != axes.size())
     return inferError(loc, name, "axes and steps must have the same length");
@@ -553,35 +564,9 @@ DynamicSliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
       return inferError(loc, name, "starts and ends need one entry per axis (",
                         axes.size(), "), got ", type.getDimSize(0));
   }
-  std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
-  std::optional<int64_t> rank;
-  if (in)
-    rank = in->size();
-  llvm::SmallSet<int64_t, 4> seen;
-  for (auto [axis, step] : llvm::zip(axes, steps)) {
-    if (failed(infer::checkAxis(loc, name, "axis", axis, rank)))
-      return failure();
-    if (!seen.insert(axis).second)
-      return inferError(loc, name, "axis ", axis, " appears twice");
-    if (step == 0)
-      return inferError(loc, name, "step for axis ", axis, " is zero");
-  }
-  if (!in) {
-    inferred.push_back(input);
-    return success();
-  }
-  std::optional<SmallVector<int64_t>> starts =
-      getConstantInts(adaptor.getStarts());
-  std::optional<SmallVector<int64_t>> ends = getConstantInts(adaptor.getEnds());
-  SmallVector<int64_t> shape(*in);
-  for (size_t i = 0; i < axes.size(); ++i) {
-    int64_t dim = shape[axes[i]];
-    shape[axes[i]] = starts && ends && !ShapedType::isDynamic(dim)
-                         ? sliceCount(dim, (*starts)[i], (*ends)[i], steps[i])
-                         : kDyn;
-  }
-  inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
-  return success();
+  return inferSlice(loc, name, adaptor.getInput().getType(), axes, steps,
+                    getConstantInts(adaptor.getStarts()),
+                    getConstantInts(adaptor.getEnds()), inferred);
 }
 
 LogicalResult GatherOp::inferReturnTypes(MLIRContext *,

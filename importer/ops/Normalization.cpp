@@ -101,15 +101,11 @@ LogicalResult reduce(NodeContext &ctx) {
 
 template <typename OpTy> LogicalResult argReduce(NodeContext &ctx) {
   FailureOr<Value> x = ctx.requiredInput(0, "data");
-  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", 0);
   FailureOr<int64_t> keepdims = ctx.attrInt("keepdims", 1);
   FailureOr<int64_t> last = ctx.attrInt("select_last_index", 0);
-  if (failed(x) || failed(axisAttr) || failed(keepdims) || failed(last))
+  if (failed(x) || failed(keepdims) || failed(last))
     return failure();
-  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
-  if (failed(rank))
-    return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  FailureOr<int64_t> axis = ctx.attrAxis("axis", 0, *x);
   if (failed(axis))
     return failure();
   OpBuilder &b = ctx.builder();
@@ -119,23 +115,34 @@ template <typename OpTy> LogicalResult argReduce(NodeContext &ctx) {
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
-LogicalResult layerNorm(NodeContext &ctx) {
+/// The inputs and attributes LayerNormalization and RMSNormalization share.
+struct NormArgs {
+  Value x, scale;
+  int64_t axis, rank;
+  float epsilon;
+};
+
+FailureOr<NormArgs> readNorm(NodeContext &ctx, StringRef scaleName) {
   FailureOr<Value> x = ctx.requiredInput(0, "X");
-  FailureOr<Value> scale = ctx.requiredInput(1, "Scale");
-  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", -1);
+  FailureOr<Value> scale = ctx.requiredInput(1, scaleName);
   FailureOr<float> epsilon = ctx.attrFloat("epsilon", 1e-5f);
-  if (failed(x) || failed(scale) || failed(axisAttr) || failed(epsilon))
+  if (failed(x) || failed(scale) || failed(epsilon))
     return failure();
-  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
-  if (failed(rank))
-    return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  FailureOr<int64_t> axis = ctx.attrAxis("axis", -1, *x);
   if (failed(axis))
     return failure();
+  return NormArgs{*x, *scale, *axis, *NodeContext::rankOf(*x), *epsilon};
+}
+
+LogicalResult layerNorm(NodeContext &ctx) {
+  FailureOr<NormArgs> args = readNorm(ctx, "Scale");
+  if (failed(args))
+    return failure();
+  Value x = args->x;
   OpBuilder &b = ctx.builder();
-  FailureOr<Value> y = ctx.build<LayerNormOp>(*x, *scale, ctx.input(2),
-                                              b.getI64IntegerAttr(*axis),
-                                              b.getF32FloatAttr(*epsilon));
+  FailureOr<Value> y = ctx.build<LayerNormOp>(x, args->scale, ctx.input(2),
+                                              b.getI64IntegerAttr(args->axis),
+                                              b.getF32FloatAttr(args->epsilon));
   if (failed(y))
     return failure();
   if (!ctx.outputUsed(1) && !ctx.outputUsed(2))
@@ -143,16 +150,16 @@ LogicalResult layerNorm(NodeContext &ctx) {
   // The optional Mean and InvStdDev outputs, over dims [axis, rank) with
   // those dims kept as size 1.
   SmallVector<int64_t> axes;
-  for (int64_t a = *axis; a < *rank; ++a)
+  for (int64_t a = args->axis; a < args->rank; ++a)
     axes.push_back(a);
   auto reduceMean = [&](Value v) {
     return ctx.build<ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
                                    b.getBoolAttr(true));
   };
-  FailureOr<Value> mean = reduceMean(*x);
+  FailureOr<Value> mean = reduceMean(x);
   if (failed(mean))
     return failure();
-  FailureOr<Value> centered = ctx.build<SubOp>(*x, *mean);
+  FailureOr<Value> centered = ctx.build<SubOp>(x, *mean);
   if (failed(centered))
     return failure();
   FailureOr<Value> squared = ctx.build<MulOp>(*centered, *centered);
@@ -161,7 +168,7 @@ LogicalResult layerNorm(NodeContext &ctx) {
   FailureOr<Value> variance = reduceMean(*squared);
   if (failed(variance))
     return failure();
-  Value eps = ctx.constantScalarOf(NodeContext::elementOf(*x), *epsilon);
+  Value eps = ctx.constantScalarOf(NodeContext::elementOf(x), args->epsilon);
   FailureOr<Value> shifted = ctx.build<AddOp>(*variance, eps);
   if (failed(shifted))
     return failure();
@@ -172,21 +179,13 @@ LogicalResult layerNorm(NodeContext &ctx) {
 }
 
 LogicalResult rmsNorm(NodeContext &ctx) {
-  FailureOr<Value> x = ctx.requiredInput(0, "X");
-  FailureOr<Value> scale = ctx.requiredInput(1, "scale");
-  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", -1);
-  FailureOr<float> epsilon = ctx.attrFloat("epsilon", 1e-5f);
-  if (failed(x) || failed(scale) || failed(axisAttr) || failed(epsilon))
-    return failure();
-  FailureOr<int64_t> rank = ctx.requireRank(*x, "the input");
-  if (failed(rank))
-    return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
-  if (failed(axis))
+  FailureOr<NormArgs> args = readNorm(ctx, "scale");
+  if (failed(args))
     return failure();
   OpBuilder &b = ctx.builder();
-  FailureOr<Value> y = ctx.build<RmsNormOp>(
-      *x, *scale, b.getI64IntegerAttr(*axis), b.getF32FloatAttr(*epsilon));
+  FailureOr<Value> y = ctx.build<RmsNormOp>(args->x, args->scale,
+                                            b.getI64IntegerAttr(args->axis),
+                                            b.getF32FloatAttr(args->epsilon));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 

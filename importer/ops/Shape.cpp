@@ -415,13 +415,9 @@ LogicalResult slice(NodeContext &ctx) {
 LogicalResult gather(NodeContext &ctx) {
   FailureOr<Value> data = ctx.requiredInput(0, "data");
   FailureOr<Value> indices = ctx.requiredInput(1, "indices");
-  FailureOr<int64_t> axisAttr = ctx.attrInt("axis", 0);
-  if (failed(data) || failed(indices) || failed(axisAttr))
+  if (failed(data) || failed(indices))
     return failure();
-  FailureOr<int64_t> rank = ctx.requireRank(*data, "the data");
-  if (failed(rank))
-    return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
+  FailureOr<int64_t> axis = ctx.attrAxis("axis", 0, *data);
   if (failed(axis))
     return failure();
   FailureOr<Value> y = ctx.build<GatherOp>(

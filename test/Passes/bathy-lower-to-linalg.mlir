@@ -73,8 +73,24 @@ func.func private @conv_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>,
 // -----
 
 // An op without a lowering for its types is an error naming it.
+func.func private @pool1d_kernel(%a: tensor<1x2x8xf32>) -> tensor<1x2x4xf32> attributes {bathy.kernel} {
+  // expected-error@+1 {{'bathy.max_pool' has no CPU lowering for these types yet}}
+  %0 = bathy.max_pool %a {kernel_shape = array<i64: 2>, strides = array<i64: 2>} : (tensor<1x2x8xf32>) -> tensor<1x2x4xf32>
+  return %0 : tensor<1x2x4xf32>
+}
+
+// -----
+
+// Unsigned integers: the body casts its arguments to signless and uses
+// unsigned operations.
+// CHECK-LABEL: func.func private @unsigned_kernel
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<4xui8>, tensor<4xui8>)
+// CHECK: ^bb0(%[[A:.+]]: ui8, %[[B:.+]]: ui8, %{{.+}}: ui8):
+// CHECK: %[[SA:.+]] = builtin.unrealized_conversion_cast %[[A]] : ui8 to i8
+// CHECK: %[[SB:.+]] = builtin.unrealized_conversion_cast %[[B]] : ui8 to i8
+// CHECK: %[[Q:.+]] = arith.divui %[[SA]], %[[SB]] : i8
+// CHECK: builtin.unrealized_conversion_cast %[[Q]] : i8 to ui8
 func.func private @unsigned_kernel(%a: tensor<4xui8>) -> tensor<4xui8> attributes {bathy.kernel} {
-  // expected-error@+1 {{'bathy.add' has no CPU lowering for these types yet}}
-  %0 = bathy.add %a, %a : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  %0 = bathy.div %a, %a : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
   return %0 : tensor<4xui8>
 }
