@@ -215,6 +215,88 @@ struct ReductionLowering : OpRewritePattern<OpTy> {
   }
 };
 
+/// argmax/argmin: one reduction generic carrying the best value and its
+/// index; ties keep the first index (or the last with select_last_index).
+template <typename OpTy, bool IsMax>
+struct ArgReductionLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !out || in.getElementType().isUnsignedInteger())
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    int64_t rank = in.getRank();
+    Type elem = in.getElementType();
+    SmallVector<int64_t> shape, kept;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == axis ? IteratorType::reduction
+                                    : IteratorType::parallel);
+      if (d == axis)
+        continue;
+      shape.push_back(in.getDimSize(d));
+      kept.push_back(d);
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+    auto sizeOf = [&](int64_t d) {
+      return dimValue(rewriter, loc, op.getInput(), kept[d]);
+    };
+    auto valueType = RankedTensorType::get(shape, elem);
+    auto indexType = RankedTensorType::get(shape, rewriter.getI64Type());
+    Value values = filledTensor(
+        rewriter, loc, valueType, sizeOf,
+        identityFor(rewriter, loc, elem, IsMax ? Combine::Max : Combine::Min));
+    Value indices = filledTensor(
+        rewriter, loc, indexType, sizeOf,
+        arith::ConstantIntOp::create(rewriter, loc, 0, 64));
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+    bool last = op.getSelectLastIndex();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{valueType, indexType},
+        ValueRange{op.getInput()}, ValueRange{values, indices},
+        {AffineMap::getMultiDimIdentityMap(rank, ctx), outMap, outMap},
+        iterators, "", "", [&](OpBuilder &b, Location l, ValueRange a) {
+          Value i = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+          Value better;
+          if (isa<FloatType>(elem))
+            better = arith::CmpFOp::create(
+                b, l,
+                IsMax ? (last ? arith::CmpFPredicate::OGE
+                              : arith::CmpFPredicate::OGT)
+                      : (last ? arith::CmpFPredicate::OLE
+                              : arith::CmpFPredicate::OLT),
+                a[0], a[1]);
+          else
+            better = arith::CmpIOp::create(
+                b, l,
+                IsMax ? (last ? arith::CmpIPredicate::sge
+                              : arith::CmpIPredicate::sgt)
+                      : (last ? arith::CmpIPredicate::sle
+                              : arith::CmpIPredicate::slt),
+                a[0], a[1]);
+          // The first element always wins, whatever the identity compares.
+          Value first = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::eq, i,
+              arith::ConstantIntOp::create(b, l, 0, 64));
+          better = arith::OrIOp::create(b, l, better, first);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, better, a[0], a[1]),
+                         arith::SelectOp::create(b, l, better, i, a[2])});
+        });
+    rewriter.replaceOp(op, keepDims(rewriter, loc, generic.getResult(1), out,
+                                    op.getKeepdims() ? ArrayRef<int64_t>{axis}
+                                                     : ArrayRef<int64_t>()));
+    return success();
+  }
+};
+
 /// global pools are reductions over the spatial dims, kept as size 1.
 template <typename OpTy, Combine C, bool Mean>
 struct GlobalPoolLowering : OpRewritePattern<OpTy> {
@@ -774,6 +856,8 @@ void populateStructuredToLinalg(RewritePatternSet &patterns) {
                ReductionLowering<ReduceMinOp, Combine::Min>,
                ReductionLowering<ReduceProdOp, Combine::Prod>,
                GlobalPoolLowering<GlobalAvgPoolOp, Combine::Sum, true>,
+               ArgReductionLowering<ArgMaxOp, true>,
+               ArgReductionLowering<ArgMinOp, false>,
                GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
                SoftmaxLowering<SoftmaxOp, false>,
                SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
