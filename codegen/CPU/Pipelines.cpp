@@ -69,12 +69,13 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
   pm.addPass(createCanonicalizerPass());
   if (phase == Phase::Bufferized)
     return;
-  addTextual(pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-                 "expand-strided-metadata,lower-affine,"
-                 "finalize-memref-to-llvm,convert-math-to-funcs,convert-math-to-llvm,"
-                 "convert-math-to-libm,convert-arith-to-llvm,"
-                 "convert-index-to-llvm,convert-cf-to-llvm,"
-                 "convert-func-to-llvm,reconcile-unrealized-casts");
+  addTextual(
+      pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
+          "expand-strided-metadata,lower-affine,"
+          "finalize-memref-to-llvm,convert-math-to-funcs,convert-math-to-llvm,"
+          "convert-math-to-libm,convert-arith-to-llvm,"
+          "convert-index-to-llvm,convert-cf-to-llvm,"
+          "convert-func-to-llvm,reconcile-unrealized-casts");
 }
 
 void registerPipelines() {

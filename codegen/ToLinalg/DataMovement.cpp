@@ -232,9 +232,8 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
             op, "slices of dynamic dims or with negative steps");
       int64_t s = start < 0 ? start + dim : start;
       // An empty slice may start anywhere; 0 keeps the offset in bounds.
-      offsets.push_back(out.getDimSize(axis) == 0
-                            ? 0
-                            : std::clamp<int64_t>(s, 0, dim - 1));
+      offsets.push_back(
+          out.getDimSize(axis) == 0 ? 0 : std::clamp<int64_t>(s, 0, dim - 1));
     }
     rewriter.replaceOp(op,
                        extractSlice(rewriter, op.getLoc(), op.getInput(), out,

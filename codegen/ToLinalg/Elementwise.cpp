@@ -320,7 +320,9 @@ struct ElementwiseToGeneric : RewritePattern {
     // arith works on signless integers: the body casts unsigned block
     // arguments to signless (a no-op once types reach LLVM) and uses
     // unsigned operations.
-    auto elementOf = [](Type t) { return cast<ShapedType>(t).getElementType(); };
+    auto elementOf = [](Type t) {
+      return cast<ShapedType>(t).getElementType();
+    };
     Location loc = op->getLoc();
     bool isUnsigned = llvm::any_of(op->getOperandTypes(), [&](Type t) {
       return elementOf(t).isUnsignedInteger();

@@ -251,9 +251,9 @@ struct ArgReductionLowering : OpRewritePattern<OpTy> {
     Value values = filledTensor(
         rewriter, loc, valueType, sizeOf,
         identityFor(rewriter, loc, elem, IsMax ? Combine::Max : Combine::Min));
-    Value indices = filledTensor(
-        rewriter, loc, indexType, sizeOf,
-        arith::ConstantIntOp::create(rewriter, loc, 0, 64));
+    Value indices =
+        filledTensor(rewriter, loc, indexType, sizeOf,
+                     arith::ConstantIntOp::create(rewriter, loc, 0, 64));
     AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
     bool last = op.getSelectLastIndex();
     auto generic = linalg::GenericOp::create(
@@ -281,9 +281,9 @@ struct ArgReductionLowering : OpRewritePattern<OpTy> {
                               : arith::CmpIPredicate::slt),
                 a[0], a[1]);
           // The first element always wins, whatever the identity compares.
-          Value first = arith::CmpIOp::create(
-              b, l, arith::CmpIPredicate::eq, i,
-              arith::ConstantIntOp::create(b, l, 0, 64));
+          Value first =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, i,
+                                    arith::ConstantIntOp::create(b, l, 0, 64));
           better = arith::OrIOp::create(b, l, better, first);
           linalg::YieldOp::create(
               b, l,

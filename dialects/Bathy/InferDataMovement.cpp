@@ -499,12 +499,12 @@ static int64_t sliceCount(int64_t dim, int64_t start, int64_t end,
 
 /// Shared by slice and dynamic_slice: checks axes and steps, and infers the
 /// sliced dims where the bounds are known.
-static LogicalResult
-inferSlice(std::optional<Location> loc, StringRef name, Type input,
-           ArrayRef<int64_t> axes, ArrayRef<int64_t> steps,
-           std::optional<SmallVector<int64_t>> starts,
-           std::optional<SmallVector<int64_t>> ends,
-           SmallVectorImpl<Type> &inferred) {
+static LogicalResult inferSlice(std::optional<Location> loc, StringRef name,
+                                Type input, ArrayRef<int64_t> axes,
+                                ArrayRef<int64_t> steps,
+                                std::optional<SmallVector<int64_t>> starts,
+                                std::optional<SmallVector<int64_t>> ends,
+                                SmallVectorImpl<Type> &inferred) {
   std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input);
   std::optional<int64_t> rank;
   if (in)
