@@ -185,6 +185,24 @@ Value mapWithStats(OpBuilder &b, Location loc, Value x, ArrayRef<Value> stats,
 // Reductions
 //===----------------------------------------------------------------------===//
 
+/// Reduces `input` over `axes` into `outType` (sum, max, min, product, or
+/// the mean), with the reduced dims kept as size 1 when `keep`.
+Value reduceTo(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+               Combine c, bool mean, RankedTensorType outType, bool keep) {
+  Value r = reduce(b, loc, input, axes, c);
+  if (mean) {
+    Type elem = outType.getElementType();
+    Value n = countOver(b, loc, input, axes, elem);
+    r = mapWithStats(b, loc, r, {}, {},
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       if (isa<FloatType>(elem))
+                         return arith::DivFOp::create(nb, l, a[0], n);
+                       return arith::DivSIOp::create(nb, l, a[0], n);
+                     });
+  }
+  return keepDims(b, loc, r, outType, keep ? axes : ArrayRef<int64_t>());
+}
+
 template <typename OpTy, Combine C, bool Mean = false>
 struct ReductionLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -194,23 +212,12 @@ struct ReductionLowering : OpRewritePattern<OpTy> {
     auto outType = dyn_cast<RankedTensorType>(op.getType());
     if (!inType || !outType || inType.getElementType().isUnsignedInteger())
       return failure();
-    Location loc = op.getLoc();
     SmallVector<int64_t> axes(op.getAxes());
     if (axes.empty())
       for (int64_t d = 0; d < inType.getRank(); ++d)
         axes.push_back(d);
-    Value r = reduce(rewriter, loc, op.getInput(), axes, C);
-    if (Mean) {
-      Value n = countOver(rewriter, loc, op.getInput(), axes,
-                          inType.getElementType());
-      r = mapWithStats(rewriter, loc, r, {}, {},
-                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                         return arith::DivFOp::create(b, l, a[0], n);
-                       });
-    }
-    rewriter.replaceOp(op, keepDims(rewriter, loc, r, outType,
-                                    op.getKeepdims() ? ArrayRef<int64_t>(axes)
-                                                     : ArrayRef<int64_t>()));
+    rewriter.replaceOp(op, reduceTo(rewriter, op.getLoc(), op.getInput(), axes,
+                                    C, Mean, outType, op.getKeepdims()));
     return success();
   }
 };
@@ -307,20 +314,11 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
     auto outType = dyn_cast<RankedTensorType>(op.getType());
     if (!inType || !outType)
       return failure();
-    Location loc = op.getLoc();
     SmallVector<int64_t> axes;
     for (int64_t d = 2; d < inType.getRank(); ++d)
       axes.push_back(d);
-    Value r = reduce(rewriter, loc, op.getInput(), axes, C);
-    if (Mean) {
-      Value n = countOver(rewriter, loc, op.getInput(), axes,
-                          inType.getElementType());
-      r = mapWithStats(rewriter, loc, r, {}, {},
-                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                         return arith::DivFOp::create(b, l, a[0], n);
-                       });
-    }
-    rewriter.replaceOp(op, keepDims(rewriter, loc, r, outType, axes));
+    rewriter.replaceOp(op, reduceTo(rewriter, op.getLoc(), op.getInput(), axes,
+                                    C, Mean, outType, /*keep=*/true));
     return success();
   }
 };
