@@ -527,9 +527,22 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     bool lhsVec = lhs.getRank() == 1, rhsVec = rhs.getRank() == 1;
     int64_t outRank = out.getRank();
     int64_t batchRank = outRank - (lhsVec ? 0 : 1) - (rhsVec ? 0 : 1);
-    int64_t k = outRank; // the reduction dim
+    // Result dims of M and N (for sizes), and the loop order
+    // [batch..., M, K, N]: the reduction sits outside N so the innermost
+    // loop walks rows of rhs and the result contiguously (vectorizable).
     int64_t mDim = lhsVec ? -1 : batchRank;
     int64_t nDim = rhsVec ? -1 : batchRank + (lhsVec ? 0 : 1);
+    int64_t mLoop = batchRank;
+    int64_t kLoop = batchRank + (lhsVec ? 0 : 1);
+    int64_t nLoop = kLoop + 1;
+    int64_t loops = outRank + 1;
+    auto loopOfResult = [&](int64_t d) {
+      if (d < batchRank)
+        return d;
+      if (d == mDim)
+        return mLoop;
+      return nLoop;
+    };
     auto operandMap = [&](RankedTensorType t, bool isLhs) {
       SmallVector<AffineExpr> exprs;
       int64_t matDims = (isLhs ? lhsVec : rhsVec) ? 1 : 2;
@@ -543,23 +556,23 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
       }
       if (isLhs) {
         if (!lhsVec)
-          exprs.push_back(getAffineDimExpr(mDim, ctx));
-        exprs.push_back(getAffineDimExpr(k, ctx));
+          exprs.push_back(getAffineDimExpr(mLoop, ctx));
+        exprs.push_back(getAffineDimExpr(kLoop, ctx));
       } else {
-        exprs.push_back(getAffineDimExpr(k, ctx));
+        exprs.push_back(getAffineDimExpr(kLoop, ctx));
         if (!rhsVec)
-          exprs.push_back(getAffineDimExpr(nDim, ctx));
+          exprs.push_back(getAffineDimExpr(nLoop, ctx));
       }
-      return AffineMap::get(outRank + 1, 0, exprs, ctx);
+      return AffineMap::get(loops, 0, exprs, ctx);
     };
     SmallVector<AffineExpr> outExprs;
     for (int64_t d = 0; d < outRank; ++d)
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-    SmallVector<AffineMap> maps = {
-        operandMap(lhs, true), operandMap(rhs, false),
-        AffineMap::get(outRank + 1, 0, outExprs, ctx)};
-    SmallVector<IteratorType> iterators(outRank, IteratorType::parallel);
-    iterators.push_back(IteratorType::reduction);
+      outExprs.push_back(getAffineDimExpr(loopOfResult(d), ctx));
+    SmallVector<AffineMap> maps = {operandMap(lhs, true),
+                                   operandMap(rhs, false),
+                                   AffineMap::get(loops, 0, outExprs, ctx)};
+    SmallVector<IteratorType> iterators(loops, IteratorType::parallel);
+    iterators[kLoop] = IteratorType::reduction;
     Value zero = scalarConstant(rewriter, loc, out.getElementType(), 0);
     Value init = filledTensor(
         rewriter, loc, out,

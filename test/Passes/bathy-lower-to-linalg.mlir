@@ -27,13 +27,14 @@ func.func @host(%a: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-// matmul is a contraction with a reduction dim; batch dims broadcast.
-// CHECK-DAG: #[[$LHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG: #[[$RHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
-// CHECK-DAG: #[[$OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// matmul is a contraction with a reduction dim; batch dims broadcast. Loops
+// run [batch, M, K, N] so the innermost loop is contiguous in rhs and result.
+// CHECK-DAG: #[[$LHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$RHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+// CHECK-DAG: #[[$OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-LABEL: func.func private @matmul_kernel
 // CHECK: linalg.fill
-// CHECK: linalg.generic {indexing_maps = [#[[$LHS]], #[[$RHS]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK: linalg.generic {indexing_maps = [#[[$LHS]], #[[$RHS]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
 // CHECK: arith.mulf
 // CHECK: arith.addf
 func.func private @matmul_kernel(%a: tensor<?x8x16xf32>, %b: tensor<16x32xf32>) -> tensor<?x8x32xf32> attributes {bathy.kernel} {
