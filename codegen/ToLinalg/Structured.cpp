@@ -674,9 +674,31 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
             return dimValue(rewriter, loc, op.getInput(), 0);
           },
           zero);
-      result = linalg::Conv2DNchwFchwOp::create(
+      // A generic with loops [n, f, c, kh, kw, oh, ow]: the reductions sit
+      // outside the output row, so the innermost loop walks contiguous
+      // output (and, at stride 1, input) elements and vectorizes.
+      MLIRContext *ctx = op.getContext();
+      auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+      AffineMap inMap =
+          AffineMap::get(7, 0,
+                         {d(0), d(2), d(5) * strides[0] + d(3) * dilations[0],
+                          d(6) * strides[1] + d(4) * dilations[1]},
+                         ctx);
+      AffineMap wMap = AffineMap::get(7, 0, {d(1), d(2), d(3), d(4)}, ctx);
+      AffineMap outMap = AffineMap::get(7, 0, {d(0), d(1), d(5), d(6)}, ctx);
+      SmallVector<IteratorType> iterators = {
+          IteratorType::parallel,  IteratorType::parallel,
+          IteratorType::reduction, IteratorType::reduction,
+          IteratorType::reduction, IteratorType::parallel,
+          IteratorType::parallel};
+      result = linalg::GenericOp::create(
                    rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
-                   ValueRange{init}, stridesAttr, dilationsAttr)
+                   ValueRange{init}, {inMap, wMap, outMap}, iterators, "", "",
+                   [&](OpBuilder &b, Location l, ValueRange a) {
+                     Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+                     linalg::YieldOp::create(
+                         b, l, Value(arith::AddFOp::create(b, l, a[2], p)));
+                   })
                    .getResult(0);
     } else {
       // [N, C, H, W] -> [N, G, C/G, H, W]; [M, C/G, KH, KW] -> [G, M/G, ...].

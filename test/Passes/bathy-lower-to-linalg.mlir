@@ -60,10 +60,15 @@ func.func private @softmax_kernel(%a: tensor<2x8xf32>) -> tensor<2x8xf32> attrib
 
 // -----
 
-// 2-D convolution: padding, then linalg's named convolution, then the bias.
+// 2-D convolution: padding, then a generic with the output row innermost
+// ([n, f, c, kh, kw, oh, ow]), then the bias.
+// CHECK-DAG: #[[$CIN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5 * 2 + d3, d6 * 2 + d4)>
+// CHECK-DAG: #[[$CW:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d2, d3, d4)>
+// CHECK-DAG: #[[$COUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d5, d6)>
 // CHECK-LABEL: func.func private @conv_kernel
 // CHECK: tensor.pad %{{.+}} low[0, 0, 1, 1] high[0, 0, 1, 1]
-// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+// CHECK: linalg.generic {indexing_maps = [#[[$CIN]], #[[$CW]], #[[$COUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+// CHECK: arith.mulf
 // CHECK: linalg.generic
 // CHECK: arith.addf
 func.func private @conv_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> attributes {bathy.kernel} {
