@@ -22,7 +22,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2,
-                        help="onnxruntime intra-op threads (bathy is single-threaded today)")
+                        help="threads for both systems (onnxruntime intra-op, bathy --threads)")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp())
     subprocess.run(["/usr/bin/python3", str(ROOT / "test/models/export_torch.py"), str(out),
@@ -49,12 +49,12 @@ def main():
             np.save(out / f"{key}.npy", value)
             inputs.append(f"--input={key}={out / (key + '.npy')}")
         result = subprocess.run([str(ROOT / "build/bin/bathy-run"), str(path),
-                                 f"--benchmark={args.runs}", *inputs],
+                                 f"--benchmark={args.runs}", f"--threads={args.threads}", *inputs],
                                 capture_output=True, text=True, check=True)
         m = re.search(r"compile: ([\d.]+) s, run: median ([\d.]+) ms", result.stdout)
         bathy_ms = float(m.group(2))
         print(f"{name}: onnxruntime {ort_ms:.3f} ms ({args.threads} threads), "
-              f"bathy {bathy_ms:.3f} ms (1 thread, compile {m.group(1)} s), "
+              f"bathy {bathy_ms:.3f} ms (compile {m.group(1)} s), "
               f"bathy/onnxruntime = {bathy_ms / ort_ms:.1f}")
 
 

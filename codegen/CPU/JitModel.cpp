@@ -13,6 +13,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
+#include "runtime/cpu/kernels.h"
 #include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
@@ -134,6 +135,17 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
     return module.emitError("JIT compilation failed: ") << message;
   }
   model->engine_ = std::move(*engine);
+  // Microkernel calls resolve to the runtime linked into this process.
+  model->engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    int count = 0;
+    const rt::KernelSymbol *symbols = rt::KernelSymbols(&count);
+    for (int i = 0; i < count; ++i)
+      map[interner(symbols[i].name)] = {
+          llvm::orc::ExecutorAddr::fromPtr(symbols[i].address),
+          llvm::JITSymbolFlags::Exported};
+    return map;
+  });
   return model;
 }
 

@@ -67,6 +67,8 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
   addTextual(pm, "one-shot-bufferize{bufferize-function-boundaries "
                  "function-boundary-type-conversion=identity-layout-map}");
   pm.addPass(createCanonicalizerPass());
+  // GEMM-class ops go to the runtime's packed, multithreaded kernels.
+  pm.addPass(createUseMicrokernelsPass());
   // Free intermediate buffers (results of @main are the caller's: JitModel
   // frees them after copying); clones become alloc + copy.
   addTextual(pm, "buffer-deallocation-pipeline,convert-bufferization-to-memref");

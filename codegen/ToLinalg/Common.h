@@ -11,6 +11,15 @@
 
 namespace bathy::codegen {
 
+/// Marks a linalg op the runtime has a microkernel for (its name, e.g.
+/// "matmul_f32"); bathy-cpu-microkernels swaps it for a call after
+/// bufferization. Convolutions also carry their strides and dilations.
+inline constexpr llvm::StringLiteral kUkernelAttr = "bathy.ukernel";
+inline constexpr llvm::StringLiteral kUkernelStridesAttr =
+    "bathy.ukernel.strides";
+inline constexpr llvm::StringLiteral kUkernelDilationsAttr =
+    "bathy.ukernel.dilations";
+
 /// The size of dim `d` of `v` as an index value (constant when static).
 mlir::Value dimValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                      int64_t d);

@@ -604,6 +604,10 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
                             : Value(arith::AddIOp::create(b, l, a[2], p));
           linalg::YieldOp::create(b, l, s);
         });
+    // f32 matrix-matrix products go to the runtime's GEMM after
+    // bufferization (bathy-cpu-microkernels).
+    if (out.getElementType().isF32() && !lhsVec && !rhsVec)
+      generic->setAttr(kUkernelAttr, rewriter.getStringAttr("matmul_f32"));
     rewriter.replaceOp(op, generic.getResults());
     return success();
   }
@@ -691,15 +695,22 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
           IteratorType::reduction, IteratorType::reduction,
           IteratorType::reduction, IteratorType::parallel,
           IteratorType::parallel};
-      result = linalg::GenericOp::create(
-                   rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
-                   ValueRange{init}, {inMap, wMap, outMap}, iterators, "", "",
-                   [&](OpBuilder &b, Location l, ValueRange a) {
-                     Value p = arith::MulFOp::create(b, l, a[0], a[1]);
-                     linalg::YieldOp::create(
-                         b, l, Value(arith::AddFOp::create(b, l, a[2], p)));
-                   })
-                   .getResult(0);
+      auto generic = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
+          ValueRange{init}, {inMap, wMap, outMap}, iterators, "", "",
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+            linalg::YieldOp::create(
+                b, l, Value(arith::AddFOp::create(b, l, a[2], p)));
+          });
+      if (elem.isF32()) {
+        generic->setAttr(kUkernelAttr, rewriter.getStringAttr("conv2d_f32"));
+        generic->setAttr(kUkernelStridesAttr,
+                         rewriter.getDenseI64ArrayAttr(strides));
+        generic->setAttr(kUkernelDilationsAttr,
+                         rewriter.getDenseI64ArrayAttr(dilations));
+      }
+      result = generic.getResult(0);
     } else {
       // [N, C, H, W] -> [N, G, C/G, H, W]; [M, C/G, KH, KW] -> [G, M/G, ...].
       if (in.isDynamicDim(1) || w.isDynamicDim(0) || out.isDynamicDim(2) ||

@@ -29,12 +29,14 @@ func.func @host(%a: tensor<4xf32>) -> tensor<4xf32> {
 
 // matmul is a contraction with a reduction dim; batch dims broadcast. Loops
 // run [batch, M, K, N] so the innermost loop is contiguous in rhs and result.
+// f32 matrix products are marked for the runtime GEMM (bathy-cpu-microkernels).
 // CHECK-DAG: #[[$LHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[$RHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
 // CHECK-DAG: #[[$OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-LABEL: func.func private @matmul_kernel
 // CHECK: linalg.fill
 // CHECK: linalg.generic {indexing_maps = [#[[$LHS]], #[[$RHS]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+// CHECK-SAME: attrs = {bathy.ukernel = "matmul_f32"}
 // CHECK: arith.mulf
 // CHECK: arith.addf
 func.func private @matmul_kernel(%a: tensor<?x8x16xf32>, %b: tensor<16x32xf32>) -> tensor<?x8x32xf32> attributes {bathy.kernel} {
@@ -68,6 +70,7 @@ func.func private @softmax_kernel(%a: tensor<2x8xf32>) -> tensor<2x8xf32> attrib
 // CHECK-LABEL: func.func private @conv_kernel
 // CHECK: tensor.pad %{{.+}} low[0, 0, 1, 1] high[0, 0, 1, 1]
 // CHECK: linalg.generic {indexing_maps = [#[[$CIN]], #[[$CW]], #[[$COUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+// CHECK-SAME: attrs = {bathy.ukernel = "conv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 2, 2>}
 // CHECK: arith.mulf
 // CHECK: linalg.generic
 // CHECK: arith.addf

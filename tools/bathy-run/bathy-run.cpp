@@ -9,6 +9,7 @@
 #include "bathy/InitAll.h"
 #include "bathy/Support/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "runtime/cpu/kernels.h"
 #include "runtime/npy.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -93,17 +94,43 @@ static std::string fileNameFor(std::string name) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // libMLIR already registers a hidden `--threads` option, so bathy-run
+  // takes its own --threads=N off the command line before LLVM parses it.
+  int threads = 0;
+  std::vector<char *> args;
+  for (int i = 0; i < argc; ++i) {
+    llvm::StringRef arg(argv[i]);
+    if (i > 0 &&
+        (arg.consume_front("--threads") || arg.consume_front("-threads"))) {
+      if (arg.empty() && i + 1 < argc)
+        arg = argv[++i];
+      else if (!arg.consume_front("="))
+        return fail("unknown option '" + std::string(argv[i]) + "'");
+      if (!llvm::to_integer(arg, threads) || threads < 0)
+        return fail(
+            "--threads expects N >= 0 (0: all hardware threads), got '" +
+            arg.str() + "'");
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "bathy-run: imports an ONNX model, compiles it in process for the CPU "
       "and runs it.\n\n"
       "  bathy-run model.onnx --input=x=x.npy --output-dir=out\n"
-      "  bathy-run model.onnx --dim=batch=8 --benchmark=20\n");
+      "  bathy-run model.onnx --dim=batch=8 --benchmark=20 --threads=2\n\n"
+      "  --threads=N  threads the CPU kernels use (default 0: all hardware "
+      "threads)\n");
   if (device != "cpu")
     return fail("device '" + device +
                 "' is not available; bathy-run runs on "
                 "the cpu");
+
+  bathy_rt_set_num_threads(threads);
 
   mlir::DialectRegistry registry;
   bathy::registerAllDialects(registry);

@@ -108,4 +108,28 @@ def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
   ];
 }
 
+def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
+  let summary = "Replaces marked contractions on buffers with runtime microkernel calls.";
+  let description = [{
+    The linalg lowering marks f32 matmuls (operands of rank 2 or more) and
+    group-1 2-D convolutions with `bathy.ukernel`. After bufferization this
+    pass replaces each marked `linalg.generic` whose operands still have the
+    expected shape with a call to the runtime's packed, register-blocked,
+    multithreaded kernel (`bathy_rt_matmul_f32`, `bathy_rt_conv2d_f32` in
+    `runtime/cpu/kernels.h`), passing operands as unranked memrefs so any
+    strided layout goes through. Like the generic, the kernel accumulates into
+    the output. A marked op that no longer has the expected form is left as
+    the (correct, slower) loop nest.
+  }];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+  let statistics = [
+    Statistic<"numCalls", "num-calls", "Number of microkernel calls created">,
+    Statistic<"numKept", "num-kept",
+              "Number of marked ops left as loops (unexpected form)">,
+  ];
+}
+
 #endif // BATHY_PASSES_PASSES_TD

@@ -1,0 +1,120 @@
+//===- Microkernels.cpp - Marked contractions become runtime calls --------===//
+//
+// After bufferization, every linalg.generic the lowering marked with
+// `bathy.ukernel` (and that still has the operand shapes the kernel expects)
+// is replaced by a call into the runtime: operands are cast to unranked
+// memrefs, which lower to (rank, descriptor pointer) pairs that the C entry
+// points in runtime/cpu/kernels.h decode.
+//
+//===----------------------------------------------------------------------===//
+#include "ToLinalg/Common.h"
+#include "bathy/Passes/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+namespace bathy {
+#define GEN_PASS_DEF_USEMICROKERNELSPASS
+#include "bathy/Passes/Passes.h.inc"
+} // namespace bathy
+
+using namespace mlir;
+
+namespace bathy {
+namespace {
+
+/// The memref operands of `g` if it has the form `kind` expects.
+std::optional<SmallVector<Value, 3>> operandsFor(linalg::GenericOp g,
+                                                 StringRef kind) {
+  if (!g.hasPureBufferSemantics() || g.getNumDpsInputs() != 2 ||
+      g.getNumDpsInits() != 1)
+    return std::nullopt;
+  SmallVector<Value, 3> ops = {g.getDpsInputOperand(0)->get(),
+                               g.getDpsInputOperand(1)->get(),
+                               g.getDpsInitOperand(0)->get()};
+  for (Value v : ops) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.getElementType().isF32())
+      return std::nullopt;
+  }
+  auto rank = [&](int i) {
+    return cast<MemRefType>(ops[i].getType()).getRank();
+  };
+  if (kind == "matmul_f32") {
+    int64_t outRank = rank(2);
+    // [batch..., M, K] x [batch..., K, N] -> [batch..., M, N], loops
+    // [batch..., M, K, N].
+    if (rank(0) < 2 || rank(1) < 2 || outRank < std::max(rank(0), rank(1)) ||
+        g.getNumLoops() != static_cast<unsigned>(outRank + 1))
+      return std::nullopt;
+    return ops;
+  }
+  if (kind == "conv2d_f32") {
+    if (rank(0) != 4 || rank(1) != 4 || rank(2) != 4 || g.getNumLoops() != 7 ||
+        !g->hasAttr(codegen::kUkernelStridesAttr) ||
+        !g->hasAttr(codegen::kUkernelDilationsAttr))
+      return std::nullopt;
+    return ops;
+  }
+  return std::nullopt;
+}
+
+func::FuncOp declare(ModuleOp module, StringRef name, TypeRange args) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                b.getFunctionType(args, {}));
+  f.setPrivate();
+  return f;
+}
+
+struct UseMicrokernelsPass
+    : impl::UseMicrokernelsPassBase<UseMicrokernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::GenericOp> marked;
+    module.walk([&](linalg::GenericOp g) {
+      if (g->hasAttr(codegen::kUkernelAttr))
+        marked.push_back(g);
+    });
+    MLIRContext *ctx = &getContext();
+    Type f32 = Float32Type::get(ctx);
+    Type i64 = IntegerType::get(ctx, 64);
+    for (linalg::GenericOp g : marked) {
+      StringRef kind =
+          cast<StringAttr>(g->getAttr(codegen::kUkernelAttr)).getValue();
+      std::optional<SmallVector<Value, 3>> ops = operandsFor(g, kind);
+      if (!ops) {
+        ++numKept;
+        continue;
+      }
+      OpBuilder b(g);
+      Location loc = g.getLoc();
+      SmallVector<Value> args;
+      for (Value v : *ops) {
+        auto t = cast<MemRefType>(v.getType());
+        auto unranked = UnrankedMemRefType::get(f32, t.getMemorySpace());
+        args.push_back(memref::CastOp::create(b, loc, unranked, v));
+      }
+      if (kind == "conv2d_f32") {
+        for (StringLiteral attr :
+             {codegen::kUkernelStridesAttr, codegen::kUkernelDilationsAttr})
+          for (int64_t v :
+               cast<DenseI64ArrayAttr>(g->getAttr(attr)).asArrayRef())
+            args.push_back(
+                arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v)));
+      }
+      std::string symbol = ("bathy_rt_" + kind).str();
+      func::FuncOp callee =
+          declare(module, symbol, ValueRange(args).getTypes());
+      func::CallOp::create(b, loc, callee, args);
+      g.erase();
+      ++numCalls;
+    }
+  }
+};
+
+} // namespace
+} // namespace bathy

@@ -1,0 +1,214 @@
+//===- gemm.cc - Single-precision matrix multiply for the CPU device ------===//
+#include "runtime/cpu/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "runtime/cpu/thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BATHY_X86 1
+#endif
+
+namespace bathy::rt {
+namespace {
+
+constexpr int64_t kMR = 6;   // microkernel rows
+constexpr int64_t kNR = 16;  // microkernel columns (two 8-wide vectors)
+constexpr int64_t kKC = 256; // depth of one packed block
+constexpr int64_t kMC = 72;  // rows of A packed at once (multiple of kMR)
+constexpr int64_t kNC = 512; // columns of B packed at once (multiple of kNR)
+
+/// Packs rows [0, mc) and depth [0, kc) of `a` into panels of kMR rows:
+/// panel p holds, for each k, the kMR values a[p*kMR + r][k] (zero padded).
+void PackA(int64_t mc, int64_t kc, const float *a, int64_t rs, int64_t cs,
+           float *out) {
+  for (int64_t p = 0; p < mc; p += kMR) {
+    int64_t rows = std::min(kMR, mc - p);
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t r = 0; r < rows; ++r)
+        out[r] = a[(p + r) * rs + k * cs];
+      for (int64_t r = rows; r < kMR; ++r)
+        out[r] = 0.0f;
+      out += kMR;
+    }
+  }
+}
+
+/// Packs depth [0, kc) and columns [0, nc) of `b` into panels of kNR columns.
+void PackB(int64_t kc, int64_t nc, const float *b, int64_t rs, int64_t cs,
+           float *out) {
+  for (int64_t p = 0; p < nc; p += kNR) {
+    int64_t cols = std::min(kNR, nc - p);
+    for (int64_t k = 0; k < kc; ++k) {
+      const float *row = b + k * rs + p * cs;
+      if (cs == 1 && cols == kNR) {
+        std::memcpy(out, row, kNR * sizeof(float));
+      } else {
+        for (int64_t j = 0; j < cols; ++j)
+          out[j] = row[j * cs];
+        for (int64_t j = cols; j < kNR; ++j)
+          out[j] = 0.0f;
+      }
+      out += kNR;
+    }
+  }
+}
+
+/// Adds a kMR x kNR tile (row-major in `acc`) to the mr x nr corner of C.
+inline void AddTile(const float *acc, int64_t mr, int64_t nr, float *c,
+                    int64_t rs, int64_t cs) {
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j)
+      c[i * rs + j * cs] += acc[i * kNR + j];
+}
+
+void MicroKernelPortable(int64_t kc, const float *a, const float *b, float *c,
+                         int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
+  float acc[kMR * kNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int64_t i = 0; i < kMR; ++i)
+      for (int64_t j = 0; j < kNR; ++j)
+        acc[i * kNR + j] += a[i] * b[j];
+    a += kMR;
+    b += kNR;
+  }
+  AddTile(acc, mr, nr, c, rs, cs);
+}
+
+#ifdef BATHY_X86
+__attribute__((target("avx2,fma"))) void
+MicroKernelAvx2(int64_t kc, const float *a, const float *b, float *c,
+                int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 ai = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00);
+    c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10);
+    c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20);
+    c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ai, b0, c30);
+    c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ai, b0, c40);
+    c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ai, b0, c50);
+    c51 = _mm256_fmadd_ps(ai, b1, c51);
+    a += kMR;
+    b += kNR;
+  }
+  __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                        {c30, c31}, {c40, c41}, {c50, c51}};
+  if (mr == kMR && nr == kNR && cs == 1) {
+    for (int64_t i = 0; i < kMR; ++i) {
+      float *row = c + i * rs;
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]));
+      _mm256_storeu_ps(row + 8,
+                       _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]));
+    }
+    return;
+  }
+  alignas(32) float tile[kMR * kNR];
+  for (int64_t i = 0; i < kMR; ++i) {
+    _mm256_store_ps(tile + i * kNR, acc[i][0]);
+    _mm256_store_ps(tile + i * kNR + 8, acc[i][1]);
+  }
+  AddTile(tile, mr, nr, c, rs, cs);
+}
+
+bool DetectAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+bool DetectAvx2() { return false; }
+#endif
+
+using MicroKernel = void (*)(int64_t, const float *, const float *, float *,
+                             int64_t, int64_t, int64_t, int64_t);
+
+MicroKernel SelectKernel() {
+#ifdef BATHY_X86
+  if (DetectAvx2())
+    return MicroKernelAvx2;
+#endif
+  return MicroKernelPortable;
+}
+
+const MicroKernel kKernel = SelectKernel();
+
+/// Per-thread packing buffers, grown on demand and kept across calls.
+struct PackBuffers {
+  std::vector<float> a, b;
+};
+thread_local PackBuffers pack_buffers;
+
+} // namespace
+
+bool SgemmUsesAvx2() { return kKernel != MicroKernelPortable; }
+
+void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
+           float *c, int64_t rsc, int64_t csc, ThreadPool *pool) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  // Tile C into mc x nc blocks; shrink them so every thread gets work when
+  // the matrix is small in one direction.
+  int threads = pool ? pool->num_threads() : 1;
+  int64_t mc = std::min<int64_t>(kMC, (m + kMR - 1) / kMR * kMR);
+  int64_t nc = std::min<int64_t>(kNC, (n + kNR - 1) / kNR * kNR);
+  auto tiles = [&] { return ((m + mc - 1) / mc) * ((n + nc - 1) / nc); };
+  while (tiles() < threads && nc > kNR)
+    nc = std::max<int64_t>(kNR, (nc / 2 + kNR - 1) / kNR * kNR);
+  while (tiles() < threads && mc > kMR)
+    mc = std::max<int64_t>(kMR, (mc / 2 + kMR - 1) / kMR * kMR);
+  int64_t mTiles = (m + mc - 1) / mc;
+  int64_t nTiles = (n + nc - 1) / nc;
+  // Tiny products are not worth waking the workers for.
+  bool parallel = pool && threads > 1 && 2.0 * m * n * k >= 4.0e6;
+
+  auto runTile = [&](int64_t t) {
+    int64_t i0 = (t % mTiles) * mc, j0 = (t / mTiles) * nc;
+    int64_t mb = std::min(mc, m - i0), nb = std::min(nc, n - j0);
+    PackBuffers &buf = pack_buffers;
+    int64_t mPadded = (mb + kMR - 1) / kMR * kMR;
+    int64_t nPadded = (nb + kNR - 1) / kNR * kNR;
+    buf.a.resize(std::max<size_t>(buf.a.size(), mPadded * kKC));
+    buf.b.resize(std::max<size_t>(buf.b.size(), nPadded * kKC));
+    for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+      int64_t kc = std::min(kKC, k - p0);
+      PackA(mb, kc, a.data + i0 * a.row_stride + p0 * a.col_stride,
+            a.row_stride, a.col_stride, buf.a.data());
+      PackB(kc, nb, b.data + p0 * b.row_stride + j0 * b.col_stride,
+            b.row_stride, b.col_stride, buf.b.data());
+      for (int64_t jr = 0; jr < nb; jr += kNR) {
+        const float *bp = buf.b.data() + jr * kc;
+        for (int64_t ir = 0; ir < mb; ir += kMR) {
+          const float *ap = buf.a.data() + ir * kc;
+          kKernel(kc, ap, bp, c + (i0 + ir) * rsc + (j0 + jr) * csc, rsc, csc,
+                  std::min(kMR, mb - ir), std::min(kNR, nb - jr));
+        }
+      }
+    }
+  };
+  if (parallel)
+    pool->ParallelFor(mTiles * nTiles, runTile);
+  else
+    for (int64_t t = 0; t < mTiles * nTiles; ++t)
+      runTile(t);
+}
+
+} // namespace bathy::rt

@@ -1,0 +1,155 @@
+//===- gemm_test.cc - Sgemm and the microkernel entry points --------------===//
+#include "runtime/cpu/gemm.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "runtime/cpu/kernels.h"
+#include "runtime/cpu/thread_pool.h"
+#include "gtest/gtest.h"
+
+namespace bathy::rt {
+namespace {
+
+std::vector<float> Random(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
+/// Compares Sgemm (C starts non-zero: it must accumulate) with a naive
+/// triple loop in double precision.
+void CheckSgemm(int64_t m, int64_t n, int64_t k, bool transA, bool transB,
+                ThreadPool *pool) {
+  std::vector<float> a = Random(m * k, 1), b = Random(k * n, 2),
+                     c = Random(m * n, 3);
+  MatrixView av =
+      transA ? MatrixView{a.data(), 1, m} : MatrixView{a.data(), k, 1};
+  MatrixView bv =
+      transB ? MatrixView{b.data(), 1, k} : MatrixView{b.data(), n, 1};
+  std::vector<float> expected(c);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = expected[i * n + j];
+      for (int64_t p = 0; p < k; ++p)
+        s += double(av.data[i * av.row_stride + p * av.col_stride]) *
+             bv.data[p * bv.row_stride + j * bv.col_stride];
+      expected[i * n + j] = static_cast<float>(s);
+    }
+  Sgemm(m, n, k, av, bv, c.data(), n, 1, pool);
+  for (int64_t i = 0; i < m * n; ++i)
+    ASSERT_NEAR(c[i], expected[i], 1e-4 * (1 + std::sqrt(double(k))))
+        << "m=" << m << " n=" << n << " k=" << k << " at " << i;
+}
+
+TEST(Sgemm, MatchesNaiveOnEdgeShapes) {
+  for (int64_t m : {1, 5, 6, 7, 73})
+    for (int64_t n : {1, 15, 16, 17, 530})
+      for (int64_t k : {1, 3, 257})
+        CheckSgemm(m, n, k, false, false, nullptr);
+}
+
+TEST(Sgemm, StridedOperandsAndThreads) {
+  ThreadPool pool(3);
+  CheckSgemm(100, 70, 300, true, false, &pool);
+  CheckSgemm(64, 600, 40, false, true, &pool);
+  CheckSgemm(13, 1000, 513, true, true, &pool);
+}
+
+TEST(ThreadPool, RunsEveryTaskOnce) {
+  ThreadPool pool(4);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<int> hits(97, 0);
+    pool.ParallelFor(97, [&](int64_t i) { hits[i]++; });
+    for (int h : hits)
+      ASSERT_EQ(h, 1);
+  }
+  // A loop issued from a task runs inline instead of deadlocking.
+  std::vector<int> inner(8 * 8, 0);
+  pool.ParallelFor(8, [&](int64_t i) {
+    pool.ParallelFor(8, [&](int64_t j) { inner[i * 8 + j]++; });
+  });
+  for (int h : inner)
+    ASSERT_EQ(h, 1);
+}
+
+/// {allocated, aligned, offset, sizes, strides} for a contiguous array.
+std::vector<int64_t> Descriptor(float *data, std::vector<int64_t> shape) {
+  std::vector<int64_t> d(3 + 2 * shape.size());
+  d[0] = reinterpret_cast<int64_t>(data);
+  d[1] = reinterpret_cast<int64_t>(data);
+  d[2] = 0;
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    d[3 + i] = shape[i];
+    d[3 + shape.size() + i] = stride;
+    stride *= shape[i];
+  }
+  return d;
+}
+
+TEST(Kernels, BatchedMatmulBroadcasts) {
+  // a [2, 1, 3, 4] x b [5, 4, 6] -> out [2, 5, 3, 6]
+  std::vector<float> a = Random(2 * 3 * 4, 4), b = Random(5 * 4 * 6, 5),
+                     out(2 * 5 * 3 * 6, 0.0f);
+  auto da = Descriptor(a.data(), {2, 1, 3, 4});
+  auto db = Descriptor(b.data(), {5, 4, 6});
+  auto dout = Descriptor(out.data(), {2, 5, 3, 6});
+  bathy_rt_matmul_f32(4, da.data(), 3, db.data(), 4, dout.data());
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 5; ++j)
+      for (int r = 0; r < 3; ++r)
+        for (int col = 0; col < 6; ++col) {
+          float s = 0;
+          for (int p = 0; p < 4; ++p)
+            s += a[(i * 3 + r) * 4 + p] * b[(j * 4 + p) * 6 + col];
+          ASSERT_NEAR(out[((i * 5 + j) * 3 + r) * 6 + col], s, 1e-5);
+        }
+}
+
+TEST(Kernels, Conv2dMatchesDirectLoops) {
+  struct Case {
+    int64_t n, c, h, w, f, kh, kw, sh, sw, dh, dw;
+  };
+  for (Case t : {Case{1, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1},
+                 Case{2, 5, 10, 10, 7, 3, 2, 2, 3, 1, 1},
+                 Case{1, 4, 12, 12, 6, 3, 3, 1, 1, 2, 2},
+                 Case{2, 8, 5, 6, 3, 1, 1, 1, 1, 1, 1},
+                 Case{1, 8, 7, 7, 16, 1, 1, 2, 2, 1, 1}}) {
+    int64_t oh = (t.h - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+    int64_t ow = (t.w - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+    std::vector<float> x = Random(t.n * t.c * t.h * t.w, 6),
+                       w = Random(t.f * t.c * t.kh * t.kw, 7),
+                       out(t.n * t.f * oh * ow, 0.5f);
+    std::vector<float> expected(out);
+    for (int64_t i = 0; i < t.n; ++i)
+      for (int64_t f = 0; f < t.f; ++f)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t xo = 0; xo < ow; ++xo) {
+            double s = 0;
+            for (int64_t ci = 0; ci < t.c; ++ci)
+              for (int64_t a = 0; a < t.kh; ++a)
+                for (int64_t b = 0; b < t.kw; ++b)
+                  s +=
+                      double(
+                          x[((i * t.c + ci) * t.h + y * t.sh + a * t.dh) * t.w +
+                            xo * t.sw + b * t.dw]) *
+                      w[((f * t.c + ci) * t.kh + a) * t.kw + b];
+            expected[((i * t.f + f) * oh + y) * ow + xo] += float(s);
+          }
+    auto dx = Descriptor(x.data(), {t.n, t.c, t.h, t.w});
+    auto dw = Descriptor(w.data(), {t.f, t.c, t.kh, t.kw});
+    auto dout = Descriptor(out.data(), {t.n, t.f, oh, ow});
+    bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), t.sh, t.sw,
+                        t.dh, t.dw);
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], expected[i], 1e-4) << "case c=" << t.c << " at " << i;
+  }
+}
+
+} // namespace
+} // namespace bathy::rt

@@ -1,0 +1,180 @@
+//===- kernels.cc - Microkernels generated code calls ---------------------===//
+#include "runtime/cpu/kernels.h"
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "runtime/cpu/gemm.h"
+#include "runtime/cpu/thread_pool.h"
+
+namespace bathy::rt {
+namespace {
+
+/// A decoded strided memref descriptor.
+struct View {
+  float *data = nullptr;
+  int64_t rank = 0;
+  const int64_t *sizes = nullptr;
+  const int64_t *strides = nullptr;
+};
+
+View Decode(int64_t rank, void *descriptor) {
+  // {float *allocated, float *aligned, int64 offset, sizes[rank],
+  // strides[rank]}
+  auto *words = static_cast<int64_t *>(descriptor);
+  float *aligned;
+  std::memcpy(&aligned, &words[1], sizeof(float *));
+  View v;
+  v.data = aligned + words[2];
+  v.rank = rank;
+  v.sizes = words + 3;
+  v.strides = words + 3 + rank;
+  return v;
+}
+
+/// Stride of batch dim `d` of the output (counted from the left of the
+/// output's batch dims) within operand `v`: 0 when `v` broadcasts there.
+int64_t BatchStride(const View &v, int64_t out_batch_rank, int64_t d) {
+  int64_t vb = v.rank - 2;
+  int64_t j = d - (out_batch_rank - vb);
+  if (j < 0 || v.sizes[j] == 1)
+    return 0;
+  return v.strides[j];
+}
+
+} // namespace
+} // namespace bathy::rt
+
+using namespace bathy::rt;
+
+extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
+                                    void *b, int64_t out_rank, void *out) {
+  View va = Decode(a_rank, a), vb = Decode(b_rank, b),
+       vo = Decode(out_rank, out);
+  int64_t batch_rank = out_rank - 2;
+  int64_t m = vo.sizes[out_rank - 2], n = vo.sizes[out_rank - 1];
+  int64_t k = va.sizes[a_rank - 1];
+  int64_t batches = 1;
+  for (int64_t d = 0; d < batch_rank; ++d)
+    batches *= vo.sizes[d];
+  ThreadPool &pool = ThreadPool::Default();
+  std::vector<int64_t> index(batch_rank, 0);
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    int64_t oa = 0, ob = 0, oo = 0;
+    for (int64_t d = 0; d < batch_rank; ++d) {
+      oa += index[d] * BatchStride(va, batch_rank, d);
+      ob += index[d] * BatchStride(vb, batch_rank, d);
+      oo += index[d] * vo.strides[d];
+    }
+    Sgemm(m, n, k,
+          {va.data + oa, va.strides[a_rank - 2], va.strides[a_rank - 1]},
+          {vb.data + ob, vb.strides[b_rank - 2], vb.strides[b_rank - 1]},
+          vo.data + oo, vo.strides[out_rank - 2], vo.strides[out_rank - 1],
+          &pool);
+    for (int64_t d = batch_rank; d-- > 0;) {
+      if (++index[d] < vo.sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
+extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
+                                    void *w, int64_t out_rank, void *out,
+                                    int64_t sh, int64_t sw, int64_t dh,
+                                    int64_t dw) {
+  View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
+       vo = Decode(out_rank, out);
+  int64_t batch = vo.sizes[0], f = vo.sizes[1], oh = vo.sizes[2],
+          ow = vo.sizes[3];
+  int64_t c = vx.sizes[1], kh = vw.sizes[2], kw = vw.sizes[3];
+  int64_t depth = c * kh * kw, pixels = oh * ow;
+  ThreadPool &pool = ThreadPool::Default();
+
+  // The weight as an [f, c*kh*kw] matrix: a view when its inner three dims
+  // are contiguous (constants are), a packed copy otherwise.
+  std::vector<float> wCopy;
+  MatrixView wm{vw.data, vw.strides[0], 1};
+  if (!(vw.strides[3] == 1 && vw.strides[2] == kw &&
+        vw.strides[1] == kh * kw)) {
+    wCopy.resize(f * depth);
+    for (int64_t i = 0; i < f; ++i)
+      for (int64_t ci = 0; ci < c; ++ci)
+        for (int64_t a = 0; a < kh; ++a)
+          for (int64_t bidx = 0; bidx < kw; ++bidx)
+            wCopy[i * depth + (ci * kh + a) * kw + bidx] =
+                vw.data[i * vw.strides[0] + ci * vw.strides[1] +
+                        a * vw.strides[2] + bidx * vw.strides[3]];
+    wm = {wCopy.data(), depth, 1};
+  }
+  // The output per image as an [f, oh*ow] matrix (contiguous rows needed).
+  bool outFlat = vo.strides[3] == 1 && vo.strides[2] == ow;
+  std::vector<float> outCopy;
+  bool pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1;
+  bool inFlat = vx.strides[3] == 1 && vx.strides[2] == vx.sizes[3];
+  std::vector<float> cols;
+  for (int64_t img = 0; img < batch; ++img) {
+    const float *xi = vx.data + img * vx.strides[0];
+    float *oi = vo.data + img * vo.strides[0];
+    MatrixView bm;
+    if (pointwise && inFlat && vx.sizes[2] == oh && vx.sizes[3] == ow) {
+      bm = {xi, vx.strides[1], 1};
+    } else {
+      // im2col: row (ci, a, b) holds the input pixels that tap (a, b) of
+      // channel ci reads for every output pixel.
+      cols.resize(depth * pixels);
+      pool.ParallelFor(c, [&](int64_t ci) {
+        for (int64_t a = 0; a < kh; ++a)
+          for (int64_t bidx = 0; bidx < kw; ++bidx) {
+            float *row = cols.data() + ((ci * kh + a) * kw + bidx) * pixels;
+            for (int64_t y = 0; y < oh; ++y) {
+              const float *src = xi + ci * vx.strides[1] +
+                                 (y * sh + a * dh) * vx.strides[2] +
+                                 bidx * dw * vx.strides[3];
+              float *dst = row + y * ow;
+              int64_t step = sw * vx.strides[3];
+              if (step == 1)
+                std::memcpy(dst, src, ow * sizeof(float));
+              else
+                for (int64_t xo = 0; xo < ow; ++xo)
+                  dst[xo] = src[xo * step];
+            }
+          }
+      });
+      bm = {cols.data(), pixels, 1};
+    }
+    if (outFlat) {
+      Sgemm(f, pixels, depth, wm, bm, oi, vo.strides[1], 1, &pool);
+    } else {
+      outCopy.assign(f * pixels, 0.0f);
+      Sgemm(f, pixels, depth, wm, bm, outCopy.data(), pixels, 1, &pool);
+      for (int64_t i = 0; i < f; ++i)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t xo = 0; xo < ow; ++xo)
+            oi[i * vo.strides[1] + y * vo.strides[2] + xo * vo.strides[3]] +=
+                outCopy[i * pixels + y * ow + xo];
+    }
+  }
+}
+
+extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
+  if (num_threads < 1) {
+    unsigned hw = std::thread::hardware_concurrency();
+    num_threads = hw ? hw : 1;
+  }
+  ThreadPool::SetDefaultThreads(static_cast<int>(num_threads));
+}
+
+namespace bathy::rt {
+const KernelSymbol *KernelSymbols(int *count) {
+  static const KernelSymbol symbols[] = {
+      {"bathy_rt_matmul_f32", reinterpret_cast<void *>(&bathy_rt_matmul_f32)},
+      {"bathy_rt_conv2d_f32", reinterpret_cast<void *>(&bathy_rt_conv2d_f32)},
+      {"bathy_rt_set_num_threads",
+       reinterpret_cast<void *>(&bathy_rt_set_num_threads)},
+  };
+  *count = sizeof(symbols) / sizeof(symbols[0]);
+  return symbols;
+}
+} // namespace bathy::rt

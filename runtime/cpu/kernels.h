@@ -1,0 +1,44 @@
+//===- kernels.h - Microkernels generated code calls ----------------------===//
+//
+// The C entry points that bathy's generated CPU code calls for GEMM-class
+// ops. Operands arrive as MLIR unranked memref descriptors (rank, pointer to
+// {allocated, aligned, offset, sizes[rank], strides[rank]}), so any strided
+// layout is accepted. Each function accumulates into its output, exactly like
+// the linalg contraction it replaces.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_RUNTIME_CPU_KERNELS_H
+#define BATHY_RUNTIME_CPU_KERNELS_H
+
+#include <cstdint>
+
+extern "C" {
+
+/// out[..., m, n] += a[..., m, k] * b[..., k, n]. Batch dims align from the
+/// right (numpy.matmul); an operand batch dim of size 1 broadcasts. Ranks >= 2.
+void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank, void *b,
+                         int64_t out_rank, void *out);
+
+/// out[n, f, oh, ow] += sum_{c, kh, kw} x[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
+///                                      * w[f, c, kh, kw]
+/// with x already padded. All operands rank 4.
+void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
+                         int64_t out_rank, void *out, int64_t stride_h,
+                         int64_t stride_w, int64_t dilation_h,
+                         int64_t dilation_w);
+
+/// Threads the kernels above use from now on (< 1: all hardware threads).
+void bathy_rt_set_num_threads(int64_t num_threads);
+}
+
+namespace bathy::rt {
+/// A kernel symbol and its address, for JITs that resolve them explicitly.
+struct KernelSymbol {
+  const char *name;
+  void *address;
+};
+/// Every entry point above.
+const KernelSymbol *KernelSymbols(int *count);
+} // namespace bathy::rt
+
+#endif // BATHY_RUNTIME_CPU_KERNELS_H

@@ -1,0 +1,102 @@
+//===- thread_pool.cc - The CPU device's worker threads -------------------===//
+#include "runtime/cpu/thread_pool.h"
+
+#include <memory>
+
+namespace bathy::rt {
+namespace {
+thread_local bool inside_task = false;
+
+std::mutex default_mu;
+std::unique_ptr<ThreadPool> &DefaultSlot() {
+  static std::unique_ptr<ThreadPool> pool;
+  return pool;
+}
+} // namespace
+
+ThreadPool::ThreadPool(int num_threads) {
+  for (int i = 1; i < num_threads; ++i)
+    workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread &t : workers_)
+    t.join();
+}
+
+void ThreadPool::RunTasks() {
+  inside_task = true;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (next_ < num_tasks_) {
+    int64_t i = next_++;
+    const std::function<void(int64_t)> *task = task_;
+    lock.unlock();
+    (*task)(i);
+    lock.lock();
+    if (++finished_ == num_tasks_)
+      done_.notify_all();
+  }
+  inside_task = false;
+}
+
+void ThreadPool::WorkerLoop() {
+  uint64_t seen = 0;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_)
+        return;
+      seen = generation_;
+    }
+    RunTasks();
+  }
+}
+
+void ThreadPool::ParallelFor(int64_t num_tasks,
+                             const std::function<void(int64_t)> &task) {
+  if (num_tasks <= 0)
+    return;
+  if (num_tasks == 1 || workers_.empty() || inside_task) {
+    for (int64_t i = 0; i < num_tasks; ++i)
+      task(i);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    task_ = &task;
+    num_tasks_ = num_tasks;
+    next_ = 0;
+    finished_ = 0;
+    ++generation_;
+  }
+  wake_.notify_all();
+  RunTasks();
+  std::unique_lock<std::mutex> lock(mu_);
+  done_.wait(lock, [&] { return finished_ == num_tasks_; });
+  task_ = nullptr;
+  num_tasks_ = 0;
+}
+
+ThreadPool &ThreadPool::Default() {
+  std::lock_guard<std::mutex> lock(default_mu);
+  std::unique_ptr<ThreadPool> &pool = DefaultSlot();
+  if (!pool) {
+    unsigned hw = std::thread::hardware_concurrency();
+    pool = std::make_unique<ThreadPool>(hw ? static_cast<int>(hw) : 1);
+  }
+  return *pool;
+}
+
+void ThreadPool::SetDefaultThreads(int num_threads) {
+  std::lock_guard<std::mutex> lock(default_mu);
+  DefaultSlot() =
+      std::make_unique<ThreadPool>(num_threads < 1 ? 1 : num_threads);
+}
+
+} // namespace bathy::rt

@@ -1,0 +1,91 @@
+// RUN: bathy-opt %s -split-input-file -bathy-cpu-microkernels | FileCheck %s
+
+// A marked batched matmul on buffers becomes a call with unranked operands;
+// strided views pass through as they are.
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[A:.+]]: memref<2x8x16xf32>, %[[B:.+]]: memref<16x32xf32, strided<[1, 16]>>, %[[C:.+]]: memref<2x8x32xf32>)
+// CHECK-DAG: %[[UA:.+]] = memref.cast %[[A]] : memref<2x8x16xf32> to memref<*xf32>
+// CHECK-DAG: %[[UB:.+]] = memref.cast %[[B]] : memref<16x32xf32, strided<[1, 16]>> to memref<*xf32>
+// CHECK-DAG: %[[UC:.+]] = memref.cast %[[C]] : memref<2x8x32xf32> to memref<*xf32>
+// CHECK: call @bathy_rt_matmul_f32(%[[UA]], %[[UB]], %[[UC]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>) -> ()
+// CHECK-NOT: linalg.generic
+// CHECK: func.func private @bathy_rt_matmul_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>)
+#lhs = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#rhs = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+func.func @matmul(%a: memref<2x8x16xf32>, %b: memref<16x32xf32, strided<[1, 16]>>, %c: memref<2x8x32xf32>) {
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<2x8x16xf32>, memref<16x32xf32, strided<[1, 16]>>) outs(%c : memref<2x8x32xf32>)
+      attrs = {bathy.ukernel = "matmul_f32"} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A convolution passes strides then dilations as i64 scalars.
+// CHECK-LABEL: func.func @conv
+// CHECK: %[[SH:.+]] = arith.constant 2 : i64
+// CHECK: %[[SW:.+]] = arith.constant 2 : i64
+// CHECK: %[[DH:.+]] = arith.constant 1 : i64
+// CHECK: %[[DW:.+]] = arith.constant 1 : i64
+// CHECK: call @bathy_rt_conv2d_f32(%{{.+}}, %{{.+}}, %{{.+}}, %[[SH]], %[[SW]], %[[DH]], %[[DW]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64, i64, i64) -> ()
+#in = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5 * 2 + d3, d6 * 2 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d2, d3, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d5, d6)>
+func.func @conv(%x: memref<1x3x10x10xf32>, %w: memref<4x3x3x3xf32>, %o: memref<1x4x4x4xf32>) {
+  linalg.generic {indexing_maps = [#in, #w, #o], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x3x10x10xf32>, memref<4x3x3x3xf32>) outs(%o : memref<1x4x4x4xf32>)
+      attrs = {bathy.ukernel = "conv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 2, 2>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Still on tensors (not bufferized), or of an unexpected form: left as loops.
+// CHECK-LABEL: func.func @not_buffers
+// CHECK: linalg.generic
+// CHECK-NOT: call @bathy_rt
+#l = affine_map<(d0, d1, d2) -> (d0, d1)>
+#r = affine_map<(d0, d1, d2) -> (d1, d2)>
+#t = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @not_buffers(%a: tensor<8x16xf32>, %b: tensor<16x32xf32>, %c: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %r = linalg.generic {indexing_maps = [#l, #r, #t], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<8x16xf32>, tensor<16x32xf32>) outs(%c : tensor<8x32xf32>)
+      attrs = {bathy.ukernel = "matmul_f32"} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @f64_matmul
+// CHECK: linalg.generic
+// CHECK-NOT: call @bathy_rt
+#l2 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#r2 = affine_map<(d0, d1, d2) -> (d1, d2)>
+#t2 = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @f64_matmul(%a: memref<8x16xf64>, %b: memref<16x32xf64>, %c: memref<8x32xf64>) {
+  linalg.generic {indexing_maps = [#l2, #r2, #t2], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<8x16xf64>, memref<16x32xf64>) outs(%c : memref<8x32xf64>)
+      attrs = {bathy.ukernel = "matmul_f32"} {
+  ^bb0(%x: f64, %y: f64, %acc: f64):
+    %p = arith.mulf %x, %y : f64
+    %s = arith.addf %acc, %p : f64
+    linalg.yield %s : f64
+  }
+  return
+}
