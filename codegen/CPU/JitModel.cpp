@@ -9,6 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "bathy/Codegen/Pipelines.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -78,6 +81,39 @@ static FailureOr<TensorSpec> specFor(Type type, DictionaryAttr attrs,
   return spec;
 }
 
+/// Constants at least this large stay out of the LLVM module.
+static constexpr int64_t kExternalWeightBytes = 4096;
+
+void JitModel::externalizeWeights(ModuleOp module) {
+  // LLVM would otherwise copy every weight into an IR constant, run its
+  // passes over them and emit them into the object: for ResNet-50 that was
+  // most of a 50 s compile. Instead each large memref.global becomes an
+  // external declaration whose symbol resolves to a copy owned here.
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(
+        global.getInitialValueAttr());
+    if (!blob || !blob.getRawHandle().getBlob())
+      continue;
+    ArrayRef<char> bytes = blob.getRawHandle().getBlob()->getData();
+    if (static_cast<int64_t>(bytes.size()) < kExternalWeightBytes)
+      continue;
+    Weight w;
+    w.symbol = ("bathy_weight_" + Twine(weights_.size()) + "_" +
+                global.getSymName())
+                   .str();
+    size_t size = (bytes.size() + 63) / 64 * 64;
+    w.data = {static_cast<char *>(std::aligned_alloc(64, size)), std::free};
+    std::memcpy(w.data.get(), bytes.data(), bytes.size());
+    if (failed(SymbolTable::replaceAllSymbolUses(
+            global, StringAttr::get(module.getContext(), w.symbol), module)))
+      continue;
+    global.setSymName(w.symbol);
+    global.removeInitialValueAttr();
+    global.setPublic();
+    weights_.push_back(std::move(w));
+  }
+}
+
 FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
                                                        const JitOptions &opts) {
   auto main = module.lookupSymbol<func::FuncOp>("main");
@@ -109,8 +145,13 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   main.removeResAttrsAttr();
 
   PassManager pm(module.getContext());
-  buildCpuJitPipeline(pm);
+  buildCpuJitPipeline(pm, Phase::Bufferized);
   if (failed(pm.run(module)))
+    return failure();
+  model->externalizeWeights(module);
+  PassManager toLLVM(module.getContext());
+  buildCpuToLLVMPipeline(toLLVM);
+  if (failed(toLLVM.run(module)))
     return failure();
 
   static bool initialized = [] {
@@ -136,7 +177,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   }
   model->engine_ = std::move(*engine);
   // Microkernel calls resolve to the runtime linked into this process.
-  model->engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+  const std::vector<Weight> &weights = model->weights_;
+  model->engine_->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     int count = 0;
     const rt::KernelSymbol *symbols = rt::KernelSymbols(&count);
@@ -144,6 +186,9 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
       map[interner(symbols[i].name)] = {
           llvm::orc::ExecutorAddr::fromPtr(symbols[i].address),
           llvm::JITSymbolFlags::Exported};
+    for (const Weight &w : weights)
+      map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.data.get()),
+                                 llvm::JITSymbolFlags::Exported};
     return map;
   });
   return model;

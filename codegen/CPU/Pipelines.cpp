@@ -74,6 +74,10 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
   addTextual(pm, "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   if (phase == Phase::Bufferized)
     return;
+  buildCpuToLLVMPipeline(pm);
+}
+
+void buildCpuToLLVMPipeline(OpPassManager &pm) {
   addTextual(
       pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
           "expand-strided-metadata,lower-affine,"

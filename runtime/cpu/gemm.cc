@@ -65,14 +65,23 @@ inline void AddTile(const float *acc, int64_t mr, int64_t nr, float *c,
       c[i * rs + j * cs] += acc[i * kNR + j];
 }
 
-void MicroKernelPortable(int64_t kc, const float *a, const float *b, float *c,
+/// The A operand of a microkernel call: row i, depth k is at
+/// a[min(i, rows - 1) * row_stride + k * k_stride]. Packed panels have
+/// (1, kMR); a row-major A read in place has (lda, 1).
+struct PanelA {
+  const float *a;
+  int64_t row_stride, k_stride;
+};
+
+void MicroKernelPortable(int64_t kc, PanelA pa, const float *b, float *c,
                          int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
   float acc[kMR * kNR] = {};
   for (int64_t k = 0; k < kc; ++k) {
-    for (int64_t i = 0; i < kMR; ++i)
+    for (int64_t i = 0; i < mr; ++i) {
+      float ai = pa.a[i * pa.row_stride + k * pa.k_stride];
       for (int64_t j = 0; j < kNR; ++j)
-        acc[i * kNR + j] += a[i] * b[j];
-    a += kMR;
+        acc[i * kNR + j] += ai * b[j];
+    }
     b += kNR;
   }
   AddTile(acc, mr, nr, c, rs, cs);
@@ -80,8 +89,16 @@ void MicroKernelPortable(int64_t kc, const float *a, const float *b, float *c,
 
 #ifdef BATHY_X86
 __attribute__((target("avx2,fma"))) void
-MicroKernelAvx2(int64_t kc, const float *a, const float *b, float *c,
-                int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
+MicroKernelAvx2(int64_t kc, PanelA pa, const float *b, float *c, int64_t rs,
+                int64_t cs, int64_t mr, int64_t nr) {
+  // Rows past mr repeat the last row: in bounds, and discarded below.
+  const float *a0 = pa.a,
+              *a1 = pa.a + std::min<int64_t>(1, mr - 1) * pa.row_stride,
+              *a2 = pa.a + std::min<int64_t>(2, mr - 1) * pa.row_stride,
+              *a3 = pa.a + std::min<int64_t>(3, mr - 1) * pa.row_stride,
+              *a4 = pa.a + std::min<int64_t>(4, mr - 1) * pa.row_stride,
+              *a5 = pa.a + std::min<int64_t>(5, mr - 1) * pa.row_stride;
+  const int64_t ks = pa.k_stride;
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -90,25 +107,25 @@ MicroKernelAvx2(int64_t kc, const float *a, const float *b, float *c,
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a + 0);
+    __m256 ai = _mm256_broadcast_ss(a0);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
     c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
+    ai = _mm256_broadcast_ss(a1);
     c10 = _mm256_fmadd_ps(ai, b0, c10);
     c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
+    ai = _mm256_broadcast_ss(a2);
     c20 = _mm256_fmadd_ps(ai, b0, c20);
     c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
+    ai = _mm256_broadcast_ss(a3);
     c30 = _mm256_fmadd_ps(ai, b0, c30);
     c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
+    ai = _mm256_broadcast_ss(a4);
     c40 = _mm256_fmadd_ps(ai, b0, c40);
     c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
+    ai = _mm256_broadcast_ss(a5);
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += kMR;
+    a0 += ks, a1 += ks, a2 += ks, a3 += ks, a4 += ks, a5 += ks;
     b += kNR;
   }
   __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
@@ -138,8 +155,8 @@ bool DetectAvx2() {
 bool DetectAvx2() { return false; }
 #endif
 
-using MicroKernel = void (*)(int64_t, const float *, const float *, float *,
-                             int64_t, int64_t, int64_t, int64_t);
+using MicroKernel = void (*)(int64_t, PanelA, const float *, float *, int64_t,
+                             int64_t, int64_t, int64_t);
 
 MicroKernel SelectKernel() {
 #ifdef BATHY_X86
@@ -165,6 +182,10 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
            float *c, int64_t rsc, int64_t csc, ThreadPool *pool) {
   if (m <= 0 || n <= 0 || k <= 0)
     return;
+  // With few columns in C, packing A would cost about as much as the product:
+  // a row-major A (weights usually are) is then read in place. Wide products
+  // amortize the packing and profit from its locality.
+  bool packA = a.col_stride != 1 || n >= 128;
   // Tile C into mc x nc blocks; shrink them so every thread gets work when
   // the matrix is small in one direction.
   int threads = pool ? pool->num_threads() : 1;
@@ -186,19 +207,23 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
     PackBuffers &buf = pack_buffers;
     int64_t mPadded = (mb + kMR - 1) / kMR * kMR;
     int64_t nPadded = (nb + kNR - 1) / kNR * kNR;
-    buf.a.resize(std::max<size_t>(buf.a.size(), mPadded * kKC));
+    if (packA)
+      buf.a.resize(std::max<size_t>(buf.a.size(), mPadded * kKC));
     buf.b.resize(std::max<size_t>(buf.b.size(), nPadded * kKC));
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
       int64_t kc = std::min(kKC, k - p0);
-      PackA(mb, kc, a.data + i0 * a.row_stride + p0 * a.col_stride,
-            a.row_stride, a.col_stride, buf.a.data());
+      const float *aBlock = a.data + i0 * a.row_stride + p0 * a.col_stride;
+      if (packA)
+        PackA(mb, kc, aBlock, a.row_stride, a.col_stride, buf.a.data());
       PackB(kc, nb, b.data + p0 * b.row_stride + j0 * b.col_stride,
             b.row_stride, b.col_stride, buf.b.data());
       for (int64_t jr = 0; jr < nb; jr += kNR) {
         const float *bp = buf.b.data() + jr * kc;
         for (int64_t ir = 0; ir < mb; ir += kMR) {
-          const float *ap = buf.a.data() + ir * kc;
-          kKernel(kc, ap, bp, c + (i0 + ir) * rsc + (j0 + jr) * csc, rsc, csc,
+          PanelA pa = packA
+                          ? PanelA{buf.a.data() + ir * kc, 1, kMR}
+                          : PanelA{aBlock + ir * a.row_stride, a.row_stride, 1};
+          kKernel(kc, pa, bp, c + (i0 + ir) * rsc + (j0 + jr) * csc, rsc, csc,
                   std::min(kMR, mb - ir), std::min(kNR, nb - jr));
         }
       }

@@ -58,8 +58,16 @@ public:
 
 private:
   JitModel() = default;
+  void externalizeWeights(mlir::ModuleOp module);
   std::vector<TensorSpec> inputs_, outputs_;
   std::unique_ptr<mlir::ExecutionEngine> engine_;
+  /// Large constants (weights), kept out of the LLVM module: each is an
+  /// external global the JIT resolves to its bytes here.
+  struct Weight {
+    std::string symbol;
+    std::unique_ptr<char, void (*)(void *)> data{nullptr, nullptr};
+  };
+  std::vector<Weight> weights_;
 };
 
 /// Checks `inputs` against `specs`; the error names the input and dim.

@@ -22,6 +22,8 @@ void buildKernelPipeline(mlir::OpPassManager &pm);
 /// Everything up to `phase` for the whole-module CPU JIT: kernels and host
 /// lowered to linalg, bufferized, and converted to the LLVM dialect.
 void buildCpuJitPipeline(mlir::OpPassManager &pm, Phase phase = Phase::LLVM);
+/// The tail of buildCpuJitPipeline: bufferized linalg/memref to LLVM.
+void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// Registers the pipelines (bathy-graph-pipeline, bathy-kernel-pipeline,
 /// bathy-cpu-jit-pipeline) for use by name.
