@@ -671,13 +671,37 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     auto stridesAttr = rewriter.getI64TensorAttr(strides);
     auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
     Value result;
+    Value bias = op.getBias();
     if (group == 1) {
-      Value init = filledTensor(
-          rewriter, loc, out,
-          [&](int64_t) -> Value {
-            return dimValue(rewriter, loc, op.getInput(), 0);
-          },
-          zero);
+      // The accumulator starts as the bias broadcast over the image (or
+      // zero), so the bias costs no extra pass over the output.
+      Value init;
+      if (bias) {
+        MLIRContext *ctx = op.getContext();
+        AffineMap channel =
+            AffineMap::get(4, 0, {getAffineDimExpr(1, ctx)}, ctx);
+        Value empty = emptyTensor(rewriter, loc, out, [&](int64_t) -> Value {
+          return dimValue(rewriter, loc, op.getInput(), 0);
+        });
+        init = linalg::GenericOp::create(
+                   rewriter, loc, TypeRange{out}, ValueRange{bias},
+                   ValueRange{empty},
+                   {channel, AffineMap::getMultiDimIdentityMap(4, ctx)},
+                   SmallVector<IteratorType>(4, IteratorType::parallel), "",
+                   "",
+                   [&](OpBuilder &b, Location l, ValueRange a) {
+                     linalg::YieldOp::create(b, l, a[0]);
+                   })
+                   .getResult(0);
+        bias = nullptr;
+      } else {
+        init = filledTensor(
+            rewriter, loc, out,
+            [&](int64_t) -> Value {
+              return dimValue(rewriter, loc, op.getInput(), 0);
+            },
+            zero);
+      }
       // A generic with loops [n, f, c, kh, kw, oh, ow]: the reductions sit
       // outside the output row, so the innermost loop walks contiguous
       // output (and, at stride 1, input) elements and vectorizes.
@@ -760,7 +784,7 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
           rewriter, loc, out, conv,
           SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
     }
-    if (Value bias = op.getBias()) {
+    if (bias) {
       MLIRContext *ctx = op.getContext();
       AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
       AffineMap channel = AffineMap::get(4, 0, {getAffineDimExpr(1, ctx)}, ctx);

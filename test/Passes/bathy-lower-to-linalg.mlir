@@ -62,18 +62,21 @@ func.func private @softmax_kernel(%a: tensor<2x8xf32>) -> tensor<2x8xf32> attrib
 
 // -----
 
-// 2-D convolution: padding, then a generic with the output row innermost
-// ([n, f, c, kh, kw, oh, ow]), then the bias.
+// 2-D convolution: padding, the bias broadcast as the accumulator's start,
+// then a generic with the output row innermost ([n, f, c, kh, kw, oh, ow]).
 // CHECK-DAG: #[[$CIN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5 * 2 + d3, d6 * 2 + d4)>
 // CHECK-DAG: #[[$CW:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d2, d3, d4)>
 // CHECK-DAG: #[[$COUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d5, d6)>
+// CHECK-DAG: #[[$CB:.+]] = affine_map<(d0, d1, d2, d3) -> (d1)>
 // CHECK-LABEL: func.func private @conv_kernel
-// CHECK: tensor.pad %{{.+}} low[0, 0, 1, 1] high[0, 0, 1, 1]
-// CHECK: linalg.generic {indexing_maps = [#[[$CIN]], #[[$CW]], #[[$COUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+// CHECK: %[[X:.+]] = tensor.pad %{{.+}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: %[[INIT:.+]] = linalg.generic {indexing_maps = [#[[$CB]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%{{.+}} : tensor<4xf32>)
+// CHECK: %[[C:.+]] = linalg.generic {indexing_maps = [#[[$CIN]], #[[$CW]], #[[$COUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[X]], %{{.+}} : tensor<1x3x10x10xf32>, tensor<4x3x3x3xf32>) outs(%[[INIT]] : tensor<1x4x4x4xf32>)
 // CHECK-SAME: attrs = {bathy.ukernel = "conv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 2, 2>}
 // CHECK: arith.mulf
-// CHECK: linalg.generic
 // CHECK: arith.addf
+// CHECK: return %[[C]]
 func.func private @conv_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> attributes {bathy.kernel} {
   %0 = bathy.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
   return %0 : tensor<1x4x4x4xf32>

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <random>
 
 #include "bathy/Codegen/JitModel.h"
@@ -45,6 +46,13 @@ static cl::opt<unsigned> benchmark(
 static cl::opt<unsigned> seed("seed", cl::init(0),
                               cl::desc("Seed for random inputs"),
                               cl::cat(category));
+
+static cl::opt<bool> benchStdin(
+    "bench-stdin",
+    cl::desc("For the benchmark harness: after the first run print "
+             "'ready <compile seconds>', then answer each stdin line "
+             "'run N' with 'times <ms> ...' until 'quit' or end of input"),
+    cl::Hidden, cl::cat(category));
 
 static int fail(const std::string &message) {
   llvm::errs() << "error: " << message << "\n";
@@ -231,6 +239,38 @@ int main(int argc, char **argv) {
             .string();
     if (absl::Status s = bathy::rt::WriteNpy(path, t); !s.ok())
       return fail(std::string(s.message()));
+  }
+
+  if (benchStdin) {
+    // One line per command, so the harness can alternate between systems
+    // that each keep their own process (and peak memory).
+    llvm::outs() << llvm::format("ready %.6f\n", compileSeconds);
+    llvm::outs().flush();
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (line == "quit")
+        break;
+      unsigned runs = 0;
+      llvm::StringRef cmd(line);
+      if (!cmd.consume_front("run ") || !llvm::to_integer(cmd.trim(), runs))
+        return fail("--bench-stdin expects 'run N' or 'quit', got '" + line +
+                    "'");
+      llvm::outs() << "times";
+      for (unsigned i = 0; i < runs; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        absl::StatusOr<std::vector<bathy::rt::HostTensor>> r =
+            (*model)->run(inputs);
+        if (!r.ok())
+          return fail(std::string(r.status().message()));
+        llvm::outs() << llvm::format(
+            " %.6f", std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count());
+      }
+      llvm::outs() << "\n";
+      llvm::outs().flush();
+    }
+    return 0;
   }
 
   if (benchmark > 0) {
