@@ -63,8 +63,10 @@ def iree_system(model, feeds, threads):
     config = ireert.Config("local-task")
     ctx = ireert.SystemContext(config=config)
     ctx.add_vm_module(ireert.VmModule.copy_buffer(ctx.instance, vmfb))
-    module = ctx.modules.module
-    fn = module["main_graph"]
+    import onnx
+    # iree-import-onnx names the entry function after the ONNX graph.
+    graph_name = onnx.load(str(model), load_external_data=False).graph.name
+    fn = ctx.modules.module[graph_name]
     args = list(feeds.values())
 
     def run():
@@ -87,7 +89,9 @@ def tvm_system(model, feeds, threads):
     shapes = {k: v.shape for k, v in feeds.items()}
     dtypes = {k: str(v.dtype) for k, v in feeds.items()}
     mod = from_onnx(proto, shape_dict=shapes, dtype_dict=dtypes, keep_params_in_input=False)
-    target = tvm.target.Target("llvm -mcpu=native")
+    from tvm.target import codegen
+    target = tvm.target.Target({"kind": "llvm", "mcpu": codegen.llvm_get_system_cpu(),
+                                "num-cores": threads})
     mod = relax.get_pipeline("zero")(mod)
     ex = tvm.compile(mod, target=target)
     vm = relax.VirtualMachine(ex, tvm.cpu())

@@ -12,6 +12,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace bathy {
 #define GEN_PASS_DEF_OUTLINEKERNELSPASS
@@ -109,6 +110,68 @@ struct OutlineKernelsPass
     ++numKernels;
   }
 
+  /// One kernel for a whole fusion group: values from above become
+  /// arguments (small constants are copied in), the yield becomes the return.
+  void outlineGroup(FusionGroupOp group, func::FuncOp host,
+                    SymbolTable &symbols, unsigned index) {
+    MLIRContext *ctx = group->getContext();
+    Block &body = group.getBody().front();
+    llvm::SetVector<Value> args, copied;
+    SmallVector<StringRef> opNames;
+    for (Operation &op : body.without_terminator()) {
+      if (opNames.size() < 3)
+        opNames.push_back(op.getName().stripDialect());
+      for (Value operand : op.getOperands()) {
+        Operation *def = operand.getDefiningOp();
+        if (def && def->getParentOp() == group)
+          continue;
+        if (isInlinableConstant(operand))
+          copied.insert(operand);
+        else
+          args.insert(operand);
+      }
+    }
+    OpBuilder builder(ctx);
+    builder.setInsertionPointToEnd(host->getParentOfType<ModuleOp>().getBody());
+    std::string name = (llvm::join(opNames, "_") + "_" + Twine(index)).str();
+    auto type = FunctionType::get(ctx, TypeRange(args.getArrayRef()),
+                                  group.getResultTypes());
+    auto kernel = func::FuncOp::create(builder, group.getLoc(), name, type);
+    kernel.setPrivate();
+    kernel->setAttr(kKernelAttrName, UnitAttr::get(ctx));
+    SmallVector<StringRef> nodes;
+    for (Operation &op : body.without_terminator())
+      collectNodeNames(op.getLoc(), nodes);
+    kernel->setAttr(kKernelNodesAttrName, builder.getStrArrayAttr(nodes));
+    kernel->setAttr(kKernelKindAttrName, group.getKindAttr());
+    if (auto rejected = group.getRejectedAttr())
+      kernel->setAttr(kKernelRejectedAttrName, rejected);
+    symbols.insert(kernel);
+
+    Block *entry = kernel.addEntryBlock();
+    builder.setInsertionPointToStart(entry);
+    IRMapping mapping;
+    for (auto [arg, value] : llvm::zip(entry->getArguments(), args))
+      mapping.map(value, arg);
+    for (Value v : copied)
+      mapping.map(v, builder.clone(*v.getDefiningOp())->getResult(0));
+    for (Operation &op : body.without_terminator())
+      builder.clone(op, mapping);
+    auto yield = cast<YieldOp>(body.getTerminator());
+    SmallVector<Value> results;
+    for (Value v : yield.getValues())
+      results.push_back(mapping.lookupOrDefault(v));
+    func::ReturnOp::create(builder, group.getLoc(), results);
+
+    builder.setInsertionPoint(group);
+    auto launch =
+        LaunchOp::create(builder, group.getLoc(), group.getResultTypes(),
+                         kernel.getSymName(), args.getArrayRef());
+    group->replaceAllUsesWith(launch.getResults());
+    group->erase();
+    ++numKernels;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
@@ -119,7 +182,14 @@ struct OutlineKernelsPass
     unsigned index = 0;
     for (func::FuncOp host : hosts) {
       SmallVector<Operation *> work;
+      SmallVector<FusionGroupOp> groups;
       host.walk([&](Operation *op) {
+        if (auto group = dyn_cast<FusionGroupOp>(op)) {
+          groups.push_back(group);
+          return;
+        }
+        if (isa<FusionGroupOp>(op->getParentOp()))
+          return;
         if (!isa<BathyDialect>(op->getDialect()) ||
             isa<ConstantOp, LaunchOp>(op))
           return;
@@ -131,6 +201,8 @@ struct OutlineKernelsPass
       });
       for (Operation *op : work)
         outline(op, host, symbols, index++);
+      for (FusionGroupOp group : groups)
+        outlineGroup(group, host, symbols, index++);
       // Constants copied into every user are dead in the host.
       for (Block &block : host.getBody())
         for (Operation &op :

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every bathy test: the runtime-only build check,
-# the C++ unit tests (ctest) and the lit/FileCheck suite. Ends with one line
+# the C++ unit tests (ctest), the lit/FileCheck suite, the Python suites and
+# a smoke test of the benchmark harness. Ends with one line
 # "bathy tests: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,13 @@ p=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
 f=$(echo "$summary" | grep -Eo '[0-9]+ (failed|error|errors)' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$py_rc" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
+echo "== benchmark harness smoke test (bench/run --quick) =="
+if bench/run --quick > "$log" 2>&1 && tail -n 1 "$log" | grep -qE '^bench: tiny_cnn bathy/onnxruntime = [0-9.]+$'; then
+  tail -n 1 "$log"; passed=$((passed + 1))
+else
+  tail -n 20 "$log"; failed=$((failed + 1))
+fi
 
 echo "bathy tests: $passed passed, $failed failed"
 [ "$failed" = 0 ]

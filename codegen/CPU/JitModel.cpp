@@ -10,11 +10,11 @@
 #include "bathy/Codegen/Pipelines.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
 #include "llvm/Support/TargetSelect.h"
@@ -98,9 +98,9 @@ void JitModel::externalizeWeights(ModuleOp module) {
     if (static_cast<int64_t>(bytes.size()) < kExternalWeightBytes)
       continue;
     Weight w;
-    w.symbol = ("bathy_weight_" + Twine(weights_.size()) + "_" +
-                global.getSymName())
-                   .str();
+    w.symbol =
+        ("bathy_weight_" + Twine(weights_.size()) + "_" + global.getSymName())
+            .str();
     size_t size = (bytes.size() + 63) / 64 * 64;
     w.data = {static_cast<char *>(std::aligned_alloc(64, size)), std::free};
     std::memcpy(w.data.get(), bytes.data(), bytes.size());
@@ -145,7 +145,7 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   main.removeResAttrsAttr();
 
   PassManager pm(module.getContext());
-  buildCpuJitPipeline(pm, Phase::Bufferized);
+  buildCpuJitPipeline(pm, Phase::Bufferized, opts.pipeline);
   if (failed(pm.run(module)))
     return failure();
   model->externalizeWeights(module);

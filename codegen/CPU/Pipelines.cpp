@@ -35,8 +35,10 @@ void buildGraphPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void buildKernelPipeline(OpPassManager &pm) {
+void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {
   buildGraphPipeline(pm);
+  if (options.fusion)
+    pm.addNestedPass<func::FuncOp>(createFormFusionGroupsPass());
   pm.addPass(createOutlineKernelsPass());
 }
 
@@ -53,8 +55,9 @@ static void addTextual(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error("bathy: malformed built-in pipeline");
 }
 
-void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
-  buildKernelPipeline(pm);
+void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
+                         const PipelineOptions &options) {
+  buildKernelPipeline(pm, options);
   if (phase == Phase::Kernels || phase == Phase::Graph)
     return;
   LowerToLinalgPassOptions lowerOptions;
@@ -62,6 +65,9 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
   pm.addPass(createLowerToLinalgPass(lowerOptions));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Ops of one fusion group become one loop nest where linalg can fuse them.
+  pm.addPass(createFuseLinalgElementwisePass());
+  pm.addPass(createCanonicalizerPass());
   if (phase == Phase::Linalg)
     return;
   addTextual(pm, "one-shot-bufferize{bufferize-function-boundaries "
@@ -71,7 +77,8 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase) {
   pm.addPass(createUseMicrokernelsPass());
   // Free intermediate buffers (results of @main are the caller's: JitModel
   // frees them after copying); clones become alloc + copy.
-  addTextual(pm, "buffer-deallocation-pipeline,convert-bufferization-to-memref");
+  addTextual(pm,
+             "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   if (phase == Phase::Bufferized)
     return;
   buildCpuToLLVMPipeline(pm);
@@ -91,9 +98,10 @@ void registerPipelines() {
   PassPipelineRegistration<>("bathy-graph-pipeline",
                              "Shape inference and canonicalization",
                              buildGraphPipeline);
-  PassPipelineRegistration<>("bathy-kernel-pipeline",
-                             "Graph pipeline, then one kernel per compute op",
-                             buildKernelPipeline);
+  PassPipelineRegistration<>(
+      "bathy-kernel-pipeline",
+      "Graph pipeline, fusion groups, then one kernel per group",
+      [](OpPassManager &pm) { buildKernelPipeline(pm); });
   PassPipelineRegistration<>(
       "bathy-cpu-jit-pipeline",
       "Whole-module CPU code generation down to the LLVM dialect",

@@ -40,6 +40,20 @@ Operation *BathyDialect::materializeConstant(OpBuilder &builder,
 // LaunchOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult FusionGroupOp::verify() {
+  Block &body = getBody().front();
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError("body must end in bathy.yield");
+  if (TypeRange(yield.getValues().getTypes()) != getResultTypes())
+    return emitOpError("yields ")
+           << yield.getValues().getTypes() << " but its results are "
+           << getResultTypes();
+  if (body.getNumArguments() != 0)
+    return emitOpError("body takes no arguments (it reads values above it)");
+  return success();
+}
+
 LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   auto kernel =
       symbolTable.lookupNearestSymbolFrom<func::FuncOp>(*this, getKernelAttr());

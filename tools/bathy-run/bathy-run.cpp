@@ -6,10 +6,13 @@
 #include <random>
 
 #include "bathy/Codegen/JitModel.h"
+#include "bathy/Codegen/Pipelines.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
+#include "bathy/Passes/FusionReport.h"
 #include "bathy/Support/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/npy.h"
 #include "llvm/ADT/StringExtras.h"
@@ -46,6 +49,17 @@ static cl::opt<unsigned> benchmark(
 static cl::opt<unsigned> seed("seed", cl::init(0),
                               cl::desc("Seed for random inputs"),
                               cl::cat(category));
+
+static cl::opt<std::string> explainFusion(
+    "explain-fusion", cl::ValueOptional,
+    cl::desc("Compile without running and print each kernel: its kind, the "
+             "ONNX nodes it covers and why neighbours were not fused "
+             "(=json for the same as JSON)"),
+    cl::value_desc("text|json"), cl::cat(category));
+static cl::opt<bool>
+    noFusion("no-fusion",
+             cl::desc("One kernel per op (for comparisons and triage)"),
+             cl::cat(category));
 
 static cl::opt<bool> benchStdin(
     "bench-stdin",
@@ -150,8 +164,24 @@ int main(int argc, char **argv) {
       bathy::importOnnxFile(modelPath, &context);
   if (!module)
     return 1;
+  bathy::PipelineOptions pipelineOptions;
+  pipelineOptions.fusion = !noFusion;
+  if (explainFusion.getNumOccurrences()) {
+    bool json = explainFusion == "json";
+    if (!json && !explainFusion.empty() && explainFusion != "text")
+      return fail("--explain-fusion takes 'text' or 'json', got '" +
+                  explainFusion + "'");
+    mlir::PassManager pm(&context);
+    bathy::buildKernelPipeline(pm, pipelineOptions);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+    bathy::printFusionReport(*module, llvm::outs(), json);
+    return 0;
+  }
+  bathy::JitOptions jitOptions;
+  jitOptions.pipeline = pipelineOptions;
   mlir::FailureOr<std::unique_ptr<bathy::JitModel>> model =
-      bathy::JitModel::compile(*module);
+      bathy::JitModel::compile(*module, jitOptions);
   if (mlir::failed(model))
     return 1;
   double compileSeconds = std::chrono::duration<double>(

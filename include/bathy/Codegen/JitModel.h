@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "bathy/Codegen/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 #include "runtime/tensor.h"
@@ -37,6 +38,8 @@ struct TensorSpec {
 struct JitOptions {
   /// LLVM optimization level for the generated code (0-3).
   unsigned optLevel = 3;
+  /// Choices along the compilation pipeline (fusion on by default).
+  PipelineOptions pipeline;
 };
 
 class JitModel {

@@ -15,13 +15,21 @@ namespace bathy {
 /// Stages of compilation; `--compile-to=<phase>` stops after one.
 enum class Phase { Graph, Kernels, Linalg, Bufferized, LLVM };
 
+/// Choices along the pipelines.
+struct PipelineOptions {
+  /// Form fusion groups before outlining (else one kernel per op).
+  bool fusion = true;
+};
+
 /// Graph clean-up: shape inference and canonicalization.
 void buildGraphPipeline(mlir::OpPassManager &pm);
-/// Graph, then one kernel per compute op.
-void buildKernelPipeline(mlir::OpPassManager &pm);
+/// Graph, fusion groups, then one kernel per group.
+void buildKernelPipeline(mlir::OpPassManager &pm,
+                         const PipelineOptions &options = {});
 /// Everything up to `phase` for the whole-module CPU JIT: kernels and host
 /// lowered to linalg, bufferized, and converted to the LLVM dialect.
-void buildCpuJitPipeline(mlir::OpPassManager &pm, Phase phase = Phase::LLVM);
+void buildCpuJitPipeline(mlir::OpPassManager &pm, Phase phase = Phase::LLVM,
+                         const PipelineOptions &options = {});
 /// The tail of buildCpuJitPipeline: bufferized linalg/memref to LLVM.
 void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 

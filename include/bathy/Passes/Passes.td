@@ -38,6 +38,49 @@ def InferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
   ];
 }
 
+def FormFusionGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"> {
+  let summary = "Groups ops that should share a kernel into bathy.fusion_group regions.";
+  let description = [{
+    Visits the compute ops of a host function in order and decides, for each,
+    whether it joins the group of one of its producers or starts a group of
+    its own. Every compute op ends up in exactly one group; constants and
+    host shape arithmetic stay outside. Patterns, each with a heuristic that
+    can say no:
+    - elementwise and broadcast ops join the group of the op they consume,
+      also through transposes and reshapes that only re-index;
+    - an elementwise epilogue (bias, activation, residual add, scale) joins a
+      matmul or convolution group when it keeps the output's shape;
+    - a softmax, log-softmax, layer or RMS norm, or reduction joins the
+      elementwise chain that feeds it (its prologue), and its own elementwise
+      epilogue of the same shape joins it.
+    A producer is not joined when its value has other users (it would be
+    materialized anyway), when the consumer broadcasts it to a larger shape,
+    when the consumer also reads a value computed after the group begins
+    (the group would depend on itself), or when the producer kind takes no
+    epilogues (data movement, pooling). Each group's `rejected` attribute
+    records, per input from another group, why it was not fused, and
+    `kind` says what the group is.
+
+    ```mlir
+    // Before:
+    %c = bathy.conv %x, %w, %b ...
+    %r = bathy.relu %c ...
+    // After:
+    %r = bathy.fusion_group "conv" -> tensor<...> {
+      %c = bathy.conv %x, %w, %b ...
+      %0 = bathy.relu %c ...
+      bathy.yield %0 : tensor<...>
+    }
+    ```
+  }];
+  let dependentDialects = ["::bathy::BathyDialect"];
+  let statistics = [
+    Statistic<"numGroups", "num-groups", "Number of fusion groups formed">,
+    Statistic<"numFusedOps", "num-fused-ops",
+              "Number of ops that joined another op's group">,
+  ];
+}
+
 def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
   let summary = "Moves each compute op into a kernel function launched from the host.";
   let description = [{
@@ -106,6 +149,17 @@ def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
            "Also lower host functions: launches become func.call and host "
            "shape arithmetic becomes tensor ops (whole-module JIT)">,
   ];
+}
+
+def FuseLinalgElementwisePass : Pass<"bathy-fuse-linalg-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuses the elementwise linalg ops of each kernel into their consumers.";
+  let description = [{
+    Upstream elementwise fusion (a producer `linalg.generic` with only
+    parallel loops is inlined into its consumer) restricted to producers with
+    a single use, and never into an op marked `bathy.ukernel` (the runtime
+    kernel replacing it reads its operands as they are).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {

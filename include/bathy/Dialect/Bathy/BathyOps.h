@@ -8,6 +8,7 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -25,6 +26,10 @@ namespace bathy {
 constexpr llvm::StringLiteral kKernelAttrName = "bathy.kernel";
 /// Array of the ONNX node names a kernel implements, in program order.
 constexpr llvm::StringLiteral kKernelNodesAttrName = "bathy.nodes";
+/// On kernels from fusion groups: the group's kind, and why inputs from other
+/// kernels were not fused (see bathy.fusion_group).
+constexpr llvm::StringLiteral kKernelKindAttrName = "bathy.fusion_kind";
+constexpr llvm::StringLiteral kKernelRejectedAttrName = "bathy.fusion_rejected";
 } // namespace bathy
 
 #include "bathy/Dialect/Bathy/BathyOpsDialect.h.inc"

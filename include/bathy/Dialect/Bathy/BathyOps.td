@@ -833,4 +833,46 @@ def Bathy_LaunchOp : Bathy_Op<"launch", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Fusion groups
+//===----------------------------------------------------------------------===//
+
+def Bathy_FusionGroupOp : Op<Bathy_Dialect, "fusion_group", [
+    RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "Ops that will become one kernel.";
+  let description = [{
+    A non-isolated region: its ops read values defined above it directly.
+    `bathy-form-fusion-groups` wraps ops that should share a kernel;
+    `bathy-kernel-outline` then turns each group into one kernel function.
+    `kind` says what the group is (`elementwise`, `gemm`, `conv`,
+    `reduction`, `data_movement`, ...). `rejected` lists, for inputs that
+    come from another group, why the producer was not fused in
+    (`"<node> (<op type>): <reason>"`), for the fusion report.
+
+    Example:
+    ```mlir
+    %r = bathy.fusion_group "conv" attributes {rejected = [...]}
+        -> tensor<1x64x56x56xf32> {
+      %c = bathy.conv %x, %w, %b : ...
+      %y = bathy.relu %c : ...
+      bathy.yield %y : tensor<1x64x56x56xf32>
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$kind, OptionalAttr<StrArrayAttr>:$rejected);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kind attr-dict-with-keyword (`->` type($results)^)? $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Bathy_YieldOp : Bathy_Op<"yield", [Terminator, ReturnLike,
+    HasParent<"FusionGroupOp">]> {
+  let summary = "The results of a fusion group.";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = [{ ($values^ `:` type($values))? attr-dict }];
+}
+
 #endif // BATHY_DIALECT_BATHY_BATHYOPS_TD

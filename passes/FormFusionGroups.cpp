@@ -1,0 +1,262 @@
+//===- FormFusionGroups.cpp - Decide which ops share a kernel -------------===//
+//
+// A greedy, in-order grouping: each compute op either joins the group of one
+// of its producers (when a pattern allows it and no heuristic objects) or
+// starts its own. Groups are then materialized as bathy.fusion_group regions
+// at the position of their last op; the rules below guarantee that every
+// value a group reads from another group is computed before the group starts,
+// so that placement keeps the function in dominance order.
+//
+//===----------------------------------------------------------------------===//
+#include "bathy/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace bathy {
+#define GEN_PASS_DEF_FORMFUSIONGROUPSPASS
+#include "bathy/Passes/Passes.h.inc"
+} // namespace bathy
+
+using namespace mlir;
+using namespace bathy;
+
+namespace {
+
+enum class Role { Elementwise, Reindex, Gemm, Conv, Reduction, Other };
+
+Role roleOf(Operation *op) {
+  if (op->hasTrait<bathy::OpTrait::BathyElementwise>())
+    return Role::Elementwise;
+  if (isa<TransposeOp, ReshapeOp, DynamicReshapeOp, SqueezeOp, UnsqueezeOp>(op))
+    return Role::Reindex;
+  if (isa<MatmulOp>(op))
+    return Role::Gemm;
+  if (isa<ConvOp>(op))
+    return Role::Conv;
+  if (isa<SoftmaxOp, LogSoftmaxOp, LayerNormOp, RmsNormOp, ReduceSumOp,
+          ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(op))
+    return Role::Reduction;
+  return Role::Other;
+}
+
+/// Shape arithmetic the outliner keeps on the host (same rule as there).
+bool isHostOp(Operation *op) {
+  if (!isa<BathyDialect>(op->getDialect()) ||
+      isa<ConstantOp, LaunchOp, FusionGroupOp, YieldOp>(op))
+    return true;
+  if (isa<ShapeOp, SizeOp>(op))
+    return true;
+  if (op->getNumResults() == 0)
+    return false;
+  return llvm::all_of(op->getResultTypes(), [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    return ranked && ranked.getRank() <= 1 && ranked.hasStaticShape() &&
+           ranked.getNumElements() <= 16 &&
+           ranked.getElementType().isInteger(64);
+  });
+}
+
+/// "node (OpType)" for messages, from the importer's locations.
+std::string describe(Operation *op) {
+  std::string node;
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    node = name.getName().str();
+  else if (auto fused = dyn_cast<FusedLoc>(op->getLoc()))
+    for (Location l : fused.getLocations())
+      if (auto n = dyn_cast<NameLoc>(l)) {
+        node = n.getName().str();
+        break;
+      }
+  std::string type = op->getName().stripDialect().str();
+  return node.empty() ? type : node + " (" + type + ")";
+}
+
+struct Group {
+  std::string kind;
+  SmallVector<Operation *> ops;
+  unsigned first = 0, last = 0; // positions in the block
+  SmallVector<std::string> rejected;
+  /// Set once an op outside the group reads one of its values: the group
+  /// must then stay where it is (before that reader).
+  bool sealed = false;
+};
+
+struct FormFusionGroupsPass
+    : bathy::impl::FormFusionGroupsPassBase<FormFusionGroupsPass> {
+  DenseMap<Operation *, unsigned> position;
+  DenseMap<Operation *, unsigned> groupOf;
+  std::vector<Group> groups;
+
+  static std::string kindFor(Operation *op, Role role) {
+    switch (role) {
+    case Role::Elementwise:
+    case Role::Reindex:
+      return "elementwise";
+    case Role::Gemm:
+      return "gemm";
+    case Role::Conv:
+      return "conv";
+    case Role::Reduction:
+      return "reduction";
+    case Role::Other:
+      break;
+    }
+    return op->getName().stripDialect().str();
+  }
+
+  /// Why `consumer` may not join the group of `producer` through `value`;
+  /// empty when it may.
+  std::string objection(Operation *consumer, Role role, Value value,
+                        Operation *producer) {
+    Group &g = groups[groupOf.lookup(producer)];
+    auto valueType = dyn_cast<RankedTensorType>(value.getType());
+    auto resultType =
+        consumer->getNumResults() == 1
+            ? dyn_cast<RankedTensorType>(consumer->getResult(0).getType())
+            : RankedTensorType();
+    if (!valueType || !resultType)
+      return "unranked or multi-result op";
+    bool elementwiseLike = role == Role::Elementwise || role == Role::Reindex;
+    if (g.kind != "elementwise" && g.kind != "gemm" && g.kind != "conv" &&
+        g.kind != "reduction")
+      return "a " + g.kind + " takes no fused consumers";
+    if (role == Role::Reduction && g.kind != "elementwise")
+      return "a reduction fuses only an elementwise prologue";
+    if (role == Role::Gemm || role == Role::Conv)
+      return "GEMM/conv operands are not fused (operand layout folding is "
+             "not implemented)";
+    if (role == Role::Other)
+      return "a " + consumer->getName().stripDialect().str() +
+             " starts its own kernel";
+    if (g.sealed)
+      return "its kernel already feeds another kernel";
+    if (role == Role::Reindex && g.kind != "elementwise")
+      return "re-indexing after a " + g.kind + " is not an epilogue";
+    for (Operation *user : value.getUsers())
+      if (user != consumer && !groupOf.count(user))
+        return "its result has other users (it is materialized anyway)";
+    for (Operation *user : value.getUsers())
+      if (user != consumer && groupOf.lookup(user) != groupOf.lookup(producer))
+        return "its result has other users (it is materialized anyway)";
+    if (elementwiseLike && role == Role::Elementwise &&
+        valueType.getShape() != resultType.getShape())
+      return "the consumer broadcasts it to a larger shape";
+    if (role == Role::Reduction &&
+        valueType.getShape() !=
+            cast<RankedTensorType>(consumer->getOperand(0).getType())
+                .getShape())
+      return "the reduction reads it broadcast";
+    // Every other input must come from before the group starts.
+    for (Value operand : consumer->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (!def || operand == value)
+        continue;
+      auto it = groupOf.find(def);
+      if (it == groupOf.end())
+        continue; // host values and constants
+      if (it->second == groupOf.lookup(producer))
+        continue;
+      if (groups[it->second].last >= g.first)
+        return "the consumer also reads " + describe(def) +
+               ", computed after the group begins";
+    }
+    return "";
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func->hasAttr(kKernelAttrName) || func.isExternal())
+      return;
+    for (Block &block : func.getBody()) {
+      position.clear();
+      groupOf.clear();
+      groups.clear();
+      unsigned pos = 0;
+      for (Operation &op : block)
+        position[&op] = pos++;
+      for (Operation &op : block) {
+        if (isHostOp(&op) || op.hasTrait<mlir::OpTrait::IsTerminator>())
+          continue;
+        Role role = roleOf(&op);
+        std::optional<unsigned> joined;
+        SmallVector<std::string> reasons;
+        for (Value operand : op.getOperands()) {
+          Operation *def = operand.getDefiningOp();
+          if (!def || !groupOf.count(def))
+            continue;
+          std::string why = objection(&op, role, operand, def);
+          if (why.empty() && !joined) {
+            joined = groupOf.lookup(def);
+            continue;
+          }
+          if (!why.empty())
+            reasons.push_back(describe(def) + ": " + why);
+        }
+        unsigned id;
+        if (joined) {
+          id = *joined;
+          ++numFusedOps;
+          if (role == Role::Reduction)
+            groups[id].kind = "reduction";
+        } else {
+          id = groups.size();
+          groups.push_back(Group{kindFor(&op, role), {}, position[&op], 0, {}});
+        }
+        for (Value operand : op.getOperands())
+          if (Operation *def = operand.getDefiningOp())
+            if (auto it = groupOf.find(def);
+                it != groupOf.end() && it->second != id)
+              groups[it->second].sealed = true;
+        Group &g = groups[id];
+        g.ops.push_back(&op);
+        g.last = position[&op];
+        groupOf[&op] = id;
+        // Reasons about producers the op did not join, recorded on its group
+        // (inputs joined through the chosen producer need none).
+        for (std::string &r : reasons)
+          g.rejected.push_back(std::move(r));
+      }
+      for (Group &g : groups)
+        materialize(g);
+    }
+  }
+
+  void materialize(Group &g) {
+    MLIRContext *ctx = &getContext();
+    Operation *last = g.ops.back();
+    llvm::SmallPtrSet<Operation *, 8> members(g.ops.begin(), g.ops.end());
+    // Results used outside the group become its results.
+    SmallVector<Value> escaping;
+    for (Operation *op : g.ops)
+      for (Value r : op->getResults())
+        if (llvm::any_of(r.getUsers(),
+                         [&](Operation *u) { return !members.count(u); }))
+          escaping.push_back(r);
+    OpBuilder b(ctx);
+    b.setInsertionPointAfter(last);
+    SmallVector<Location> locs;
+    for (Operation *op : g.ops)
+      locs.push_back(op->getLoc());
+    auto group = FusionGroupOp::create(
+        b, FusedLoc::get(ctx, locs), TypeRange(ValueRange(escaping)),
+        b.getStringAttr(g.kind),
+        g.rejected.empty() ? ArrayAttr()
+                           : b.getStrArrayAttr(SmallVector<StringRef>(
+                                 g.rejected.begin(), g.rejected.end())));
+    Block *body = b.createBlock(&group.getBody());
+    for (Operation *op : g.ops)
+      op->moveBefore(body, body->end());
+    b.setInsertionPointToEnd(body);
+    YieldOp::create(b, group.getLoc(), escaping);
+    for (auto [v, r] : llvm::zip(escaping, group.getResults()))
+      v.replaceUsesWithIf(r, [&](OpOperand &use) {
+        return use.getOwner()->getParentOp() != group;
+      });
+    ++numGroups;
+  }
+};
+
+} // namespace
