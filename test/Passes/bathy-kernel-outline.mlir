@@ -46,3 +46,35 @@ func.func @shapes(%x: tensor<?x?x64xf32>) -> tensor<?x?x4x16xf32> {
   %r = bathy.dynamic_reshape %x, %t : (tensor<?x?x64xf32>, tensor<4xi64>) -> tensor<?x?x4x16xf32>
   return %r : tensor<?x?x4x16xf32>
 }
+
+// -----
+
+// A fusion group becomes one kernel: values from above are arguments (small
+// constants copied in), the yield is its return, and the kernel lists every
+// node it covers in order, its kind and the group's refusals.
+// CHECK-LABEL: func.func @grouped
+// CHECK-SAME: (%[[X:.+]]: tensor<?x4xf32>)
+// CHECK: %[[W:.+]] = bathy.constant dense_resource<w>
+// CHECK: %[[R:.+]] = bathy.launch @matmul_add_relu_{{[0-9]+}}(%[[X]], %[[W]]) : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+// CHECK-NOT: bathy.fusion_group
+// CHECK: return %[[R]]
+// CHECK: func.func private @matmul_add_relu_{{[0-9]+}}(%[[A:.+]]: tensor<?x4xf32>, %[[B:.+]]: tensor<4x4xf32>) -> tensor<?x4xf32>
+// CHECK-SAME: attributes {bathy.fusion_kind = "gemm", bathy.fusion_rejected = ["in (exp): why not"], bathy.kernel, bathy.nodes = ["fc", "act"]}
+// CHECK-NEXT: %[[C:.+]] = bathy.constant dense<5.000000e-01>
+// CHECK-NEXT: %[[M:.+]] = bathy.matmul %[[A]], %[[B]]
+// CHECK-NEXT: %[[S:.+]] = bathy.add %[[M]], %[[C]]
+// CHECK-NEXT: %[[Y:.+]] = bathy.relu %[[S]]
+// CHECK-NEXT: return %[[Y]]
+func.func @grouped(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %w = bathy.constant dense_resource<w> : tensor<4x4xf32>
+  %b = bathy.constant dense<0.5> : tensor<4xf32>
+  %g = bathy.fusion_group "gemm" attributes {rejected = ["in (exp): why not"]} -> tensor<?x4xf32> {
+    %0 = bathy.matmul %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32> loc(#fc2)
+    %1 = bathy.add %0, %b : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32> loc(#fc2)
+    %2 = bathy.relu %1 : (tensor<?x4xf32>) -> tensor<?x4xf32> loc(#act2)
+    bathy.yield %2 : tensor<?x4xf32>
+  }
+  return %g : tensor<?x4xf32>
+}
+#fc2 = loc("fc"("Gemm"))
+#act2 = loc("act"("Relu"))

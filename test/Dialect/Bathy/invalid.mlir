@@ -696,3 +696,20 @@ func.func @launch_types(%x: tensor<2xf32>) {
   %0 = bathy.launch @k(%x) : (tensor<2xf32>) -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @fusion_group_yield_types(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'bathy.fusion_group' op yields 'tensor<4xf32>' but its results are 'tensor<4xf16>'}}
+  %g = bathy.fusion_group "elementwise" -> tensor<4xf16> {
+    bathy.yield %x : tensor<4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside_group(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'bathy.yield' op expects parent op 'bathy.fusion_group'}}
+  bathy.yield %x : tensor<4xf32>
+}

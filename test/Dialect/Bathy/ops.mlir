@@ -256,6 +256,25 @@ func.func private @kernel(%x: tensor<4xf32>) -> tensor<4xf32> attributes {bathy.
   return %0 : tensor<4xf32>
 }
 
+// CHECK-LABEL: func.func @fusion_group
+// CHECK: %[[G:.+]]:2 = bathy.fusion_group "elementwise" attributes {rejected = ["n (Op): reason"]} -> tensor<4xf32>, tensor<4xf32> {
+// CHECK-NEXT: %[[E:.+]] = bathy.exp %{{.+}}
+// CHECK-NEXT: %[[N:.+]] = bathy.neg %[[E]]
+// CHECK-NEXT: bathy.yield %[[E]], %[[N]] : tensor<4xf32>, tensor<4xf32>
+// CHECK: bathy.fusion_group "empty" {
+// CHECK-NEXT: bathy.yield
+func.func @fusion_group(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %g:2 = bathy.fusion_group "elementwise" attributes {rejected = ["n (Op): reason"]} -> tensor<4xf32>, tensor<4xf32> {
+    %e = bathy.exp %x : (tensor<4xf32>) -> tensor<4xf32>
+    %n = bathy.neg %e : (tensor<4xf32>) -> tensor<4xf32>
+    bathy.yield %e, %n : tensor<4xf32>, tensor<4xf32>
+  }
+  bathy.fusion_group "empty" {
+    bathy.yield
+  }
+  return %g#0, %g#1 : tensor<4xf32>, tensor<4xf32>
+}
+
 {-#
   dialect_resources: {
     builtin: {

@@ -1,0 +1,40 @@
+"""Fusion on the torch-exported model suite: fewer kernels, no lost provenance.
+
+`bathy-run --explain-fusion=json` compiles without running and lists every
+kernel with the ONNX nodes it covers. With fusion the kernel count must drop
+while every node that any kernel covered without fusion is still covered,
+and no kernel is without provenance. (Numerics with fusion on are checked by
+test_e2e_cpu.py and test_node_conformance.py, which run with the default
+pipeline.)
+"""
+import json
+import subprocess
+
+import pytest
+
+from onnx_node_tests import tool
+
+MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "vit", "bert", "gpt2", "llama"]
+
+
+def report(path, *extra):
+    result = subprocess.run([tool("bathy-run"), str(path), "--explain-fusion=json", *extra],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fusion_keeps_provenance(exported, name):
+    fused = report(exported / f"{name}.onnx")
+    unfused = report(exported / f"{name}.onnx", "--no-fusion")
+    assert fused["num_ops"] == unfused["num_ops"], "fusion changed the ops compiled"
+    assert fused["num_kernels"] < unfused["num_kernels"]
+    for k in fused["kernels"]:
+        assert k["nodes"], f"kernel {k['name']} has no ONNX node"
+        assert k["ops"], f"kernel {k['name']} has no op"
+    covered = lambda r: {n for k in r["kernels"] for n in k["nodes"]}
+    missing = covered(unfused) - covered(fused)
+    assert not missing, f"nodes lost by fusion: {sorted(missing)[:10]}"
+    print(f"fusion {name}: kernels {unfused['num_kernels']} -> {fused['num_kernels']} "
+          f"(ops {fused['num_ops']})")
