@@ -23,7 +23,10 @@ using namespace mlir;
 
 namespace bathy {
 
-JitModel::~JitModel() = default;
+JitModel::~JitModel() {
+  for (const Weight &w : weights_)
+    bathy_rt_unregister_constant(w.data.get());
+}
 
 static std::optional<rt::DType> toDType(Type t) {
   if (t.isF32())
@@ -104,6 +107,8 @@ void JitModel::externalizeWeights(ModuleOp module) {
     size_t size = (bytes.size() + 63) / 64 * 64;
     w.data = {static_cast<char *>(std::aligned_alloc(64, size)), std::free};
     std::memcpy(w.data.get(), bytes.data(), bytes.size());
+    bathy_rt_register_constant(w.data.get(),
+                               static_cast<int64_t>(bytes.size()));
     if (failed(SymbolTable::replaceAllSymbolUses(
             global, StringAttr::get(module.getContext(), w.symbol), module)))
       continue;

@@ -178,8 +178,22 @@ thread_local PackBuffers pack_buffers;
 
 bool SgemmUsesAvx2() { return kKernel != MicroKernelPortable; }
 
+size_t PackedBSize(int64_t k, int64_t n) {
+  return static_cast<size_t>((n + kNR - 1) / kNR * kNR) * k;
+}
+
+void PackWholeB(int64_t k, int64_t n, MatrixView b, float *out) {
+  int64_t nPadded = (n + kNR - 1) / kNR * kNR;
+  for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+    int64_t kc = std::min(kKC, k - p0);
+    PackB(kc, n, b.data + p0 * b.row_stride, b.row_stride, b.col_stride,
+          out + p0 * nPadded);
+  }
+}
+
 void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
-           float *c, int64_t rsc, int64_t csc, ThreadPool *pool) {
+           float *c, int64_t rsc, int64_t csc, ThreadPool *pool,
+           const float *packedB) {
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   // With few columns in C, packing A would cost about as much as the product:
@@ -209,16 +223,23 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
     int64_t nPadded = (nb + kNR - 1) / kNR * kNR;
     if (packA)
       buf.a.resize(std::max<size_t>(buf.a.size(), mPadded * kKC));
-    buf.b.resize(std::max<size_t>(buf.b.size(), nPadded * kKC));
+    if (!packedB)
+      buf.b.resize(std::max<size_t>(buf.b.size(), nPadded * kKC));
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
       int64_t kc = std::min(kKC, k - p0);
       const float *aBlock = a.data + i0 * a.row_stride + p0 * a.col_stride;
       if (packA)
         PackA(mb, kc, aBlock, a.row_stride, a.col_stride, buf.a.data());
-      PackB(kc, nb, b.data + p0 * b.row_stride + j0 * b.col_stride,
-            b.row_stride, b.col_stride, buf.b.data());
+      // A whole-B packing holds block p0 at p0 * nPadded(n), its column
+      // panels in order, so columns [j0, j0 + nb) start at j0 * kc.
+      const float *bBlock =
+          packedB ? packedB + p0 * ((n + kNR - 1) / kNR * kNR) + j0 * kc
+                  : buf.b.data();
+      if (!packedB)
+        PackB(kc, nb, b.data + p0 * b.row_stride + j0 * b.col_stride,
+              b.row_stride, b.col_stride, buf.b.data());
       for (int64_t jr = 0; jr < nb; jr += kNR) {
-        const float *bp = buf.b.data() + jr * kc;
+        const float *bp = bBlock + jr * kc;
         for (int64_t ir = 0; ir < mb; ir += kMR) {
           PanelA pa = packA
                           ? PanelA{buf.a.data() + ir * kc, 1, kMR}

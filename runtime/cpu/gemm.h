@@ -9,6 +9,7 @@
 #ifndef BATHY_RUNTIME_CPU_GEMM_H
 #define BATHY_RUNTIME_CPU_GEMM_H
 
+#include <cstddef>
 #include <cstdint>
 
 namespace bathy::rt {
@@ -24,9 +25,15 @@ struct MatrixView {
 };
 
 /// C[m, n] += sum_k A[m, k] * B[k, n]. `pool` may be null (one thread).
+/// `packed_b`, when given, is B as PackWholeB wrote it (B is then not read).
 void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
            float *c, int64_t c_row_stride, int64_t c_col_stride,
-           ThreadPool *pool);
+           ThreadPool *pool, const float *packed_b = nullptr);
+
+/// Floats PackWholeB writes for a k x n B.
+size_t PackedBSize(int64_t k, int64_t n);
+/// Packs all of B once, for B operands that do not change (weights).
+void PackWholeB(int64_t k, int64_t n, MatrixView b, float *out);
 
 /// True when the AVX2/FMA microkernel is in use on this CPU.
 bool SgemmUsesAvx2();

@@ -1,8 +1,10 @@
 //===- gemm_test.cc - Sgemm and the microkernel entry points --------------===//
 #include "runtime/cpu/gemm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "runtime/cpu/kernels.h"
@@ -60,6 +62,21 @@ TEST(Sgemm, StridedOperandsAndThreads) {
   CheckSgemm(13, 1000, 513, true, true, &pool);
 }
 
+TEST(Sgemm, PrepackedBMatchesPackingPerCall) {
+  ThreadPool pool(3);
+  for (auto [m, n, k] : {std::tuple{7, 530, 300}, std::tuple{64, 40, 513},
+                         std::tuple{1, 17, 1}}) {
+    std::vector<float> a = Random(m * k, 8), b = Random(k * n, 9);
+    std::vector<float> c1(m * n, 0.0f), c2(m * n, 0.0f);
+    MatrixView bv{b.data(), n, 1};
+    std::vector<float> packed(PackedBSize(k, n));
+    PackWholeB(k, n, bv, packed.data());
+    Sgemm(m, n, k, {a.data(), k, 1}, bv, c1.data(), n, 1, &pool);
+    Sgemm(m, n, k, {a.data(), k, 1}, bv, c2.data(), n, 1, &pool, packed.data());
+    ASSERT_EQ(c1, c2) << "m=" << m << " n=" << n << " k=" << k;
+  }
+}
+
 TEST(ThreadPool, RunsEveryTaskOnce) {
   ThreadPool pool(4);
   for (int round = 0; round < 50; ++round) {
@@ -109,6 +126,51 @@ TEST(Kernels, BatchedMatmulBroadcasts) {
             s += a[(i * 3 + r) * 4 + p] * b[(j * 4 + p) * 6 + col];
           ASSERT_NEAR(out[((i * 5 + j) * 3 + r) * 6 + col], s, 1e-5);
         }
+}
+
+TEST(Kernels, ConstantWeightsArePackedOnceAndDropped) {
+  std::vector<float> a = Random(5 * 64, 10), w = Random(64 * 48, 11);
+  std::vector<float> out1(5 * 48, 0.0f), out2(5 * 48, 0.0f);
+  auto da = Descriptor(a.data(), {5, 64});
+  auto dw = Descriptor(w.data(), {64, 48});
+  auto d1 = Descriptor(out1.data(), {5, 48});
+  auto d2 = Descriptor(out2.data(), {5, 48});
+  bathy_rt_matmul_f32(2, da.data(), 2, dw.data(), 2, d1.data());
+  bathy_rt_register_constant(w.data(), w.size() * sizeof(float));
+  bathy_rt_matmul_f32(2, da.data(), 2, dw.data(), 2, d2.data());
+  EXPECT_EQ(out1, out2);
+  // After unregistering, new weight values must be read, not a stale pack.
+  bathy_rt_unregister_constant(w.data());
+  for (float &x : w)
+    x = -x;
+  std::fill(out2.begin(), out2.end(), 0.0f);
+  bathy_rt_matmul_f32(2, da.data(), 2, dw.data(), 2, d2.data());
+  for (size_t i = 0; i < out1.size(); ++i)
+    ASSERT_NEAR(out2[i], -out1[i], 1e-5);
+}
+
+TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
+  // Workers fill the im2col buffer of the calling thread.
+  ThreadPool::SetDefaultThreads(4);
+  int64_t c = 32, h = 9, w = 9, f = 8;
+  std::vector<float> x = Random(c * h * w, 12), wt = Random(f * c * 9, 13),
+                     out(f * 7 * 7, 0.0f);
+  auto dx = Descriptor(x.data(), {1, c, h, w});
+  auto dw = Descriptor(wt.data(), {f, c, 3, 3});
+  auto dout = Descriptor(out.data(), {1, f, 7, 7});
+  bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), 1, 1, 1, 1);
+  for (int64_t o = 0; o < f; ++o)
+    for (int64_t y = 0; y < 7; ++y)
+      for (int64_t xo = 0; xo < 7; ++xo) {
+        double s = 0;
+        for (int64_t ci = 0; ci < c; ++ci)
+          for (int a = 0; a < 3; ++a)
+            for (int b = 0; b < 3; ++b)
+              s += double(x[(ci * h + y + a) * w + xo + b]) *
+                   wt[((o * c + ci) * 3 + a) * 3 + b];
+        ASSERT_NEAR(out[(o * 7 + y) * 7 + xo], s, 1e-3);
+      }
+  ThreadPool::SetDefaultThreads(0);
 }
 
 TEST(Kernels, Conv2dMatchesDirectLoops) {

@@ -2,6 +2,12 @@
 #include "runtime/cpu/kernels.h"
 
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <thread>
 #include <vector>
 
@@ -43,10 +49,74 @@ int64_t BatchStride(const View &v, int64_t out_batch_rank, int64_t d) {
   return v.strides[j];
 }
 
+/// Address ranges the runtime may treat as immutable (model weights), and
+/// the B operands packed from them once.
+struct ConstantCache {
+  std::mutex mu;
+  std::map<const char *, const char *> ranges; // begin -> end
+  struct Key {
+    const float *data;
+    int64_t k, n, rs, cs;
+    bool operator<(const Key &o) const {
+      return std::tie(data, k, n, rs, cs) <
+             std::tie(o.data, o.k, o.n, o.rs, o.cs);
+    }
+  };
+  std::map<Key, std::vector<float>> packed;
+
+  bool IsConstant(const void *p) {
+    auto *c = static_cast<const char *>(p);
+    auto it = ranges.upper_bound(c);
+    return it != ranges.begin() && c < std::prev(it)->second;
+  }
+};
+
+ConstantCache &Constants() {
+  static ConstantCache cache;
+  return cache;
+}
+
+/// B packed once when it lies in a registered constant range, else null.
+const float *PackedConstantB(int64_t k, int64_t n, MatrixView b) {
+  ConstantCache &cache = Constants();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  if (cache.ranges.empty() || !cache.IsConstant(b.data))
+    return nullptr;
+  ConstantCache::Key key{b.data, k, n, b.row_stride, b.col_stride};
+  auto [it, fresh] = cache.packed.try_emplace(key);
+  if (fresh) {
+    it->second.resize(PackedBSize(k, n));
+    PackWholeB(k, n, b, it->second.data());
+  }
+  return it->second.data();
+}
+
 } // namespace
 } // namespace bathy::rt
 
 using namespace bathy::rt;
+
+extern "C" void bathy_rt_register_constant(const void *data, int64_t bytes) {
+  ConstantCache &cache = Constants();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  auto *begin = static_cast<const char *>(data);
+  cache.ranges[begin] = begin + bytes;
+}
+
+extern "C" void bathy_rt_unregister_constant(const void *data) {
+  ConstantCache &cache = Constants();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  auto *begin = static_cast<const char *>(data);
+  auto it = cache.ranges.find(begin);
+  if (it == cache.ranges.end())
+    return;
+  const char *end = it->second;
+  cache.ranges.erase(it);
+  for (auto p = cache.packed.begin(); p != cache.packed.end();) {
+    auto *d = reinterpret_cast<const char *>(p->first.data);
+    p = d >= begin && d < end ? cache.packed.erase(p) : std::next(p);
+  }
+}
 
 extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
                                     void *b, int64_t out_rank, void *out) {
@@ -67,11 +137,11 @@ extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
       ob += index[d] * BatchStride(vb, batch_rank, d);
       oo += index[d] * vo.strides[d];
     }
+    MatrixView bm{vb.data + ob, vb.strides[b_rank - 2], vb.strides[b_rank - 1]};
     Sgemm(m, n, k,
-          {va.data + oa, va.strides[a_rank - 2], va.strides[a_rank - 1]},
-          {vb.data + ob, vb.strides[b_rank - 2], vb.strides[b_rank - 1]},
+          {va.data + oa, va.strides[a_rank - 2], va.strides[a_rank - 1]}, bm,
           vo.data + oo, vo.strides[out_rank - 2], vo.strides[out_rank - 1],
-          &pool);
+          &pool, PackedConstantB(k, n, bm));
     for (int64_t d = batch_rank; d-- > 0;) {
       if (++index[d] < vo.sizes[d])
         break;
@@ -113,7 +183,9 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   std::vector<float> outCopy;
   bool pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1;
   bool inFlat = vx.strides[3] == 1 && vx.strides[2] == vx.sizes[3];
-  std::vector<float> cols;
+  // Kept per thread across calls: a fresh buffer per convolution costs page
+  // faults on every run.
+  thread_local std::vector<float> cols;
   for (int64_t img = 0; img < batch; ++img) {
     const float *xi = vx.data + img * vx.strides[0];
     float *oi = vo.data + img * vo.strides[0];
@@ -124,10 +196,12 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
       // im2col: row (ci, a, b) holds the input pixels that tap (a, b) of
       // channel ci reads for every output pixel.
       cols.resize(depth * pixels);
+      // The workers must see this thread's buffer, not their own.
+      float *colsData = cols.data();
       pool.ParallelFor(c, [&](int64_t ci) {
         for (int64_t a = 0; a < kh; ++a)
           for (int64_t bidx = 0; bidx < kw; ++bidx) {
-            float *row = cols.data() + ((ci * kh + a) * kw + bidx) * pixels;
+            float *row = colsData + ((ci * kh + a) * kw + bidx) * pixels;
             for (int64_t y = 0; y < oh; ++y) {
               const float *src = xi + ci * vx.strides[1] +
                                  (y * sh + a * dh) * vx.strides[2] +
@@ -159,6 +233,7 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
 }
 
 extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
+  ConfigureHostAllocator();
   if (num_threads < 1) {
     unsigned hw = std::thread::hardware_concurrency();
     num_threads = hw ? hw : 1;
@@ -167,10 +242,29 @@ extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
 }
 
 namespace bathy::rt {
+void ConfigureHostAllocator() {
+#if defined(__GLIBC__)
+  // Intermediate tensors are allocated and freed on every run; glibc would
+  // hand large ones straight back to the kernel (mmap/munmap) and take page
+  // faults on each reuse. Keep them in the heap instead (until the memory
+  // planner owns these buffers).
+  static bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
 const KernelSymbol *KernelSymbols(int *count) {
   static const KernelSymbol symbols[] = {
       {"bathy_rt_matmul_f32", reinterpret_cast<void *>(&bathy_rt_matmul_f32)},
       {"bathy_rt_conv2d_f32", reinterpret_cast<void *>(&bathy_rt_conv2d_f32)},
+      {"bathy_rt_register_constant",
+       reinterpret_cast<void *>(&bathy_rt_register_constant)},
+      {"bathy_rt_unregister_constant",
+       reinterpret_cast<void *>(&bathy_rt_unregister_constant)},
       {"bathy_rt_set_num_threads",
        reinterpret_cast<void *>(&bathy_rt_set_num_threads)},
   };

@@ -27,6 +27,13 @@ void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
                          int64_t stride_w, int64_t dilation_h,
                          int64_t dilation_w);
 
+/// Declares [data, data + bytes) immutable until unregistered (model
+/// weights): GEMM operands read from it are packed once and reused.
+void bathy_rt_register_constant(const void *data, int64_t bytes);
+/// Ends that promise for the range starting at `data`, dropping what was
+/// derived from it.
+void bathy_rt_unregister_constant(const void *data);
+
 /// Threads the kernels above use from now on (< 1: all hardware threads).
 void bathy_rt_set_num_threads(int64_t num_threads);
 }
@@ -39,6 +46,8 @@ struct KernelSymbol {
 };
 /// Every entry point above.
 const KernelSymbol *KernelSymbols(int *count);
+/// Tunes the host allocator for per-run tensors (idempotent).
+void ConfigureHostAllocator();
 } // namespace bathy::rt
 
 #endif // BATHY_RUNTIME_CPU_KERNELS_H
