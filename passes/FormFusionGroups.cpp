@@ -42,21 +42,12 @@ Role roleOf(Operation *op) {
   return Role::Other;
 }
 
-/// Shape arithmetic the outliner keeps on the host (same rule as there).
+/// Ops that belong to no group: non-bathy ops, constants, launches, groups
+/// themselves, and the host's shape arithmetic.
 bool isHostOp(Operation *op) {
-  if (!isa<BathyDialect>(op->getDialect()) ||
-      isa<ConstantOp, LaunchOp, FusionGroupOp, YieldOp>(op))
-    return true;
-  if (isa<ShapeOp, SizeOp>(op))
-    return true;
-  if (op->getNumResults() == 0)
-    return false;
-  return llvm::all_of(op->getResultTypes(), [](Type t) {
-    auto ranked = dyn_cast<RankedTensorType>(t);
-    return ranked && ranked.getRank() <= 1 && ranked.hasStaticShape() &&
-           ranked.getNumElements() <= 16 &&
-           ranked.getElementType().isInteger(64);
-  });
+  return !isa<BathyDialect>(op->getDialect()) ||
+         isa<ConstantOp, LaunchOp, FusionGroupOp, YieldOp>(op) ||
+         isHostShapeOp(op);
 }
 
 /// "node (OpType)" for messages, from the importer's locations.

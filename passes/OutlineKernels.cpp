@@ -22,6 +22,19 @@ namespace bathy {
 using namespace mlir;
 using namespace bathy;
 
+bool bathy::isHostShapeOp(Operation *op) {
+  if (isa<ShapeOp, SizeOp>(op))
+    return true;
+  if (op->getNumResults() == 0)
+    return false;
+  return llvm::all_of(op->getResultTypes(), [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    return ranked && ranked.getRank() <= 1 && ranked.hasStaticShape() &&
+           ranked.getNumElements() <= 16 &&
+           ranked.getElementType().isInteger(64);
+  });
+}
+
 namespace {
 
 /// Appends the ONNX node names a location refers to (NameLocs whose child
@@ -35,22 +48,6 @@ void collectNodeNames(Location loc, SmallVectorImpl<StringRef> &names) {
   if (auto fused = dyn_cast<FusedLoc>(loc))
     for (Location part : fused.getLocations())
       collectNodeNames(part, names);
-}
-
-/// Shape arithmetic runs on the host: shape/size, and ops whose results are
-/// all small static integer vectors (the Gather/Concat/Unsqueeze chains that
-/// compute reshape targets).
-bool isHostShapeOp(Operation *op) {
-  if (isa<ShapeOp, SizeOp>(op))
-    return true;
-  if (op->getNumResults() == 0)
-    return false;
-  return llvm::all_of(op->getResultTypes(), [](Type t) {
-    auto ranked = dyn_cast<RankedTensorType>(t);
-    return ranked && ranked.getRank() <= 1 && ranked.hasStaticShape() &&
-           ranked.getNumElements() <= 16 &&
-           ranked.getElementType().isInteger(64);
-  });
 }
 
 struct OutlineKernelsPass
@@ -67,47 +64,19 @@ struct OutlineKernelsPass
                      dense.getNumElements() <= maxInlineConstantElements);
   }
 
+  /// One kernel for one op: the op is wrapped in a group of its own.
   void outline(Operation *op, func::FuncOp host, SymbolTable &symbols,
                unsigned index) {
-    MLIRContext *ctx = op->getContext();
-    // Operands become kernel arguments, except small constants.
-    llvm::SetVector<Value> args;
-    for (Value operand : op->getOperands())
-      if (!isInlinableConstant(operand))
-        args.insert(operand);
-
-    OpBuilder builder(ctx);
-    builder.setInsertionPointToEnd(host->getParentOfType<ModuleOp>().getBody());
-    std::string name =
-        (op->getName().stripDialect() + "_" + Twine(index)).str();
-    auto type = FunctionType::get(ctx, TypeRange(args.getArrayRef()),
-                                  op->getResultTypes());
-    auto kernel = func::FuncOp::create(builder, op->getLoc(), name, type);
-    kernel.setPrivate();
-    kernel->setAttr(kKernelAttrName, UnitAttr::get(ctx));
-    SmallVector<StringRef> nodes;
-    collectNodeNames(op->getLoc(), nodes);
-    kernel->setAttr(kKernelNodesAttrName, builder.getStrArrayAttr(nodes));
-    symbols.insert(kernel);
-
-    Block *body = kernel.addEntryBlock();
-    builder.setInsertionPointToStart(body);
-    IRMapping mapping;
-    for (auto [arg, value] : llvm::zip(body->getArguments(), args))
-      mapping.map(value, arg);
-    for (Value operand : op->getOperands())
-      if (!mapping.contains(operand))
-        mapping.map(operand,
-                    builder.clone(*operand.getDefiningOp())->getResult(0));
-    Operation *clone = builder.clone(*op, mapping);
-    func::ReturnOp::create(builder, op->getLoc(), clone->getResults());
-
-    builder.setInsertionPoint(op);
-    auto launch = LaunchOp::create(builder, op->getLoc(), op->getResultTypes(),
-                                   kernel.getSymName(), args.getArrayRef());
-    op->replaceAllUsesWith(launch.getResults());
-    op->erase();
-    ++numKernels;
+    OpBuilder builder(op);
+    auto group =
+        FusionGroupOp::create(builder, op->getLoc(), op->getResultTypes(),
+                              builder.getStringAttr(""), ArrayAttr());
+    Block *body = builder.createBlock(&group.getBody());
+    op->replaceAllUsesWith(group.getResults());
+    op->moveBefore(body, body->end());
+    builder.setInsertionPointToEnd(body);
+    YieldOp::create(builder, op->getLoc(), op->getResults());
+    outlineGroup(group, host, symbols, index);
   }
 
   /// One kernel for a whole fusion group: values from above become
@@ -143,7 +112,8 @@ struct OutlineKernelsPass
     for (Operation &op : body.without_terminator())
       collectNodeNames(op.getLoc(), nodes);
     kernel->setAttr(kKernelNodesAttrName, builder.getStrArrayAttr(nodes));
-    kernel->setAttr(kKernelKindAttrName, group.getKindAttr());
+    if (!group.getKind().empty())
+      kernel->setAttr(kKernelKindAttrName, group.getKindAttr());
     if (auto rejected = group.getRejectedAttr())
       kernel->setAttr(kKernelRejectedAttrName, rejected);
     symbols.insert(kernel);

@@ -18,6 +18,11 @@ namespace bathy {
 #define GEN_PASS_REGISTRATION
 #include "bathy/Passes/Passes.h.inc"
 
+/// Shape arithmetic that stays in the host function: shape/size, and ops
+/// whose results are all small static i64 vectors (the Gather/Concat/
+/// Unsqueeze chains computing reshape targets). Never part of a kernel.
+bool isHostShapeOp(mlir::Operation *op);
+
 } // namespace bathy
 
 #endif // BATHY_PASSES_PASSES_H
