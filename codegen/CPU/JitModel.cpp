@@ -87,11 +87,19 @@ static FailureOr<TensorSpec> specFor(Type type, DictionaryAttr attrs,
 /// Constants at least this large stay out of the LLVM module.
 static constexpr int64_t kExternalWeightBytes = 4096;
 
-void JitModel::externalizeWeights(ModuleOp module) {
+void JitModel::externalizeWeights(ModuleOp module, bool releaseBlobs) {
   // LLVM would otherwise copy every weight into an IR constant, run its
   // passes over them and emit them into the object: for ResNet-50 that was
   // most of a 50 s compile. Instead each large memref.global becomes an
   // external declaration whose symbol resolves to a copy owned here.
+  // Globals initialized from each blob, so a blob can be emptied (when the
+  // caller allows it) as soon as its last global was copied: the peak then
+  // holds each weight about once, not twice.
+  llvm::DenseMap<DialectResourceBlobManager::BlobEntry *, int> users;
+  for (auto global : module.getOps<memref::GlobalOp>())
+    if (auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(
+            global.getInitialValueAttr()))
+      ++users[blob.getRawHandle().getResource()];
   for (auto global : module.getOps<memref::GlobalOp>()) {
     auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(
         global.getInitialValueAttr());
@@ -107,15 +115,18 @@ void JitModel::externalizeWeights(ModuleOp module) {
     size_t size = (bytes.size() + 63) / 64 * 64;
     w.data = {static_cast<char *>(std::aligned_alloc(64, size)), std::free};
     std::memcpy(w.data.get(), bytes.data(), bytes.size());
-    bathy_rt_register_constant(w.data.get(),
-                               static_cast<int64_t>(bytes.size()));
     if (failed(SymbolTable::replaceAllSymbolUses(
             global, StringAttr::get(module.getContext(), w.symbol), module)))
       continue;
+    bathy_rt_register_constant(w.data.get(),
+                               static_cast<int64_t>(bytes.size()));
+    auto *entry = blob.getRawHandle().getResource();
     global.setSymName(w.symbol);
     global.removeInitialValueAttr();
     global.setPublic();
     weights_.push_back(std::move(w));
+    if (releaseBlobs && --users[entry] == 0)
+      entry->setBlob(AsmResourceBlob());
   }
 }
 
@@ -153,7 +164,7 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   buildCpuJitPipeline(pm, Phase::Bufferized, opts.pipeline);
   if (failed(pm.run(module)))
     return failure();
-  model->externalizeWeights(module);
+  model->externalizeWeights(module, opts.releaseWeightBlobs);
   PassManager toLLVM(module.getContext());
   buildCpuToLLVMPipeline(toLLVM);
   if (failed(toLLVM.run(module)))

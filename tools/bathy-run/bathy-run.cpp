@@ -180,6 +180,7 @@ int main(int argc, char **argv) {
   }
   bathy::JitOptions jitOptions;
   jitOptions.pipeline = pipelineOptions;
+  jitOptions.releaseWeightBlobs = true; // the module is not used again
   mlir::FailureOr<std::unique_ptr<bathy::JitModel>> model =
       bathy::JitModel::compile(*module, jitOptions);
   if (mlir::failed(model))

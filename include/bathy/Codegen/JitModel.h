@@ -40,6 +40,10 @@ struct JitOptions {
   unsigned optLevel = 3;
   /// Choices along the compilation pipeline (fusion on by default).
   PipelineOptions pipeline;
+  /// Empty the context's resource blobs of the weights JitModel copied, so a
+  /// model's weights are held once. Only for callers that will not use those
+  /// blobs again (other modules in the same context would see them empty).
+  bool releaseWeightBlobs = false;
 };
 
 class JitModel {
@@ -61,7 +65,7 @@ public:
 
 private:
   JitModel() = default;
-  void externalizeWeights(mlir::ModuleOp module);
+  void externalizeWeights(mlir::ModuleOp module, bool releaseBlobs);
   std::vector<TensorSpec> inputs_, outputs_;
   std::unique_ptr<mlir::ExecutionEngine> engine_;
   /// Large constants (weights), kept out of the LLVM module: each is an
