@@ -50,9 +50,10 @@ std::optional<SmallVector<Value, 3>> operandsFor(linalg::GenericOp g,
       return std::nullopt;
     return ops;
   }
-  if (kind == "conv2d_f32") {
-    if (rank(0) != 4 || rank(1) != 4 || rank(2) != 4 || g.getNumLoops() != 7 ||
-        !g->hasAttr(codegen::kUkernelStridesAttr) ||
+  if (kind == "conv2d_f32" || kind == "dwconv2d_f32") {
+    unsigned loops = kind == "conv2d_f32" ? 7 : 6;
+    if (rank(0) != 4 || rank(1) != 4 || rank(2) != 4 ||
+        g.getNumLoops() != loops || !g->hasAttr(codegen::kUkernelStridesAttr) ||
         !g->hasAttr(codegen::kUkernelDilationsAttr))
       return std::nullopt;
     return ops;
@@ -98,7 +99,7 @@ struct UseMicrokernelsPass
         auto unranked = UnrankedMemRefType::get(f32, t.getMemorySpace());
         args.push_back(memref::CastOp::create(b, loc, unranked, v));
       }
-      if (kind == "conv2d_f32") {
+      if (kind == "conv2d_f32" || kind == "dwconv2d_f32") {
         for (StringLiteral attr :
              {codegen::kUkernelStridesAttr, codegen::kUkernelDilationsAttr})
           for (int64_t v :

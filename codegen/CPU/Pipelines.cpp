@@ -75,6 +75,7 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
   pm.addPass(createCanonicalizerPass());
   // GEMM-class ops go to the runtime's packed, multithreaded kernels.
   pm.addPass(createUseMicrokernelsPass());
+  pm.addPass(createExpandStridedCopiesPass());
   // Free intermediate buffers (results of @main are the caller's: JitModel
   // frees them after copying); clones become alloc + copy.
   addTextual(pm,

@@ -672,7 +672,12 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
     Value result;
     Value bias = op.getBias();
-    if (group == 1) {
+    // Depthwise (one filter per channel) runs as its own generic too, so the
+    // runtime's direct depthwise kernel can take it.
+    bool depthwise = group > 1 && !in.isDynamicDim(1) &&
+                     in.getDimSize(1) == group && w.getDimSize(0) == group &&
+                     w.getDimSize(1) == 1;
+    if (group == 1 || depthwise) {
       // The accumulator starts as the bias broadcast over the image (or
       // zero), so the bias costs no extra pass over the output.
       Value init;
@@ -687,8 +692,7 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
                    rewriter, loc, TypeRange{out}, ValueRange{bias},
                    ValueRange{empty},
                    {channel, AffineMap::getMultiDimIdentityMap(4, ctx)},
-                   SmallVector<IteratorType>(4, IteratorType::parallel), "",
-                   "",
+                   SmallVector<IteratorType>(4, IteratorType::parallel), "", "",
                    [&](OpBuilder &b, Location l, ValueRange a) {
                      linalg::YieldOp::create(b, l, a[0]);
                    })
@@ -702,11 +706,44 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
             },
             zero);
       }
+      MLIRContext *ctx = op.getContext();
+      auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+      if (depthwise) {
+        // Loops [n, c, kh, kw, oh, ow]; filter c reads channel c only.
+        AffineMap inMap =
+            AffineMap::get(6, 0,
+                           {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
+                            d(5) * strides[1] + d(3) * dilations[1]},
+                           ctx);
+        AffineMap wMap = AffineMap::get(
+            6, 0, {d(1), getAffineConstantExpr(0, ctx), d(2), d(3)}, ctx);
+        AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(4), d(5)}, ctx);
+        SmallVector<IteratorType> iterators = {
+            IteratorType::parallel,  IteratorType::parallel,
+            IteratorType::reduction, IteratorType::reduction,
+            IteratorType::parallel,  IteratorType::parallel};
+        auto generic = linalg::GenericOp::create(
+            rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
+            ValueRange{init}, {inMap, wMap, outMap}, iterators, "", "",
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+              linalg::YieldOp::create(
+                  b, l, Value(arith::AddFOp::create(b, l, a[2], p)));
+            });
+        if (elem.isF32()) {
+          generic->setAttr(kUkernelAttr,
+                           rewriter.getStringAttr("dwconv2d_f32"));
+          generic->setAttr(kUkernelStridesAttr,
+                           rewriter.getDenseI64ArrayAttr(strides));
+          generic->setAttr(kUkernelDilationsAttr,
+                           rewriter.getDenseI64ArrayAttr(dilations));
+        }
+        rewriter.replaceOp(op, generic.getResult(0));
+        return success();
+      }
       // A generic with loops [n, f, c, kh, kw, oh, ow]: the reductions sit
       // outside the output row, so the innermost loop walks contiguous
       // output (and, at stride 1, input) elements and vectorizes.
-      MLIRContext *ctx = op.getContext();
-      auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
       AffineMap inMap =
           AffineMap::get(7, 0,
                          {d(0), d(2), d(5) * strides[0] + d(3) * dilations[0],

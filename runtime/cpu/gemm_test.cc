@@ -173,6 +173,42 @@ TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
   ThreadPool::SetDefaultThreads(0);
 }
 
+TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
+  struct Case {
+    int64_t n, c, h, w, kh, kw, sh, sw, dh, dw;
+  };
+  for (Case t : {Case{1, 5, 9, 11, 3, 3, 1, 1, 1, 1},
+                 Case{2, 3, 10, 10, 3, 3, 2, 2, 1, 1},
+                 Case{1, 4, 12, 12, 5, 3, 1, 2, 2, 1}}) {
+    int64_t oh = (t.h - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+    int64_t ow = (t.w - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+    std::vector<float> x = Random(t.n * t.c * t.h * t.w, 14),
+                       w = Random(t.c * t.kh * t.kw, 15),
+                       out(t.n * t.c * oh * ow, 0.25f);
+    std::vector<float> expected(out);
+    for (int64_t i = 0; i < t.n; ++i)
+      for (int64_t ch = 0; ch < t.c; ++ch)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t xo = 0; xo < ow; ++xo) {
+            double s = 0;
+            for (int64_t a = 0; a < t.kh; ++a)
+              for (int64_t b = 0; b < t.kw; ++b)
+                s += double(
+                         x[((i * t.c + ch) * t.h + y * t.sh + a * t.dh) * t.w +
+                           xo * t.sw + b * t.dw]) *
+                     w[(ch * t.kh + a) * t.kw + b];
+            expected[((i * t.c + ch) * oh + y) * ow + xo] += float(s);
+          }
+    auto dx = Descriptor(x.data(), {t.n, t.c, t.h, t.w});
+    auto dw = Descriptor(w.data(), {t.c, 1, t.kh, t.kw});
+    auto dout = Descriptor(out.data(), {t.n, t.c, oh, ow});
+    bathy_rt_dwconv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), t.sh,
+                          t.sw, t.dh, t.dw);
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], expected[i], 1e-4) << "at " << i;
+  }
+}
+
 TEST(Kernels, Conv2dMatchesDirectLoops) {
   struct Case {
     int64_t n, c, h, w, f, kh, kw, sh, sw, dh, dw;

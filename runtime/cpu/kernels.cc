@@ -232,6 +232,57 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   }
 }
 
+namespace {
+/// One output row of a depthwise tap: dst[x] += w * src[x * step]. Built
+/// for AVX2 as well, picked at load time.
+__attribute__((target_clones("avx2", "default"))) void
+TapRow(float *dst, const float *src, int64_t n, int64_t step, float w) {
+  if (step == 1) {
+    for (int64_t x = 0; x < n; ++x)
+      dst[x] += w * src[x];
+  } else {
+    for (int64_t x = 0; x < n; ++x)
+      dst[x] += w * src[x * step];
+  }
+}
+} // namespace
+
+extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
+                                      void *w, int64_t out_rank, void *out,
+                                      int64_t sh, int64_t sw, int64_t dh,
+                                      int64_t dw) {
+  View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
+       vo = Decode(out_rank, out);
+  int64_t batch = vo.sizes[0], c = vo.sizes[1], oh = vo.sizes[2],
+          ow = vo.sizes[3];
+  int64_t kh = vw.sizes[2], kw = vw.sizes[3];
+  // One task per (image, channel) plane; rows are accumulated in a
+  // contiguous scratch row when the output row is strided.
+  ThreadPool::Default().ParallelFor(batch * c, [&](int64_t t) {
+    int64_t n = t / c, ch = t % c;
+    const float *xp = vx.data + n * vx.strides[0] + ch * vx.strides[1];
+    const float *wp = vw.data + ch * vw.strides[0];
+    float *op = vo.data + n * vo.strides[0] + ch * vo.strides[1];
+    std::vector<float> row(vo.strides[3] == 1 ? 0 : ow);
+    for (int64_t y = 0; y < oh; ++y) {
+      float *dst = vo.strides[3] == 1 ? op + y * vo.strides[2] : row.data();
+      if (vo.strides[3] != 1)
+        for (int64_t xo = 0; xo < ow; ++xo)
+          dst[xo] = op[y * vo.strides[2] + xo * vo.strides[3]];
+      for (int64_t a = 0; a < kh; ++a)
+        for (int64_t b = 0; b < kw; ++b)
+          TapRow(dst,
+                 xp + (y * sh + a * dh) * vx.strides[2] +
+                     b * dw * vx.strides[3],
+                 ow, sw * vx.strides[3],
+                 wp[a * vw.strides[2] + b * vw.strides[3]]);
+      if (vo.strides[3] != 1)
+        for (int64_t xo = 0; xo < ow; ++xo)
+          op[y * vo.strides[2] + xo * vo.strides[3]] = dst[xo];
+    }
+  });
+}
+
 extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
   ConfigureHostAllocator();
   if (num_threads < 1) {
@@ -261,6 +312,8 @@ const KernelSymbol *KernelSymbols(int *count) {
   static const KernelSymbol symbols[] = {
       {"bathy_rt_matmul_f32", reinterpret_cast<void *>(&bathy_rt_matmul_f32)},
       {"bathy_rt_conv2d_f32", reinterpret_cast<void *>(&bathy_rt_conv2d_f32)},
+      {"bathy_rt_dwconv2d_f32",
+       reinterpret_cast<void *>(&bathy_rt_dwconv2d_f32)},
       {"bathy_rt_register_constant",
        reinterpret_cast<void *>(&bathy_rt_register_constant)},
       {"bathy_rt_unregister_constant",

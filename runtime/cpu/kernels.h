@@ -27,6 +27,13 @@ void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
                          int64_t stride_w, int64_t dilation_h,
                          int64_t dilation_w);
 
+/// Depthwise: out[n, c, oh, ow] += sum_{kh, kw}
+///   x[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[c, 0, kh, kw], x padded.
+void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
+                           int64_t out_rank, void *out, int64_t stride_h,
+                           int64_t stride_w, int64_t dilation_h,
+                           int64_t dilation_w);
+
 /// Declares [data, data + bytes) immutable until unregistered (model
 /// weights): GEMM operands read from it are packed once and reused.
 void bathy_rt_register_constant(const void *data, int64_t bytes);

@@ -106,3 +106,18 @@ func.func private @unsigned_kernel(%a: tensor<4xui8>) -> tensor<4xui8> attribute
   %0 = bathy.div %a, %a : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
   return %0 : tensor<4xui8>
 }
+
+// -----
+
+// Depthwise convolution (one filter per channel) is one generic with loops
+// [n, c, kh, kw, oh, ow], marked for the runtime's depthwise kernel.
+// CHECK-DAG: #[[$DIN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + d4, d3 + d5)>
+// CHECK-DAG: #[[$DW:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d2, d3)>
+// CHECK-DAG: #[[$DOUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+// CHECK-LABEL: func.func private @depthwise_kernel
+// CHECK: linalg.generic {indexing_maps = [#[[$DIN]], #[[$DW]], #[[$DOUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel", "parallel"]}
+// CHECK-SAME: attrs = {bathy.ukernel = "dwconv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 1, 1>}
+func.func private @depthwise_kernel(%x: tensor<1x8x6x6xf32>, %w: tensor<8x1x3x3xf32>) -> tensor<1x8x6x6xf32> attributes {bathy.kernel} {
+  %0 = bathy.conv %x, %w {group = 8 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x6x6xf32>
+  return %0 : tensor<1x8x6x6xf32>
+}

@@ -162,6 +162,21 @@ def FuseLinalgElementwisePass : Pass<"bathy-fuse-linalg-elementwise", "mlir::Mod
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ExpandStridedCopiesPass : Pass<"bathy-cpu-expand-strided-copies", "mlir::ModuleOp"> {
+  let summary = "Turns memref.copy between non-contiguous buffers into loops.";
+  let description = [{
+    `finalize-memref-to-llvm` lowers a copy between contiguous buffers to
+    memcpy but any other (padding into a subview, slices) to a call of the
+    runner library's generic element-by-element `memrefCopy`. This pass
+    rewrites those copies as `linalg.copy`, which becomes loops that LLVM
+    vectorizes. Run after bufferization, before linalg is lowered to loops.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let statistics = [
+    Statistic<"numExpanded", "num-expanded", "Number of copies turned into loops">,
+  ];
+}
+
 def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
   let summary = "Replaces marked contractions on buffers with runtime microkernel calls.";
   let description = [{
