@@ -169,8 +169,15 @@ struct FormFusionGroupsPass
       for (Operation &op : block)
         position[&op] = pos++;
       for (Operation &op : block) {
-        if (isHostOp(&op) || op.hasTrait<mlir::OpTrait::IsTerminator>())
+        if (isHostOp(&op) || op.hasTrait<mlir::OpTrait::IsTerminator>()) {
+          // A host op (say bathy.shape of an intermediate) reading a group's
+          // value pins the group before it, like any other reader.
+          for (Value operand : op.getOperands())
+            if (Operation *def = operand.getDefiningOp())
+              if (auto it = groupOf.find(def); it != groupOf.end())
+                groups[it->second].sealed = true;
           continue;
+        }
         Role role = roleOf(&op);
         std::optional<unsigned> joined;
         SmallVector<std::string> reasons;

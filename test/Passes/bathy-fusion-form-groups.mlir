@@ -134,3 +134,22 @@ func.func @host_shapes(%x: tensor<?x8xf32>) -> tensor<?xf32> {
   %r = bathy.dynamic_reshape %x, %c : (tensor<?x8xf32>, tensor<1xi64>) -> tensor<?xf32>
   return %r : tensor<?xf32>
 }
+
+// -----
+
+// A host op reading a group's value (the shape of an intermediate) pins the
+// group before it, like any other reader outside the group.
+// CHECK-LABEL: func.func @host_reader
+// CHECK: %[[G:.+]] = bathy.fusion_group "elementwise" -> tensor<?x8xf32> {
+// CHECK-NEXT: bathy.exp
+// CHECK-NEXT: bathy.yield
+// CHECK: bathy.shape %[[G]]
+// CHECK: bathy.fusion_group "elementwise" attributes {rejected = ["e (exp): its kernel already feeds another kernel"]}
+// CHECK-NEXT: bathy.neg %[[G]]
+func.func @host_reader(%x: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<2xi64>) {
+  %e = bathy.exp %x : (tensor<?x8xf32>) -> tensor<?x8xf32> loc(#e2)
+  %s = bathy.shape %e : (tensor<?x8xf32>) -> tensor<2xi64>
+  %n = bathy.neg %e : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  return %n, %s : tensor<?x8xf32>, tensor<2xi64>
+}
+#e2 = loc("e"("Exp"))
