@@ -126,12 +126,14 @@ int main(int argc, char **argv) {
         (arg.consume_front("--threads") || arg.consume_front("-threads"))) {
       if (arg.empty() && i + 1 < argc)
         arg = argv[++i];
+      else if (arg.empty())
+        return fail("--threads expects a value");
       else if (!arg.consume_front("="))
         return fail("unknown option '" + std::string(argv[i]) + "'");
-      if (!llvm::to_integer(arg, threads) || threads < 0)
-        return fail(
-            "--threads expects N >= 0 (0: all hardware threads), got '" +
-            arg.str() + "'");
+      if (!llvm::to_integer(arg, threads) || threads < 0 || threads > 1024)
+        return fail("--threads expects 0 <= N <= 1024 (0: all hardware "
+                    "threads), got '" +
+                    arg.str() + "'");
       continue;
     }
     args.push_back(argv[i]);
