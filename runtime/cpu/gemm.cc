@@ -191,15 +191,28 @@ void PackWholeB(int64_t k, int64_t n, MatrixView b, float *out) {
   }
 }
 
+size_t PackedASize(int64_t m, int64_t k) {
+  return static_cast<size_t>((m + kMR - 1) / kMR * kMR) * k;
+}
+
+void PackWholeA(int64_t m, int64_t k, MatrixView a, float *out) {
+  int64_t mPadded = (m + kMR - 1) / kMR * kMR;
+  for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+    int64_t kc = std::min(kKC, k - p0);
+    PackA(m, kc, a.data + p0 * a.col_stride, a.row_stride, a.col_stride,
+          out + p0 * mPadded);
+  }
+}
+
 void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
            float *c, int64_t rsc, int64_t csc, ThreadPool *pool,
-           const float *packedB) {
+           const float *packedB, const float *packedA) {
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   // With few columns in C, packing A would cost about as much as the product:
   // a row-major A (weights usually are) is then read in place. Wide products
   // amortize the packing and profit from its locality.
-  bool packA = a.col_stride != 1 || n >= 128;
+  bool packA = !packedA && (a.col_stride != 1 || n >= 128);
   // Tile C into mc x nc blocks; shrink them so every thread gets work when
   // the matrix is small in one direction.
   int threads = pool ? pool->num_threads() : 1;
@@ -241,9 +254,14 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
       for (int64_t jr = 0; jr < nb; jr += kNR) {
         const float *bp = bBlock + jr * kc;
         for (int64_t ir = 0; ir < mb; ir += kMR) {
-          PanelA pa = packA
-                          ? PanelA{buf.a.data() + ir * kc, 1, kMR}
-                          : PanelA{aBlock + ir * a.row_stride, a.row_stride, 1};
+          // A whole-A packing holds block p0 at p0 * mPadded(m), its row
+          // panels in order, so row i0 + ir starts at (i0 + ir) * kc.
+          PanelA pa =
+              packedA ? PanelA{packedA + p0 * ((m + kMR - 1) / kMR * kMR) +
+                                   (i0 + ir) * kc,
+                               1, kMR}
+              : packA ? PanelA{buf.a.data() + ir * kc, 1, kMR}
+                      : PanelA{aBlock + ir * a.row_stride, a.row_stride, 1};
           kKernel(kc, pa, bp, c + (i0 + ir) * rsc + (j0 + jr) * csc, rsc, csc,
                   std::min(kMR, mb - ir), std::min(kNR, nb - jr));
         }

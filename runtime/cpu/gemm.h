@@ -25,10 +25,17 @@ struct MatrixView {
 };
 
 /// C[m, n] += sum_k A[m, k] * B[k, n]. `pool` may be null (one thread).
-/// `packed_b`, when given, is B as PackWholeB wrote it (B is then not read).
+/// `packed_b` / `packed_a`, when given, are B / A as PackWholeB / PackWholeA
+/// wrote them (that operand is then not read).
 void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
            float *c, int64_t c_row_stride, int64_t c_col_stride,
-           ThreadPool *pool, const float *packed_b = nullptr);
+           ThreadPool *pool, const float *packed_b = nullptr,
+           const float *packed_a = nullptr);
+
+/// Floats PackWholeA writes for an m x k A.
+size_t PackedASize(int64_t m, int64_t k);
+/// Packs all of A once, for A operands that do not change (conv weights).
+void PackWholeA(int64_t m, int64_t k, MatrixView a, float *out);
 
 /// Floats PackWholeB writes for a k x n B.
 size_t PackedBSize(int64_t k, int64_t n);

@@ -77,6 +77,23 @@ TEST(Sgemm, PrepackedBMatchesPackingPerCall) {
   }
 }
 
+TEST(Sgemm, PrepackedAMatchesPackingPerCall) {
+  ThreadPool pool(3);
+  for (auto [m, n, k] : {std::tuple{70, 530, 300}, std::tuple{5, 200, 513},
+                         std::tuple{13, 7, 1}}) {
+    std::vector<float> a = Random(m * k, 16), b = Random(k * n, 17);
+    std::vector<float> c1(m * n, 0.0f), c2(m * n, 0.0f);
+    MatrixView av{a.data(), k, 1};
+    std::vector<float> packed(PackedASize(m, k));
+    PackWholeA(m, k, av, packed.data());
+    Sgemm(m, n, k, av, {b.data(), n, 1}, c1.data(), n, 1, &pool);
+    Sgemm(m, n, k, av, {b.data(), n, 1}, c2.data(), n, 1, &pool, nullptr,
+          packed.data());
+    for (size_t i = 0; i < c1.size(); ++i)
+      ASSERT_NEAR(c1[i], c2[i], 1e-4) << "m=" << m << " n=" << n << " k=" << k;
+  }
+}
+
 TEST(ThreadPool, RunsEveryTaskOnce) {
   ThreadPool pool(4);
   for (int round = 0; round < 50; ++round) {
@@ -170,6 +187,14 @@ TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
                    wt[((o * c + ci) * 3 + a) * 3 + b];
         ASSERT_NEAR(out[(o * 7 + y) * 7 + xo], s, 1e-3);
       }
+  // The same with the weights registered as constant (packed once).
+  std::vector<float> again(out.size(), 0.0f);
+  auto dagain = Descriptor(again.data(), {1, f, 7, 7});
+  bathy_rt_register_constant(wt.data(), wt.size() * sizeof(float));
+  bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dagain.data(), 1, 1, 1, 1);
+  bathy_rt_unregister_constant(wt.data());
+  for (size_t i = 0; i < out.size(); ++i)
+    ASSERT_NEAR(again[i], out[i], 1e-4);
   ThreadPool::SetDefaultThreads(0);
 }
 

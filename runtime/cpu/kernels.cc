@@ -56,10 +56,11 @@ struct ConstantCache {
   std::map<const char *, const char *> ranges; // begin -> end
   struct Key {
     const float *data;
-    int64_t k, n, rs, cs;
+    int64_t rows, cols, rs, cs;
+    bool isA; // packed as the A (row panels) or B (column panels) operand
     bool operator<(const Key &o) const {
-      return std::tie(data, k, n, rs, cs) <
-             std::tie(o.data, o.k, o.n, o.rs, o.cs);
+      return std::tie(data, rows, cols, rs, cs, isA) <
+             std::tie(o.data, o.rows, o.cols, o.rs, o.cs, o.isA);
     }
   };
   std::map<Key, std::vector<float>> packed;
@@ -76,17 +77,22 @@ ConstantCache &Constants() {
   return cache;
 }
 
-/// B packed once when it lies in a registered constant range, else null.
-const float *PackedConstantB(int64_t k, int64_t n, MatrixView b) {
+/// The operand packed once when it lies in a registered constant range,
+/// else null: B (k x n, column panels) or A (m x k, row panels).
+const float *PackedConstant(int64_t rows, int64_t cols, MatrixView v,
+                            bool isA) {
   ConstantCache &cache = Constants();
   std::lock_guard<std::mutex> lock(cache.mu);
-  if (cache.ranges.empty() || !cache.IsConstant(b.data))
+  if (cache.ranges.empty() || !cache.IsConstant(v.data))
     return nullptr;
-  ConstantCache::Key key{b.data, k, n, b.row_stride, b.col_stride};
+  ConstantCache::Key key{v.data, rows, cols, v.row_stride, v.col_stride, isA};
   auto [it, fresh] = cache.packed.try_emplace(key);
   if (fresh) {
-    it->second.resize(PackedBSize(k, n));
-    PackWholeB(k, n, b, it->second.data());
+    it->second.resize(isA ? PackedASize(rows, cols) : PackedBSize(rows, cols));
+    if (isA)
+      PackWholeA(rows, cols, v, it->second.data());
+    else
+      PackWholeB(rows, cols, v, it->second.data());
   }
   return it->second.data();
 }
@@ -141,7 +147,7 @@ extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
     Sgemm(m, n, k,
           {va.data + oa, va.strides[a_rank - 2], va.strides[a_rank - 1]}, bm,
           vo.data + oo, vo.strides[out_rank - 2], vo.strides[out_rank - 1],
-          &pool, PackedConstantB(k, n, bm));
+          &pool, PackedConstant(k, n, bm, /*isA=*/false));
     for (int64_t d = batch_rank; d-- > 0;) {
       if (++index[d] < vo.sizes[d])
         break;
@@ -178,6 +184,8 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
                         a * vw.strides[2] + bidx * vw.strides[3]];
     wm = {wCopy.data(), depth, 1};
   }
+  // Constant weights (registered by the JIT) are packed once.
+  const float *packedW = PackedConstant(f, depth, wm, /*isA=*/true);
   // The output per image as an [f, oh*ow] matrix (contiguous rows needed).
   bool outFlat = vo.strides[3] == 1 && vo.strides[2] == ow;
   std::vector<float> outCopy;
@@ -219,10 +227,12 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
       bm = {cols.data(), pixels, 1};
     }
     if (outFlat) {
-      Sgemm(f, pixels, depth, wm, bm, oi, vo.strides[1], 1, &pool);
+      Sgemm(f, pixels, depth, wm, bm, oi, vo.strides[1], 1, &pool, nullptr,
+            packedW);
     } else {
       outCopy.assign(f * pixels, 0.0f);
-      Sgemm(f, pixels, depth, wm, bm, outCopy.data(), pixels, 1, &pool);
+      Sgemm(f, pixels, depth, wm, bm, outCopy.data(), pixels, 1, &pool, nullptr,
+            packedW);
       for (int64_t i = 0; i < f; ++i)
         for (int64_t y = 0; y < oh; ++y)
           for (int64_t xo = 0; xo < ow; ++xo)
