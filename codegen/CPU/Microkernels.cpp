@@ -24,6 +24,19 @@ using namespace mlir;
 namespace bathy {
 namespace {
 
+/// Whether `map`'s last results are exactly the loop dims `dims`.
+bool endsWithDims(AffineMap map, ArrayRef<unsigned> dims) {
+  if (map.getNumResults() < dims.size())
+    return false;
+  unsigned skip = map.getNumResults() - dims.size();
+  for (auto [i, d] : llvm::enumerate(dims)) {
+    auto e = dyn_cast<AffineDimExpr>(map.getResult(skip + i));
+    if (!e || e.getPosition() != d)
+      return false;
+  }
+  return true;
+}
+
 /// The memref operands of `g` if it has the form `kind` expects.
 std::optional<SmallVector<Value, 3>> operandsFor(linalg::GenericOp g,
                                                  StringRef kind) {
@@ -48,6 +61,14 @@ std::optional<SmallVector<Value, 3>> operandsFor(linalg::GenericOp g,
     if (rank(0) < 2 || rank(1) < 2 || outRank < std::max(rank(0), rank(1)) ||
         g.getNumLoops() != static_cast<unsigned>(outRank + 1))
       return std::nullopt;
+    // The matrix dims must be indexed as the kernel reads them: lhs
+    // (.., m, k), rhs (.., k, n), out (.., m, n) with m, k, n the loops
+    // after the batch loops.
+    unsigned m = outRank - 2, k = m + 1, n = m + 2;
+    if (!endsWithDims(g.getIndexingMapsArray()[0], {m, k}) ||
+        !endsWithDims(g.getIndexingMapsArray()[1], {k, n}) ||
+        !endsWithDims(g.getIndexingMapsArray()[2], {m, n}))
+      return std::nullopt;
     return ops;
   }
   if (kind == "conv2d_f32" || kind == "dwconv2d_f32") {
@@ -55,6 +76,13 @@ std::optional<SmallVector<Value, 3>> operandsFor(linalg::GenericOp g,
     if (rank(0) != 4 || rank(1) != 4 || rank(2) != 4 ||
         g.getNumLoops() != loops || !g->hasAttr(codegen::kUkernelStridesAttr) ||
         !g->hasAttr(codegen::kUkernelDilationsAttr))
+      return std::nullopt;
+    // The output is indexed (n, f, oh, ow) by loops as the lowering made
+    // them; anything else was rewritten since and stays loops.
+    SmallVector<unsigned> outDims = loops == 7
+                                        ? SmallVector<unsigned>{0, 1, 5, 6}
+                                        : SmallVector<unsigned>{0, 1, 4, 5};
+    if (!endsWithDims(g.getIndexingMapsArray()[2], outDims))
       return std::nullopt;
     return ops;
   }

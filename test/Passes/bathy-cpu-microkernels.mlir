@@ -89,3 +89,25 @@ func.func @f64_matmul(%a: memref<8x16xf64>, %b: memref<16x32xf64>, %c: memref<8x
   }
   return
 }
+
+// -----
+
+// Marked, but its maps no longer say "lhs (m, k), rhs (k, n)" (here rhs is
+// read transposed by its map): left as loops rather than computed wrong.
+// CHECK-LABEL: func.func @changed_maps
+// CHECK: linalg.generic
+// CHECK-NOT: call @bathy_rt
+#l3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#r3 = affine_map<(d0, d1, d2) -> (d2, d1)>
+#t3 = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @changed_maps(%a: memref<8x16xf32>, %b: memref<32x16xf32>, %c: memref<8x32xf32>) {
+  linalg.generic {indexing_maps = [#l3, #r3, #t3], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<8x16xf32>, memref<32x16xf32>) outs(%c : memref<8x32xf32>)
+      attrs = {bathy.ukernel = "matmul_f32"} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
