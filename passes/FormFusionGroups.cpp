@@ -110,7 +110,6 @@ struct FormFusionGroupsPass
             : RankedTensorType();
     if (!valueType || !resultType)
       return "unranked or multi-result op";
-    bool elementwiseLike = role == Role::Elementwise || role == Role::Reindex;
     if (g.kind != "elementwise" && g.kind != "gemm" && g.kind != "conv" &&
         g.kind != "reduction")
       return "a " + g.kind + " takes no fused consumers";
@@ -126,13 +125,14 @@ struct FormFusionGroupsPass
       return "its kernel already feeds another kernel";
     if (role == Role::Reindex && g.kind != "elementwise")
       return "re-indexing after a " + g.kind + " is not an epilogue";
-    for (Operation *user : value.getUsers())
-      if (user != consumer && !groupOf.count(user))
+    unsigned producerGroup = groupOf.lookup(producer);
+    for (Operation *user : value.getUsers()) {
+      auto it = groupOf.find(user);
+      if (user != consumer &&
+          (it == groupOf.end() || it->second != producerGroup))
         return "its result has other users (it is materialized anyway)";
-    for (Operation *user : value.getUsers())
-      if (user != consumer && groupOf.lookup(user) != groupOf.lookup(producer))
-        return "its result has other users (it is materialized anyway)";
-    if (elementwiseLike && role == Role::Elementwise &&
+    }
+    if (role == Role::Elementwise &&
         valueType.getShape() != resultType.getShape())
       return "the consumer broadcasts it to a larger shape";
     if (role == Role::Reduction &&
@@ -148,7 +148,7 @@ struct FormFusionGroupsPass
       auto it = groupOf.find(def);
       if (it == groupOf.end())
         continue; // host values and constants
-      if (it->second == groupOf.lookup(producer))
+      if (it->second == producerGroup)
         continue;
       if (groups[it->second].last >= g.first)
         return "the consumer also reads " + describe(def) +

@@ -708,64 +708,47 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
       }
       MLIRContext *ctx = op.getContext();
       auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+      auto par = IteratorType::parallel, red = IteratorType::reduction;
+      SmallVector<AffineMap> maps;
+      SmallVector<IteratorType> iterators;
+      StringRef ukernel;
       if (depthwise) {
         // Loops [n, c, kh, kw, oh, ow]; filter c reads channel c only.
-        AffineMap inMap =
+        maps = {
             AffineMap::get(6, 0,
                            {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
                             d(5) * strides[1] + d(3) * dilations[1]},
-                           ctx);
-        AffineMap wMap = AffineMap::get(
-            6, 0, {d(1), getAffineConstantExpr(0, ctx), d(2), d(3)}, ctx);
-        AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(4), d(5)}, ctx);
-        SmallVector<IteratorType> iterators = {
-            IteratorType::parallel,  IteratorType::parallel,
-            IteratorType::reduction, IteratorType::reduction,
-            IteratorType::parallel,  IteratorType::parallel};
-        auto generic = linalg::GenericOp::create(
-            rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
-            ValueRange{init}, {inMap, wMap, outMap}, iterators, "", "",
-            [&](OpBuilder &b, Location l, ValueRange a) {
-              Value p = arith::MulFOp::create(b, l, a[0], a[1]);
-              linalg::YieldOp::create(
-                  b, l, Value(arith::AddFOp::create(b, l, a[2], p)));
-            });
-        if (elem.isF32()) {
-          generic->setAttr(kUkernelAttr,
-                           rewriter.getStringAttr("dwconv2d_f32"));
-          generic->setAttr(kUkernelStridesAttr,
-                           rewriter.getDenseI64ArrayAttr(strides));
-          generic->setAttr(kUkernelDilationsAttr,
-                           rewriter.getDenseI64ArrayAttr(dilations));
-        }
-        rewriter.replaceOp(op, generic.getResult(0));
-        return success();
+                           ctx),
+            AffineMap::get(
+                6, 0, {d(1), getAffineConstantExpr(0, ctx), d(2), d(3)}, ctx),
+            AffineMap::get(6, 0, {d(0), d(1), d(4), d(5)}, ctx)};
+        iterators = {par, par, red, red, par, par};
+        ukernel = "dwconv2d_f32";
+      } else {
+        // Loops [n, f, c, kh, kw, oh, ow]: the reductions sit outside the
+        // output row, so the innermost loop walks contiguous output (and,
+        // at stride 1, input) elements and vectorizes.
+        maps = {
+            AffineMap::get(7, 0,
+                           {d(0), d(2), d(5) * strides[0] + d(3) * dilations[0],
+                            d(6) * strides[1] + d(4) * dilations[1]},
+                           ctx),
+            AffineMap::get(7, 0, {d(1), d(2), d(3), d(4)}, ctx),
+            AffineMap::get(7, 0, {d(0), d(1), d(5), d(6)}, ctx)};
+        iterators = {par, par, red, red, red, par, par};
+        ukernel = "conv2d_f32";
       }
-      // A generic with loops [n, f, c, kh, kw, oh, ow]: the reductions sit
-      // outside the output row, so the innermost loop walks contiguous
-      // output (and, at stride 1, input) elements and vectorizes.
-      AffineMap inMap =
-          AffineMap::get(7, 0,
-                         {d(0), d(2), d(5) * strides[0] + d(3) * dilations[0],
-                          d(6) * strides[1] + d(4) * dilations[1]},
-                         ctx);
-      AffineMap wMap = AffineMap::get(7, 0, {d(1), d(2), d(3), d(4)}, ctx);
-      AffineMap outMap = AffineMap::get(7, 0, {d(0), d(1), d(5), d(6)}, ctx);
-      SmallVector<IteratorType> iterators = {
-          IteratorType::parallel,  IteratorType::parallel,
-          IteratorType::reduction, IteratorType::reduction,
-          IteratorType::reduction, IteratorType::parallel,
-          IteratorType::parallel};
       auto generic = linalg::GenericOp::create(
           rewriter, loc, TypeRange{out}, ValueRange{x, op.getWeight()},
-          ValueRange{init}, {inMap, wMap, outMap}, iterators, "", "",
+          ValueRange{init}, maps, iterators, "", "",
           [&](OpBuilder &b, Location l, ValueRange a) {
             Value p = arith::MulFOp::create(b, l, a[0], a[1]);
             linalg::YieldOp::create(
                 b, l, Value(arith::AddFOp::create(b, l, a[2], p)));
           });
+      // f32 goes to the runtime's kernels after bufferization.
       if (elem.isF32()) {
-        generic->setAttr(kUkernelAttr, rewriter.getStringAttr("conv2d_f32"));
+        generic->setAttr(kUkernelAttr, rewriter.getStringAttr(ukernel));
         generic->setAttr(kUkernelStridesAttr,
                          rewriter.getDenseI64ArrayAttr(strides));
         generic->setAttr(kUkernelDilationsAttr,

@@ -178,12 +178,16 @@ thread_local PackBuffers pack_buffers;
 
 bool SgemmUsesAvx2() { return kKernel != MicroKernelPortable; }
 
+/// Rows (columns) rounded up to whole microkernel panels.
+static int64_t PaddedRows(int64_t m) { return (m + kMR - 1) / kMR * kMR; }
+static int64_t PaddedCols(int64_t n) { return (n + kNR - 1) / kNR * kNR; }
+
 size_t PackedBSize(int64_t k, int64_t n) {
-  return static_cast<size_t>((n + kNR - 1) / kNR * kNR) * k;
+  return static_cast<size_t>(PaddedCols(n)) * k;
 }
 
 void PackWholeB(int64_t k, int64_t n, MatrixView b, float *out) {
-  int64_t nPadded = (n + kNR - 1) / kNR * kNR;
+  int64_t nPadded = PaddedCols(n);
   for (int64_t p0 = 0; p0 < k; p0 += kKC) {
     int64_t kc = std::min(kKC, k - p0);
     PackB(kc, n, b.data + p0 * b.row_stride, b.row_stride, b.col_stride,
@@ -192,11 +196,11 @@ void PackWholeB(int64_t k, int64_t n, MatrixView b, float *out) {
 }
 
 size_t PackedASize(int64_t m, int64_t k) {
-  return static_cast<size_t>((m + kMR - 1) / kMR * kMR) * k;
+  return static_cast<size_t>(PaddedRows(m)) * k;
 }
 
 void PackWholeA(int64_t m, int64_t k, MatrixView a, float *out) {
-  int64_t mPadded = (m + kMR - 1) / kMR * kMR;
+  int64_t mPadded = PaddedRows(m);
   for (int64_t p0 = 0; p0 < k; p0 += kKC) {
     int64_t kc = std::min(kKC, k - p0);
     PackA(m, kc, a.data + p0 * a.col_stride, a.row_stride, a.col_stride,
@@ -232,8 +236,8 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
     int64_t i0 = (t % mTiles) * mc, j0 = (t / mTiles) * nc;
     int64_t mb = std::min(mc, m - i0), nb = std::min(nc, n - j0);
     PackBuffers &buf = pack_buffers;
-    int64_t mPadded = (mb + kMR - 1) / kMR * kMR;
-    int64_t nPadded = (nb + kNR - 1) / kNR * kNR;
+    int64_t mPadded = PaddedRows(mb);
+    int64_t nPadded = PaddedCols(nb);
     if (packA)
       buf.a.resize(std::max<size_t>(buf.a.size(), mPadded * kKC));
     if (!packedB)
@@ -246,8 +250,7 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
       // A whole-B packing holds block p0 at p0 * nPadded(n), its column
       // panels in order, so columns [j0, j0 + nb) start at j0 * kc.
       const float *bBlock =
-          packedB ? packedB + p0 * ((n + kNR - 1) / kNR * kNR) + j0 * kc
-                  : buf.b.data();
+          packedB ? packedB + p0 * PaddedCols(n) + j0 * kc : buf.b.data();
       if (!packedB)
         PackB(kc, nb, b.data + p0 * b.row_stride + j0 * b.col_stride,
               b.row_stride, b.col_stride, buf.b.data());
@@ -257,9 +260,8 @@ void Sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b,
           // A whole-A packing holds block p0 at p0 * mPadded(m), its row
           // panels in order, so row i0 + ir starts at (i0 + ir) * kc.
           PanelA pa =
-              packedA ? PanelA{packedA + p0 * ((m + kMR - 1) / kMR * kMR) +
-                                   (i0 + ir) * kc,
-                               1, kMR}
+              packedA ? PanelA{packedA + p0 * PaddedRows(m) + (i0 + ir) * kc, 1,
+                               kMR}
               : packA ? PanelA{buf.a.data() + ir * kc, 1, kMR}
                       : PanelA{aBlock + ir * a.row_stride, a.row_stride, 1};
           kKernel(kc, pa, bp, c + (i0 + ir) * rsc + (j0 + jr) * csc, rsc, csc,
