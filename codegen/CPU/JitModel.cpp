@@ -317,10 +317,17 @@ JitModel::run(const std::vector<rt::HostTensor> &inputs) const {
       return out.status();
     size_t elem = rt::DTypeSize(spec.dtype);
     const char *base = static_cast<const char *>(aligned) + w[2] * elem;
-    // Copy element by element following the strides (results are usually
-    // contiguous, but views of inputs or constants need not be).
+    // Results are usually contiguous (one copy); views of inputs or
+    // constants need not be (element by element, following the strides).
+    bool contiguous = true;
+    for (int64_t d = static_cast<int64_t>(rank) - 1, expected = 1; d >= 0;
+         expected *= shape[d], --d)
+      if (shape[d] != 1 && w[3 + rank + d] != expected)
+        contiguous = false;
+    if (contiguous && out->num_elements() > 0)
+      std::memcpy(out->data(), base, out->num_elements() * elem);
     std::vector<int64_t> index(rank, 0);
-    for (int64_t n = 0; n < out->num_elements(); ++n) {
+    for (int64_t n = 0; !contiguous && n < out->num_elements(); ++n) {
       int64_t offset = 0;
       for (size_t d = 0; d < rank; ++d)
         offset += index[d] * w[3 + rank + d];

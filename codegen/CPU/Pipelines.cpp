@@ -80,6 +80,9 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
   // frees them after copying); clones become alloc + copy.
   addTextual(pm,
              "buffer-deallocation-pipeline,convert-bufferization-to-memref");
+  // Large generated loop nests run across the runtime's threads.
+  if (options.parallelLoops)
+    pm.addPass(createParallelizeLoopsPass());
   if (phase == Phase::Bufferized)
     return;
   buildCpuToLLVMPipeline(pm);
@@ -93,6 +96,7 @@ void buildCpuToLLVMPipeline(OpPassManager &pm) {
           "convert-math-to-libm,convert-arith-to-llvm,"
           "convert-index-to-llvm,convert-cf-to-llvm,"
           "convert-func-to-llvm,reconcile-unrealized-casts");
+  pm.addPass(createParallelLaunchToLLVMPass());
 }
 
 void registerPipelines() {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -109,6 +110,46 @@ TEST(ThreadPool, RunsEveryTaskOnce) {
   });
   for (int h : inner)
     ASSERT_EQ(h, 1);
+}
+
+/// Records the slices bathy_rt_parallel_for hands out.
+struct SliceLog {
+  std::mutex mu;
+  std::vector<std::pair<int64_t, int64_t>> slices;
+  std::vector<int> hits;
+};
+
+void LogSlice(void *ctx, int64_t begin, int64_t end) {
+  auto *log = static_cast<SliceLog *>(ctx);
+  std::lock_guard<std::mutex> lock(log->mu);
+  log->slices.push_back({begin, end});
+  for (int64_t i = begin; i < end; ++i)
+    log->hits[i]++;
+}
+
+TEST(ParallelFor, SlicesCoverTheRangeOnceAndRespectTheGrain) {
+  bathy_rt_set_num_threads(4);
+  struct Case {
+    int64_t size, grain, max_slices;
+  };
+  for (Case c : {Case{1000, 1, 4}, Case{1000, 400, 2}, Case{1000, 5000, 1},
+                 Case{3, 1, 3}, Case{1, 1, 1}}) {
+    SliceLog log;
+    log.hits.assign(c.size, 0);
+    bathy_rt_parallel_for(c.size, c.grain, &LogSlice, &log);
+    for (int h : log.hits)
+      ASSERT_EQ(h, 1) << "size " << c.size << " grain " << c.grain;
+    EXPECT_EQ(static_cast<int64_t>(log.slices.size()), c.max_slices);
+    if (log.slices.size() > 1) {
+      for (auto [b, e] : log.slices)
+        EXPECT_GE(e - b, std::min(c.grain, c.size));
+    }
+  }
+  // Nothing to do: fn is not called.
+  SliceLog empty;
+  bathy_rt_parallel_for(0, 1, &LogSlice, &empty);
+  EXPECT_TRUE(empty.slices.empty());
+  bathy_rt_set_num_threads(0);
 }
 
 /// {allocated, aligned, offset, sizes, strides} for a contiguous array.

@@ -293,6 +293,25 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   });
 }
 
+extern "C" void bathy_rt_parallel_for(int64_t size, int64_t grain,
+                                      void (*fn)(void *, int64_t, int64_t),
+                                      void *ctx) {
+  if (size <= 0)
+    return;
+  grain = std::max<int64_t>(grain, 1);
+  ThreadPool &pool = ThreadPool::Default();
+  // One slice per thread: the generated loops are uniform, and fewer slices
+  // keep each thread's part of the nest contiguous.
+  int64_t slices = std::min<int64_t>(size / grain, pool.num_threads());
+  if (slices <= 1) {
+    fn(ctx, 0, size);
+    return;
+  }
+  pool.ParallelFor(slices, [&](int64_t i) {
+    fn(ctx, size * i / slices, size * (i + 1) / slices);
+  });
+}
+
 extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
   ConfigureHostAllocator();
   if (num_threads < 1) {
@@ -328,6 +347,8 @@ const KernelSymbol *KernelSymbols(int *count) {
        reinterpret_cast<void *>(&bathy_rt_register_constant)},
       {"bathy_rt_unregister_constant",
        reinterpret_cast<void *>(&bathy_rt_unregister_constant)},
+      {"bathy_rt_parallel_for",
+       reinterpret_cast<void *>(&bathy_rt_parallel_for)},
       {"bathy_rt_set_num_threads",
        reinterpret_cast<void *>(&bathy_rt_set_num_threads)},
   };

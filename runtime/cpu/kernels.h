@@ -41,6 +41,12 @@ void bathy_rt_register_constant(const void *data, int64_t bytes);
 /// derived from it.
 void bathy_rt_unregister_constant(const void *data);
 
+/// Runs fn(ctx, begin, end) over slices covering [0, size) on the thread
+/// pool, each slice at least `grain` long where size allows; returns when all
+/// are done. From inside a task the whole range runs inline.
+void bathy_rt_parallel_for(int64_t size, int64_t grain,
+                           void (*fn)(void *, int64_t, int64_t), void *ctx);
+
 /// Threads the kernels above use from now on (< 1: all hardware threads).
 void bathy_rt_set_num_threads(int64_t num_threads);
 }

@@ -61,6 +61,12 @@ static cl::opt<bool>
              cl::desc("One kernel per op (for comparisons and triage)"),
              cl::cat(category));
 
+static cl::opt<bool> serialLoops(
+    "serial-loops",
+    cl::desc("Run generated loop nests on one thread; only the GEMM/conv "
+             "microkernels use the thread pool (for comparisons and triage)"),
+    cl::cat(category));
+
 static cl::opt<bool> benchStdin(
     "bench-stdin",
     cl::desc("For the benchmark harness: after the first run print "
@@ -168,6 +174,7 @@ int main(int argc, char **argv) {
     return 1;
   bathy::PipelineOptions pipelineOptions;
   pipelineOptions.fusion = !noFusion;
+  pipelineOptions.parallelLoops = !serialLoops;
   if (explainFusion.getNumOccurrences()) {
     bool json = explainFusion == "json";
     if (!json && !explainFusion.empty() && explainFusion != "text")

@@ -19,6 +19,8 @@ enum class Phase { Graph, Kernels, Linalg, Bufferized, LLVM };
 struct PipelineOptions {
   /// Form fusion groups before outlining (else one kernel per op).
   bool fusion = true;
+  /// Split large generated loop nests across the runtime's thread pool.
+  bool parallelLoops = true;
 };
 
 /// Graph clean-up: shape inference and canonicalization.

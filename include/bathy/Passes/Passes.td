@@ -201,4 +201,50 @@ def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
   ];
 }
 
+def ParallelizeLoopsPass : Pass<"bathy-cpu-parallelize", "mlir::ModuleOp"> {
+  let summary = "Splits each top-level linalg op on buffers across the runtime's threads.";
+  let description = [{
+    For every linalg op at the top level of a function (after bufferization
+    and microkernel selection), picks the two outermost parallel loops (of
+    more than one iteration) that every operand indexes plainly (a bare `dK`
+    result) and every output indexes, moves the op into a task function
+    `@<func>_task<N>(%begin, %end, captures...)` that runs it on the range
+    [begin, end) of their flattened space (one row of the outer loop at a
+    time; operands become subviews, `linalg.index` is offset), and replaces
+    the op by a call of the declaration `@<func>_task<N>_launch(%size,
+    captures...)` carrying `bathy.parallel_task` (the task) and
+    `bathy.parallel_grain` (the fewest iterations worth a thread). Two loops
+    keep batch-1 runs parallel when the outer one is the batch.
+    `bathy-cpu-parallel-launch-to-llvm` gives the launch its body once
+    everything is in the LLVM dialect. Ops with less
+    estimated work than `min-work` stay serial, as do ops with no such loop.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+           "Estimated scalar operations below which an op stays serial; "
+           "also the least work handed to one task">,
+  ];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"
+  ];
+  let statistics = [
+    Statistic<"numParallel", "num-parallel", "Number of ops split across threads">,
+    Statistic<"numSerial", "num-serial", "Number of top-level linalg ops left serial">,
+  ];
+}
+
+def ParallelLaunchToLLVMPass : Pass<"bathy-cpu-parallel-launch-to-llvm", "mlir::ModuleOp"> {
+  let summary = "Defines each parallel launch as a call of bathy_rt_parallel_for.";
+  let description = [{
+    Runs on the LLVM dialect. Each body-less `llvm.func` carrying
+    `bathy.parallel_task` gets a body that stores its arguments (after the
+    iteration count) in a stack record and calls
+    `bathy_rt_parallel_for(size, grain, trampoline, record)`; the trampoline,
+    generated alongside, reads the record back and calls the task function
+    with its [begin, end) slice.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // BATHY_PASSES_PASSES_TD
