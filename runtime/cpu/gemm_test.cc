@@ -186,6 +186,58 @@ TEST(Kernels, BatchedMatmulBroadcasts) {
         }
 }
 
+/// out[r] = a[r] x b for `rows` rows of a and out at the given row strides.
+void ExpectRowsTimesB(const std::vector<float> &a, int64_t a_stride,
+                      const std::vector<float> &b, const std::vector<float> &out,
+                      int64_t out_stride, int64_t rows, int64_t k, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t col = 0; col < n; ++col) {
+      float s = 0;
+      for (int64_t p = 0; p < k; ++p)
+        s += a[r * a_stride + p] * b[p * n + col];
+      ASSERT_NEAR(out[r * out_stride + col], s, 1e-4) << "row " << r;
+    }
+}
+
+TEST(Kernels, SharedWeightFoldsBatchesIntoRows) {
+  // Sequence-first: a [7, 1, 20] x b [20, 9] -> out [7, 1, 9] (one GEMM of
+  // 7 rows), and a [2, 3, 4, 20] -> out [2, 3, 4, 9] (24 rows).
+  for (std::vector<int64_t> lead : {std::vector<int64_t>{7, 1},
+                                    std::vector<int64_t>{2, 3, 4}}) {
+    int64_t rows = 1;
+    for (int64_t v : lead)
+      rows *= v;
+    std::vector<float> a = Random(rows * 20, 21), b = Random(20 * 9, 22),
+                       out(rows * 9, 0.0f);
+    std::vector<int64_t> sa = lead, so = lead;
+    sa.push_back(20);
+    so.push_back(9);
+    auto da = Descriptor(a.data(), sa);
+    auto db = Descriptor(b.data(), {20, 9});
+    auto dout = Descriptor(out.data(), so);
+    bathy_rt_matmul_f32(sa.size(), da.data(), 2, db.data(), so.size(),
+                        dout.data());
+    ExpectRowsTimesB(a, 20, b, out, 9, rows, 20, 9);
+  }
+  // Rows not evenly strided (a is a [3, 2, 20] slice of a [3, 4, 20]
+  // buffer): batch by batch, same result.
+  std::vector<float> a = Random(3 * 4 * 20, 23), b = Random(20 * 9, 24),
+                     out(3 * 2 * 9, 0.0f);
+  auto da = Descriptor(a.data(), {3, 2, 20});
+  da[3 + 3] = 80; // batch stride of the [3, 4, 20] buffer
+  auto db = Descriptor(b.data(), {20, 9});
+  auto dout = Descriptor(out.data(), {3, 2, 9});
+  bathy_rt_matmul_f32(3, da.data(), 2, db.data(), 3, dout.data());
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t col = 0; col < 9; ++col) {
+        float s = 0;
+        for (int64_t p = 0; p < 20; ++p)
+          s += a[i * 80 + r * 20 + p] * b[p * 9 + col];
+        ASSERT_NEAR(out[(i * 2 + r) * 9 + col], s, 1e-4);
+      }
+}
+
 TEST(Kernels, ConstantWeightsArePackedOnceAndDropped) {
   std::vector<float> a = Random(5 * 64, 10), w = Random(64 * 48, 11);
   std::vector<float> out1(5 * 48, 0.0f), out2(5 * 48, 0.0f);

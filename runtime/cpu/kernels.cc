@@ -135,6 +135,36 @@ extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
   for (int64_t d = 0; d < batch_rank; ++d)
     batches *= vo.sizes[d];
   ThreadPool &pool = ThreadPool::Default();
+  // B shared by every batch (a weight): when the rows of A and of out are
+  // evenly strided across the batch dims, the batches are one taller GEMM.
+  // Sequence-first exports ([seq, batch=1, k] x [k, n]) would otherwise be
+  // `seq` matrix-vector products.
+  if (batches > 1) {
+    bool shared = true;
+    for (int64_t d = 0; d < batch_rank; ++d)
+      shared &= vo.sizes[d] == 1 || BatchStride(vb, batch_rank, d) == 0;
+    int64_t rows = m, sa = va.strides[a_rank - 2],
+            so = vo.strides[out_rank - 2];
+    for (int64_t d = batch_rank; shared && d-- > 0;) {
+      if (vo.sizes[d] == 1)
+        continue;
+      int64_t da = BatchStride(va, batch_rank, d), dout = vo.strides[d];
+      if (rows == 1) {
+        sa = da;
+        so = dout;
+      } else if (da != rows * sa || dout != rows * so) {
+        shared = false;
+      }
+      rows *= vo.sizes[d];
+    }
+    if (shared) {
+      MatrixView bm{vb.data, vb.strides[b_rank - 2], vb.strides[b_rank - 1]};
+      Sgemm(rows, n, k, {va.data, sa, va.strides[a_rank - 1]}, bm, vo.data,
+            so, vo.strides[out_rank - 1], &pool,
+            PackedConstant(k, n, bm, /*isA=*/false));
+      return;
+    }
+  }
   std::vector<int64_t> index(batch_rank, 0);
   for (int64_t bi = 0; bi < batches; ++bi) {
     int64_t oa = 0, ob = 0, oo = 0;
