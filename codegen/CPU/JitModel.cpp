@@ -17,7 +17,9 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
 
 using namespace mlir;
 
@@ -177,9 +179,20 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   }();
   (void)initialized;
   ExecutionEngineOptions engineOptions;
+  // The optimizer needs the host's target machine: without it LLVM's cost
+  // models know no vector registers and the loop vectorizer does nothing.
+  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostBuilder)
+    return module.emitError("cannot describe the host CPU: ")
+           << llvm::toString(hostBuilder.takeError());
+  auto hostMachine = hostBuilder->createTargetMachine();
+  if (!hostMachine)
+    return module.emitError("cannot create a target machine for the host: ")
+           << llvm::toString(hostMachine.takeError());
   // The options hold a function_ref: the transformer must outlive create().
   std::function<llvm::Error(llvm::Module *)> transformer =
-      makeOptimizingTransformer(opts.optLevel, /*sizeLevel=*/0, nullptr);
+      makeOptimizingTransformer(opts.optLevel, /*sizeLevel=*/0,
+                                hostMachine->get());
   engineOptions.transformer = transformer;
   // memrefCopy and friends for strided copies.
   static const std::string runnerUtils =

@@ -89,6 +89,8 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
 }
 
 void buildCpuToLLVMPipeline(OpPassManager &pm) {
+  // Polynomials instead of libm calls, so loops around them vectorize.
+  pm.addPass(createApproximateMathPass());
   addTextual(
       pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
           "expand-strided-metadata,lower-affine,"

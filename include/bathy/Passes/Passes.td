@@ -247,4 +247,20 @@ def ParallelLaunchToLLVMPass : Pass<"bathy-cpu-parallel-launch-to-llvm", "mlir::
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def ApproximateMathPass : Pass<"bathy-cpu-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Replaces f32 exp, log, tanh and erf with inline polynomials.";
+  let description = [{
+    `convert-math-to-libm` turns these into calls of the C library, one
+    element at a time: LLVM cannot vectorize a loop around them, and they
+    dominate softmax, GELU and SiLU kernels. This pass applies MLIR's
+    polynomial approximations (f32 and vectors of f32; exp, expm1, log,
+    log1p, log2, tanh, erf), which are plain arithmetic that vectorizes.
+    Other element types keep the library calls.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // BATHY_PASSES_PASSES_TD
