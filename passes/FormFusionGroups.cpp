@@ -115,9 +115,25 @@ struct FormFusionGroupsPass
       return "a " + g.kind + " takes no fused consumers";
     if (role == Role::Reduction && g.kind != "elementwise")
       return "a reduction fuses only an elementwise prologue";
-    if (role == Role::Gemm || role == Role::Conv)
-      return "GEMM/conv operands are not fused (operand layout folding is "
-             "not implemented)";
+    if (role == Role::Conv)
+      return "conv operands are not fused (its input is padded and "
+             "unfolded first)";
+    if (role == Role::Gemm) {
+      // A GEMM takes a producer that only re-indexes (transpose, reshape):
+      // the CPU microkernel reads the operand through the re-indexed strides
+      // instead of a transposed copy.
+      bool reindexOnly = llvm::all_of(g.ops, [](Operation *op) {
+        return roleOf(op) == Role::Reindex;
+      });
+      if (!reindexOnly)
+        return "a GEMM fuses only re-indexing (transpose/reshape) producers "
+               "of its operands";
+      if (g.sealed)
+        return "its kernel already feeds another kernel";
+      if (!value.hasOneUse())
+        return "its result has other users (it is materialized anyway)";
+      return "";
+    }
     if (role == Role::Other)
       return "a " + consumer->getName().stripDialect().str() +
              " starts its own kernel";
@@ -190,6 +206,13 @@ struct FormFusionGroupsPass
             joined = groupOf.lookup(def);
             continue;
           }
+          // A GEMM's other re-indexed operand: its (re-indexing only,
+          // single-use) group is absorbed into the one joined.
+          if (why.empty() && role == Role::Gemm &&
+              groupOf.lookup(def) != *joined) {
+            absorb(groupOf.lookup(def), *joined);
+            continue;
+          }
           if (!why.empty())
             reasons.push_back(describe(def) + ": " + why);
         }
@@ -199,6 +222,8 @@ struct FormFusionGroupsPass
           ++numFusedOps;
           if (role == Role::Reduction)
             groups[id].kind = "reduction";
+          if (role == Role::Gemm)
+            groups[id].kind = "gemm";
         } else {
           id = groups.size();
           groups.push_back(Group{kindFor(&op, role), {}, position[&op], 0, {}});
@@ -222,7 +247,26 @@ struct FormFusionGroupsPass
     }
   }
 
+  /// Moves the ops of group `from` into group `into` (`from` produces only
+  /// values `into`'s next op reads, from inputs defined before it).
+  void absorb(unsigned from, unsigned into) {
+    Group &src = groups[from], &dst = groups[into];
+    for (Operation *op : src.ops) {
+      dst.ops.push_back(op);
+      groupOf[op] = into;
+    }
+    dst.first = std::min(dst.first, src.first);
+    dst.last = std::max(dst.last, src.last);
+    for (std::string &r : src.rejected)
+      dst.rejected.push_back(std::move(r));
+    src.ops.clear();
+    src.rejected.clear();
+    ++numFusedOps;
+  }
+
   void materialize(Group &g) {
+    if (g.ops.empty())
+      return; // absorbed into another group
     MLIRContext *ctx = &getContext();
     Operation *last = g.ops.back();
     llvm::SmallPtrSet<Operation *, 8> members(g.ops.begin(), g.ops.end());

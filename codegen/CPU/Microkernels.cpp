@@ -89,6 +89,98 @@ std::optional<SmallVector<Value, 3>> operandsFor(linalg::GenericOp g,
   return std::nullopt;
 }
 
+/// The allocation a buffer is a view of (null if not a memref.alloc).
+Operation *rootAlloc(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v.getDefiningOp<memref::AllocOp>();
+}
+
+/// The permutation a copy into `dst` applies (result dim i = source dim
+/// perm[i]) and its source, if `op` is such a copy: linalg.transpose, or a
+/// generic that only moves elements between permuted indexings.
+std::optional<std::pair<Value, SmallVector<int64_t>>>
+permutingCopy(Operation *op, Value dst) {
+  if (auto t = dyn_cast<linalg::TransposeOp>(op)) {
+    if (!t.hasPureBufferSemantics() || t.getInit() != dst)
+      return std::nullopt;
+    return std::make_pair(t.getInput(),
+                          llvm::to_vector(t.getPermutation()));
+  }
+  auto g = dyn_cast<linalg::GenericOp>(op);
+  if (!g || !g.hasPureBufferSemantics() || g.getNumDpsInputs() != 1 ||
+      g.getNumDpsInits() != 1 || g.getDpsInitOperand(0)->get() != dst ||
+      g.getNumReductionLoops() != 0)
+    return std::nullopt;
+  Block *body = g.getBody();
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield || body->getOperations().size() != 1 ||
+      yield.getValues().size() != 1 ||
+      yield.getValues()[0] != body->getArgument(0))
+    return std::nullopt;
+  AffineMap in = g.getIndexingMapsArray()[0], out = g.getIndexingMapsArray()[1];
+  if (!in.isPermutation() || !out.isPermutation())
+    return std::nullopt;
+  SmallVector<int64_t> perm;
+  for (unsigned i = 0; i < out.getNumResults(); ++i) {
+    unsigned loop = out.getDimPosition(i);
+    for (unsigned k = 0; k < in.getNumResults(); ++k)
+      if (in.getDimPosition(k) == loop)
+        perm.push_back(k);
+  }
+  return std::make_pair(g.getDpsInputOperand(0)->get(), perm);
+}
+
+/// When `v`, read by `user`, is a fresh buffer that a permuting copy fills
+/// and nothing else touches, a transposed view of the copy's source (the
+/// kernel takes any strides); the copy and buffer go to `dead`.
+Value viewThroughTranspose(Value v, Operation *user,
+                           SmallVectorImpl<Operation *> &dead) {
+  auto alloc = v.getDefiningOp<memref::AllocOp>();
+  if (!alloc)
+    return {};
+  Operation *writer = nullptr;
+  for (Operation *u : alloc->getUsers()) {
+    if (u == user)
+      continue;
+    if (writer)
+      return {};
+    writer = u;
+  }
+  if (!writer || writer->getBlock() != user->getBlock() ||
+      !writer->isBeforeInBlock(user))
+    return {};
+  auto copy = permutingCopy(writer, v);
+  if (!copy)
+    return {};
+  auto [source, perm] = *copy;
+  // The source must still hold the same data when the kernel runs: ops in
+  // between may only write other fresh buffers.
+  Operation *sourceRoot = rootAlloc(source);
+  for (Operation *op = writer->getNextNode(); op != user;
+       op = op->getNextNode()) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return {};
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (auto &e : list) {
+      if (!isa<MemoryEffects::Write>(e.getEffect()))
+        continue;
+      Operation *root = e.getValue() ? rootAlloc(e.getValue()) : nullptr;
+      if (!root || root == sourceRoot)
+        return {};
+    }
+  }
+  OpBuilder b(user);
+  Value view = memref::TransposeOp::create(
+      b, writer->getLoc(), source,
+      AffineMapAttr::get(AffineMap::getPermutationMap(perm, b.getContext())));
+  dead.push_back(writer);
+  dead.push_back(alloc);
+  return view;
+}
+
 func::FuncOp declare(ModuleOp module, StringRef name, TypeRange args) {
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
@@ -118,6 +210,17 @@ struct UseMicrokernelsPass
       if (!ops) {
         ++numKept;
         continue;
+      }
+      // A transpose feeding an operand becomes the operand's strides.
+      for (int i = 0; i < 2; ++i) {
+        SmallVector<Operation *> dead;
+        if (Value view = viewThroughTranspose((*ops)[i], g, dead)) {
+          g->setOperand(i, view);
+          (*ops)[i] = view;
+          for (Operation *op : dead)
+            op->erase();
+          ++numFoldedTransposes;
+        }
       }
       OpBuilder b(g);
       Location loc = g.getLoc();

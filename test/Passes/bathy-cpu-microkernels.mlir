@@ -111,3 +111,68 @@ func.func @changed_maps(%a: memref<8x16xf32>, %b: memref<32x16xf32>, %c: memref<
   }
   return
 }
+
+// -----
+
+// Operands that a transpose copies into fresh buffers are read through
+// transposed views instead: linalg.transpose (a weight, K x N from N x K)
+// and a permuting copy generic (batched, the last two dims swapped); both
+// copies and buffers disappear.
+// CHECK-LABEL: func.func @transposed_operands
+// CHECK-SAME: (%[[Q:.+]]: memref<2x16x8xf32>, %[[W:.+]]: memref<32x16xf32>, %[[C:.+]]: memref<2x8x32xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.transpose
+// CHECK-DAG: %[[QT:.+]] = memref.transpose %[[Q]] (d0, d1, d2) -> (d0, d2, d1) : memref<2x16x8xf32> to memref<2x8x16xf32, strided<[128, 1, 8]>>
+// CHECK-DAG: %[[WT:.+]] = memref.transpose %[[W]] (d0, d1) -> (d1, d0) : memref<32x16xf32> to memref<16x32xf32, strided<[1, 16]>>
+// CHECK-DAG: %[[UA:.+]] = memref.cast %[[QT]]
+// CHECK-DAG: %[[UB:.+]] = memref.cast %[[WT]]
+// CHECK: call @bathy_rt_matmul_f32(%[[UA]], %[[UB]], %{{.+}})
+// CHECK-NOT: linalg.generic
+#lhs = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#rhs = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+func.func @transposed_operands(%q: memref<2x16x8xf32>, %w: memref<32x16xf32>, %c: memref<2x8x32xf32>) {
+  %qt = memref.alloc() : memref<2x8x16xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q : memref<2x16x8xf32>) outs(%qt : memref<2x8x16xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  %wt = memref.alloc() : memref<16x32xf32>
+  linalg.transpose ins(%w : memref<32x16xf32>) outs(%wt : memref<16x32xf32>) permutation = [1, 0]
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%qt, %wt : memref<2x8x16xf32>, memref<16x32xf32>) outs(%c : memref<2x8x32xf32>)
+      attrs = {bathy.ukernel = "matmul_f32"} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The transpose's source is overwritten before the matmul runs: the copy is
+// the only correct input, so it stays.
+// CHECK-LABEL: func.func @source_overwritten
+// CHECK: linalg.transpose
+// CHECK: linalg.fill
+// CHECK-NOT: memref.transpose
+// CHECK: call @bathy_rt_matmul_f32
+func.func @source_overwritten(%a: memref<8x16xf32>, %c: memref<8x32xf32>) {
+  %w = memref.alloc() : memref<32x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %wt = memref.alloc() : memref<16x32xf32>
+  linalg.transpose ins(%w : memref<32x16xf32>) outs(%wt : memref<16x32xf32>) permutation = [1, 0]
+  linalg.fill ins(%zero : f32) outs(%w : memref<32x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %wt : memref<8x16xf32>, memref<16x32xf32>) outs(%c : memref<8x32xf32>)
+      attrs = {bathy.ukernel = "matmul_f32"} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -67,7 +67,7 @@ func.func @softmax_prologue(%s: tensor<2x4x8x8xf32>, %mask: tensor<2x1x1x8xf32>)
 // -----
 
 // Negative cases: a value with two users is not fused into either, a
-// broadcast that grows the shape is not fused, GEMM operands and
+// broadcast that grows the shape is not fused, computed GEMM operands and
 // data-movement producers are not fused. Each refusal is recorded.
 // CHECK-LABEL: func.func @refusals
 // CHECK: %[[E:.+]] = bathy.fusion_group "elementwise" -> tensor<4xf32> {
@@ -78,7 +78,7 @@ func.func @softmax_prologue(%s: tensor<2x4x8x8xf32>, %mask: tensor<2x1x1x8xf32>)
 // CHECK-NEXT: bathy.sqrt
 // CHECK: bathy.fusion_group "elementwise" attributes {rejected = ["small (relu): the consumer broadcasts it to a larger shape"]}
 // CHECK-NEXT: bathy.add
-// CHECK: bathy.fusion_group "gemm" attributes {rejected = ["t (transpose): GEMM/conv operands are not fused (operand layout folding is not implemented)"]}
+// CHECK: bathy.fusion_group "gemm" attributes {rejected = ["t (exp): a GEMM fuses only re-indexing (transpose/reshape) producers of its operands"]}
 // CHECK: bathy.fusion_group "concat"
 // CHECK: bathy.fusion_group "elementwise" attributes {rejected = ["cat (concat): a concat takes no fused consumers"]}
 func.func @refusals(%x: tensor<4xf32>, %s: tensor<1xf32>, %m: tensor<4x4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4x4xf32>, tensor<8xf32>) {
@@ -87,7 +87,7 @@ func.func @refusals(%x: tensor<4xf32>, %s: tensor<1xf32>, %m: tensor<4x4xf32>) -
   %q = bathy.sqrt %e : (tensor<4xf32>) -> tensor<4xf32>
   %r = bathy.relu %s : (tensor<1xf32>) -> tensor<1xf32> loc(#small)
   %a = bathy.add %r, %x : (tensor<1xf32>, tensor<4xf32>) -> tensor<4xf32>
-  %t = bathy.transpose %m {perm = array<i64: 1, 0>} : (tensor<4x4xf32>) -> tensor<4x4xf32> loc(#t)
+  %t = bathy.exp %m : (tensor<4x4xf32>) -> tensor<4x4xf32> loc(#t)
   %mm = bathy.matmul %t, %m : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   %cat = bathy.concat %x, %x {axis = 0 : i64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<8xf32> loc(#cat)
   %z = bathy.abs %cat : (tensor<8xf32>) -> tensor<8xf32>
@@ -95,7 +95,7 @@ func.func @refusals(%x: tensor<4xf32>, %s: tensor<1xf32>, %m: tensor<4x4xf32>) -
 }
 #e = loc("e"("Exp"))
 #small = loc("small"("Relu"))
-#t = loc("t"("Transpose"))
+#t = loc("t"("Exp"))
 #cat = loc("cat"("Concat"))
 
 // -----
@@ -153,3 +153,31 @@ func.func @host_reader(%x: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<2xi64>) 
   return %n, %s : tensor<?x8xf32>, tensor<2xi64>
 }
 #e2 = loc("e"("Exp"))
+
+// -----
+
+// GEMM operands that are only re-indexed (transposes, reshapes) join the
+// GEMM's kernel, both of them: the CPU microkernel reads them through
+// strides. A transpose with another user stays its own kernel.
+// CHECK-LABEL: func.func @gemm_operand_transposes
+// CHECK: %[[G:.+]] = bathy.fusion_group "gemm" -> tensor<2x8x8xf32> {
+// CHECK-NEXT: bathy.reshape
+// CHECK-NEXT: bathy.transpose
+// CHECK-NEXT: bathy.transpose
+// CHECK-NEXT: bathy.matmul
+// CHECK-NEXT: bathy.relu
+// CHECK: bathy.fusion_group "elementwise" -> tensor<8x8xf32> {
+// CHECK-NEXT: bathy.transpose
+// CHECK: bathy.fusion_group "gemm" attributes {rejected = ["shared (transpose): its result has other users (it is materialized anyway)"]}
+// CHECK-NEXT: bathy.matmul
+func.func @gemm_operand_transposes(%x: tensor<2x64xf32>, %k: tensor<2x8x8xf32>, %w: tensor<8x8xf32>) -> (tensor<2x8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>) {
+  %r = bathy.reshape %x {shape = array<i64: 2, 8, 8>} : (tensor<2x64xf32>) -> tensor<2x8x8xf32>
+  %q = bathy.transpose %r {perm = array<i64: 0, 2, 1>} : (tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %kt = bathy.transpose %k {perm = array<i64: 0, 2, 1>} : (tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %s = bathy.matmul %q, %kt : (tensor<2x8x8xf32>, tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %a = bathy.relu %s : (tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %wt = bathy.transpose %w {perm = array<i64: 1, 0>} : (tensor<8x8xf32>) -> tensor<8x8xf32> loc(#shared)
+  %m = bathy.matmul %w, %wt : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %a, %m, %wt : tensor<2x8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>
+}
+#shared = loc("shared"("Transpose"))

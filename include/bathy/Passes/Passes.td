@@ -188,7 +188,11 @@ def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
     `runtime/cpu/kernels.h`), passing operands as unranked memrefs so any
     strided layout goes through. Like the generic, the kernel accumulates into
     the output. A marked op that no longer has the expected form is left as
-    the (correct, slower) loop nest.
+    the (correct, slower) loop nest. An operand that a transpose (a
+    `linalg.transpose` or a permuting copy generic) writes into a fresh
+    buffer used nowhere else is read through a `memref.transpose` view of the
+    transpose's source instead, and the copy is dropped, provided nothing in
+    between writes the source.
   }];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
@@ -198,6 +202,8 @@ def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
     Statistic<"numCalls", "num-calls", "Number of microkernel calls created">,
     Statistic<"numKept", "num-kept",
               "Number of marked ops left as loops (unexpected form)">,
+    Statistic<"numFoldedTransposes", "num-folded-transposes",
+              "Number of operand transposes replaced by strided views">,
   ];
 }
 
