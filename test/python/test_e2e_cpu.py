@@ -42,7 +42,7 @@ def make_inputs(model, dims, rng):
     return feeds
 
 
-def run_both(path, model, dims, tmp_path):
+def run_both(path, model, dims, tmp_path, extra_args=()):
     rng = np.random.default_rng(sum(dims.values()))
     feeds = make_inputs(model, dims, rng)
     args = []
@@ -51,7 +51,8 @@ def run_both(path, model, dims, tmp_path):
         np.save(f, value)
         args.append(f"--input={name}={f}")
     out_dir = tmp_path / "out"
-    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={out_dir}", *args],
+    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={out_dir}", *args,
+                             *extra_args],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     onnx_path = path
@@ -105,3 +106,11 @@ def test_bad_inputs_are_named(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "the model has no input named 'nope'" in result.stderr
+
+
+@pytest.mark.parametrize("flags", [["--threads=3"], ["--threads=4", "--serial-loops"]])
+def test_thread_splits_do_not_change_results(exported, tmp_path, flags):
+    """Loop nests split over 3 threads (uneven slices, rows of (batch, head)
+    cut mid-way) and run serially must both still match onnxruntime."""
+    path = exported / "bert.onnx"
+    run_both(path, onnx.load(path), {"batch": 3, "seq": 11}, tmp_path, flags)
