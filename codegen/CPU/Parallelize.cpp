@@ -223,7 +223,8 @@ struct ParallelizeLoopsPass
     } while (module.lookupSymbol(name) ||
              module.lookupSymbol(name + "_launch"));
 
-    // The task: the op on the [begin, end) slice of the split loop.
+    // The task: the op on the [begin, end) range of the flattened split
+    // loops.
     SmallVector<Type> taskArgs = {index, index};
     for (Value v : *captures)
       taskArgs.push_back(v.getType());
