@@ -86,6 +86,16 @@ struct Split {
   int64_t grain = 1;
 };
 
+/// The trip count of split loop `d`, read from `memref` (the operand, or
+/// its copy inside the task).
+Value loopSize(OpBuilder &b, Location loc, Value memref, const SplitDim &d) {
+  auto type = cast<MemRefType>(memref.getType());
+  if (type.isDynamicDim(d.sizePosition))
+    return memref::DimOp::create(b, loc, memref, d.sizePosition);
+  return arith::ConstantIndexOp::create(b, loc,
+                                        type.getDimSize(d.sizePosition));
+}
+
 std::optional<Split> planSplit(linalg::LinalgOp op, int64_t minWork) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() == 0)
     return std::nullopt;
@@ -241,13 +251,9 @@ struct ParallelizeLoopsPass
     for (auto [i, v] : llvm::enumerate(*captures))
       mapping.map(v, entry->getArgument(i + 2));
     // The size of split loop `d` from the whole (unsliced) operands.
-    auto sizeOf = [&](OpBuilder &ob, const SplitDim &d) -> Value {
-      Value whole = mapping.lookup(op->getOperand(d.sizeOperand));
-      auto type = cast<MemRefType>(whole.getType());
-      if (type.isDynamicDim(d.sizePosition))
-        return memref::DimOp::create(ob, loc, whole, d.sizePosition);
-      return arith::ConstantIndexOp::create(ob, loc,
-                                            type.getDimSize(d.sizePosition));
+    auto sizeOf = [&](OpBuilder &ob, const SplitDim &d) {
+      return loopSize(ob, loc, mapping.lookup(op->getOperand(d.sizeOperand)),
+                      d);
     };
     // Per split loop: offset and count of this task's slice.
     SmallVector<std::pair<Value, OpFoldResult>, 2> ranges;
@@ -338,13 +344,7 @@ struct ParallelizeLoopsPass
     OpBuilder cb(op);
     Value size;
     for (const SplitDim &d : split->dims) {
-      Value source = op->getOperand(d.sizeOperand);
-      auto type = cast<MemRefType>(source.getType());
-      Value n = type.isDynamicDim(d.sizePosition)
-                    ? Value(memref::DimOp::create(cb, loc, source,
-                                                  d.sizePosition))
-                    : Value(arith::ConstantIndexOp::create(
-                          cb, loc, type.getDimSize(d.sizePosition)));
+      Value n = loopSize(cb, loc, op->getOperand(d.sizeOperand), d);
       size = size ? Value(arith::MulIOp::create(cb, loc, size, n)) : n;
     }
     SmallVector<Value> callArgs = {size};
