@@ -331,6 +331,21 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
   }
 };
 
+/// An ONNX gather index as an in-bounds `index`: negative values count from
+/// the end, and anything still outside [0, size) is clamped, so a hostile
+/// index (a token id past the vocabulary) cannot read outside the buffer.
+Value axisIndex(OpBuilder &b, Location l, Value raw, Value size) {
+  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, size),
+                              i);
+  i = arith::MaxSIOp::create(b, l, i, zero);
+  return arith::MinSIOp::create(b, l, i,
+                                arith::SubIOp::create(b, l, size, one));
+}
+
 struct GatherLowering : OpRewritePattern<GatherOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(GatherOp op,
@@ -362,12 +377,7 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
         ValueRange{init}, maps,
         SmallVector<IteratorType>(r, IteratorType::parallel), "", "",
         [&](OpBuilder &b, Location l, ValueRange a) {
-          Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value neg =
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(
-              b, l, neg, arith::AddIOp::create(b, l, i, axisSize), i);
+          Value i = axisIndex(b, l, a[0], axisSize);
           SmallVector<Value> coords;
           for (int64_t d = 0; d < data.getRank(); ++d) {
             if (d < axis)
@@ -377,6 +387,40 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
             else
               coords.push_back(linalg::IndexOp::create(b, l, d + q - 1));
           }
+          linalg::YieldOp::create(
+              b, l,
+              Value(tensor::ExtractOp::create(b, l, op.getData(), coords)));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherElementsOp op,
+                                PatternRewriter &rewriter) const override {
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    auto data = dyn_cast<RankedTensorType>(op.getData().getType());
+    if (!out || !data)
+      return failure();
+    Location loc = op.getLoc();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    int64_t r = out.getRank();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, op.getContext());
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
+      return dimValue(rewriter, loc, op.getIndices(), d);
+    });
+    Value axisSize = dimValue(rewriter, loc, op.getData(), axis);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out}, ValueRange{op.getIndices()},
+        ValueRange{init}, SmallVector<AffineMap>{id, id},
+        SmallVector<IteratorType>(r, IteratorType::parallel), "", "",
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < r; ++d)
+            coords.push_back(d == axis ? axisIndex(b, l, a[0], axisSize)
+                                       : Value(linalg::IndexOp::create(b, l, d)));
           linalg::YieldOp::create(
               b, l,
               Value(tensor::ExtractOp::create(b, l, op.getData(), coords)));
@@ -644,7 +688,7 @@ void populateDataMovementToLinalg(RewritePatternSet &patterns) {
            StaticReshapeLowering<ReshapeOp>, StaticReshapeLowering<SqueezeOp>,
            StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
            ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering,
-           GatherLowering, PadLowering, ExpandLowering, TriluLowering,
+           GatherLowering, GatherElementsLowering, PadLowering, ExpandLowering, TriluLowering,
            ConstantOfShapeLowering, RangeLowering>(patterns.getContext());
 }
 

@@ -603,6 +603,35 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult GatherElementsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  StringRef name = getOperationName();
+  Type data = adaptor.getData().getType();
+  Type indices = adaptor.getIndices().getType();
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
+  std::optional<ArrayRef<int64_t>> d = getShapeIfRanked(data);
+  std::optional<ArrayRef<int64_t>> idx = getShapeIfRanked(indices);
+  if (d && d->empty())
+    return inferError(loc, name, "data must have rank >= 1");
+  if (failed(infer::checkAxis(loc, name, "axis", axis,
+                              d ? std::optional<int64_t>(d->size())
+                                : std::nullopt)))
+    return failure();
+  if (d && idx) {
+    if (d->size() != idx->size())
+      return inferError(loc, name, "indices must have the rank of data (",
+                        d->size(), "), got ", idx->size());
+    for (size_t i = 0; i < d->size(); ++i)
+      if (static_cast<int64_t>(i) != axis && !ShapedType::isDynamic((*d)[i]) &&
+          !ShapedType::isDynamic((*idx)[i]) && (*idx)[i] > (*d)[i])
+        return inferError(loc, name, "indices dim ", i, " (", (*idx)[i],
+                          ") exceeds data dim ", i, " (", (*d)[i], ")");
+  }
+  inferred.push_back(makeTensorType(idx, elementOf(data)));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // pad and trilu
 //===----------------------------------------------------------------------===//

@@ -425,6 +425,19 @@ LogicalResult gather(NodeContext &ctx) {
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
+LogicalResult gatherElements(NodeContext &ctx) {
+  FailureOr<Value> data = ctx.requiredInput(0, "data");
+  FailureOr<Value> indices = ctx.requiredInput(1, "indices");
+  if (failed(data) || failed(indices))
+    return failure();
+  FailureOr<int64_t> axis = ctx.attrAxis("axis", 0, *data);
+  if (failed(axis))
+    return failure();
+  FailureOr<Value> y = ctx.build<GatherElementsOp>(
+      *data, *indices, ctx.builder().getI64IntegerAttr(*axis));
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
 LogicalResult expand(NodeContext &ctx) {
   FailureOr<Value> x = ctx.requiredInput(0, "input");
   FailureOr<Value> s = ctx.requiredInput(1, "shape");
@@ -520,6 +533,7 @@ void populateShapeHandlers(OpRegistry &r) {
   r.add("Split", 2, split);
   r.add("Slice", 10, slice);
   r.add("Gather", 1, gather);
+  r.add("GatherElements", 11, gatherElements);
   r.add("Expand", 8, expand);
   r.add("Pad", 11, pad);
   r.add("Trilu", 14, trilu);

@@ -121,3 +121,23 @@ func.func private @depthwise_kernel(%x: tensor<1x8x6x6xf32>, %w: tensor<8x1x3x3x
   %0 = bathy.conv %x, %w {group = 8 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x6x6xf32>
   return %0 : tensor<1x8x6x6xf32>
 }
+
+// -----
+
+// GatherElements reads one element per index along the axis; the index is
+// wrapped when negative and clamped into [0, size) so that no index, however
+// hostile, reads outside the data.
+// CHECK-LABEL: func.func private @gather_elements_kernel
+// CHECK-SAME: (%[[D:.+]]: tensor<3x4xf32>, %[[I:.+]]: tensor<3x2xi64>)
+// CHECK: linalg.generic {{.*}} ins(%[[I]] : tensor<3x2xi64>) outs(%{{.+}} : tensor<3x2xf32>)
+// CHECK: ^bb0(%[[RAW:.+]]: i64, %{{.+}}: f32):
+// CHECK: %[[ROW:.+]] = linalg.index 0 : index
+// CHECK: %[[IX:.+]] = arith.index_cast %[[RAW]] : i64 to index
+// CHECK: arith.select
+// CHECK: arith.maxsi
+// CHECK: %[[COL:.+]] = arith.minsi
+// CHECK: tensor.extract %[[D]][%[[ROW]], %[[COL]]] : tensor<3x4xf32>
+func.func private @gather_elements_kernel(%d: tensor<3x4xf32>, %i: tensor<3x2xi64>) -> tensor<3x2xf32> attributes {bathy.kernel} {
+  %0 = bathy.gather_elements %d, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

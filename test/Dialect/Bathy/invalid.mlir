@@ -618,6 +618,24 @@ func.func @gather_index_range(%x: tensor<3x4xf32>) {
 
 // -----
 
+func.func @gather_elements_rank(%x: tensor<3x4xf32>, %i: tensor<2xi64>) {
+  // expected-error@+2 {{'bathy.gather_elements' op indices must have the rank of data (2), got 1}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.gather_elements %x, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_dim(%x: tensor<3x4xf32>, %i: tensor<5x1xi64>) {
+  // expected-error@+2 {{'bathy.gather_elements' op indices dim 0 (5) exceeds data dim 0 (3)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.gather_elements %x, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<5x1xi64>) -> tensor<5x1xf32>
+  return
+}
+
+// -----
+
 func.func @pad_mode(%x: tensor<4xf32>) {
   // expected-error@+2 {{'bathy.pad' op mode must be constant, reflect, edge or wrap, not "mirror"}}
   // expected-error@+1 {{failed to infer returned types}}

@@ -226,6 +226,8 @@ func.func @data_movement(%x: tensor<?x?x12x64xf32>, %y: tensor<?x768xf32>,
   %ds = bathy.dynamic_slice %y, %b1, %b1 {axes = array<i64: 0>, steps = array<i64: 1>} : (tensor<?x768xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x768xf32>
   // CHECK: bathy.gather %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<30522x768xf32>, tensor<?x?xi64>) -> tensor<?x?x768xf32>
   %10 = bathy.gather %table, %ids {axis = 0 : i64} : (tensor<30522x768xf32>, tensor<?x?xi64>) -> tensor<?x?x768xf32>
+  // CHECK: bathy.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<?x?xi64>, tensor<?x?xi64>) -> tensor<?x?xi64>
+  %g = bathy.gather_elements %ids, %ids {axis = 1 : i64} : (tensor<?x?xi64>, tensor<?x?xi64>) -> tensor<?x?xi64>
   // CHECK: bathy.pad %{{.*}} {mode = "reflect", pads = array<i64: 0, 0, 1, 1, 0, 0, 1, 1>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x6x6xf32>
   %11 = bathy.pad %img {pads = array<i64: 0, 0, 1, 1, 0, 0, 1, 1>, mode = "reflect"} : (tensor<1x3x4x4xf32>) -> tensor<1x3x6x6xf32>
   // CHECK: bathy.trilu %{{.*}} {k = 1 : i64, upper = false}

@@ -771,6 +771,28 @@ def Bathy_GatherOp : Bathy_Op<"gather", [Bathy_InferTypes]> {
   let hasFolder = 1;
 }
 
+def Bathy_GatherElementsOp : Bathy_Op<"gather_elements", [Bathy_InferTypes]> {
+  let summary = "Picks one element per index along one axis.";
+  let description = [{
+    `indices` has the rank of `data` and the result has the shape of
+    `indices`: `result[i..., j, k...] = data[i..., indices[i..., j, k...],
+    k...]` with `j` at `axis`; off that axis, each indices dim may not exceed
+    the data dim. Negative indices count from the end (ONNX
+    `GatherElements`).
+
+    Example:
+    ```mlir
+    %y = bathy.gather_elements %x, %i {axis = 1 : i64}
+        : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins Bathy_Tensor:$data, Bathy_IndexTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs Bathy_Tensor:$result);
+  let assemblyFormat =
+      "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+}
+
 def Bathy_PadOp : Bathy_Op<"pad", [Bathy_InferTypes]> {
   let summary = "Pads (or, with negative amounts, crops) each dim.";
   let description = [{
