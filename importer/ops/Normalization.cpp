@@ -99,6 +99,70 @@ LogicalResult reduce(NodeContext &ctx) {
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
+/// The reductions ONNX defines as an elementwise map, a sum and a final map:
+/// ReduceL1 = sum|x|, ReduceL2 = sqrt(sum x²), ReduceSumSquare = sum x²,
+/// ReduceLogSum = log(sum x), ReduceLogSumExp = log(sum e^x) (computed as
+/// m + log(sum e^(x - m)) with m the max, so large inputs do not overflow).
+enum class SumKind { L1, L2, SumSquare, LogSum, LogSumExp };
+
+template <SumKind K, bool AxesFromInput>
+LogicalResult compositeReduce(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.requiredInput(0, "data");
+  FailureOr<int64_t> keepdims = ctx.attrInt("keepdims", 1);
+  if (failed(x) || failed(keepdims))
+    return failure();
+  bool noop = false;
+  FailureOr<SmallVector<int64_t>> axes = readAxes(ctx, *x, AxesFromInput, noop);
+  if (failed(axes))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  auto sum = [&](Value v, bool keep) -> FailureOr<Value> {
+    if (noop)
+      return v;
+    return ctx.build<ReduceSumOp>(v, b.getDenseI64ArrayAttr(*axes),
+                                  b.getBoolAttr(keep));
+  };
+  auto max = [&](bool keep) -> FailureOr<Value> {
+    if (noop)
+      return *x;
+    return ctx.build<ReduceMaxOp>(*x, b.getDenseI64ArrayAttr(*axes),
+                                  b.getBoolAttr(keep));
+  };
+  bool keep = *keepdims != 0;
+  FailureOr<Value> y = failure();
+  switch (K) {
+  case SumKind::L1: {
+    FailureOr<Value> a = ctx.build<AbsOp>(*x);
+    y = failed(a) ? a : sum(*a, keep);
+    break;
+  }
+  case SumKind::L2:
+  case SumKind::SumSquare: {
+    FailureOr<Value> sq = ctx.build<MulOp>(*x, *x);
+    y = failed(sq) ? sq : sum(*sq, keep);
+    if (K == SumKind::L2 && succeeded(y))
+      y = ctx.build<SqrtOp>(*y);
+    break;
+  }
+  case SumKind::LogSum:
+    y = sum(*x, keep);
+    if (succeeded(y))
+      y = ctx.build<LogOp>(*y);
+    break;
+  case SumKind::LogSumExp: {
+    FailureOr<Value> m = max(true);
+    FailureOr<Value> shifted = failed(m) ? m : ctx.build<SubOp>(*x, *m);
+    FailureOr<Value> e = failed(shifted) ? shifted : ctx.build<ExpOp>(*shifted);
+    FailureOr<Value> s = failed(e) ? e : sum(*e, keep);
+    FailureOr<Value> l = failed(s) ? s : ctx.build<LogOp>(*s);
+    FailureOr<Value> mOut = failed(l) ? l : keep ? m : max(false);
+    y = failed(mOut) ? mOut : ctx.build<AddOp>(*l, *mOut);
+    break;
+  }
+  }
+  return failed(y) ? failure() : ctx.setResults(*y);
+}
+
 template <typename OpTy> LogicalResult argReduce(NodeContext &ctx) {
   FailureOr<Value> x = ctx.requiredInput(0, "data");
   FailureOr<int64_t> keepdims = ctx.attrInt("keepdims", 1);
@@ -234,6 +298,16 @@ void populateNormalizationHandlers(OpRegistry &r) {
   r.add("ReduceMin", 18, reduce<ReduceMinOp, true>);
   r.add("ReduceProd", 1, reduce<ReduceProdOp, false>);
   r.add("ReduceProd", 18, reduce<ReduceProdOp, true>);
+  r.add("ReduceL1", 1, compositeReduce<SumKind::L1, false>);
+  r.add("ReduceL1", 18, compositeReduce<SumKind::L1, true>);
+  r.add("ReduceL2", 1, compositeReduce<SumKind::L2, false>);
+  r.add("ReduceL2", 18, compositeReduce<SumKind::L2, true>);
+  r.add("ReduceSumSquare", 1, compositeReduce<SumKind::SumSquare, false>);
+  r.add("ReduceSumSquare", 18, compositeReduce<SumKind::SumSquare, true>);
+  r.add("ReduceLogSum", 1, compositeReduce<SumKind::LogSum, false>);
+  r.add("ReduceLogSum", 18, compositeReduce<SumKind::LogSum, true>);
+  r.add("ReduceLogSumExp", 1, compositeReduce<SumKind::LogSumExp, false>);
+  r.add("ReduceLogSumExp", 18, compositeReduce<SumKind::LogSumExp, true>);
   r.add("ArgMax", 1, argReduce<ArgMaxOp>);
   r.add("ArgMin", 1, argReduce<ArgMinOp>);
 }

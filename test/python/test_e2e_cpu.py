@@ -144,3 +144,32 @@ def test_hostile_gather_indices_stay_in_bounds(tmp_path):
     np.testing.assert_array_equal(np.load(out / "rows.npy"), table[[2, 5, 0, 5]])
     np.testing.assert_array_equal(np.load(out / "picked.npy"),
                                   np.array([[0, 3, 0, 3], [7, 7, 5, 4]], np.float32))
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_composite_reductions(tmp_path, opset):
+    """ReduceL1/L2/SumSquare/LogSum/LogSumExp (sentence-transformers' L2
+    normalisation uses ReduceL2) against onnxruntime, with axes as an
+    attribute (opset 13) and as a constant input (18); LogSumExp on values
+    whose exponentials overflow f32 if summed naively."""
+    def reduce(op, out, keep):
+        if opset >= 18:
+            return f"{out} = {op} <keepdims = {keep}> (x, axes)"
+        return f"{out} = {op} <axes = [1, -1], keepdims = {keep}> (x)"
+    body = "\n".join([
+        "axes = Constant <value = int64[2] {1, -1}> ()" if opset >= 18 else "",
+        reduce("ReduceL1", "l1", 1), reduce("ReduceL2", "l2", 0),
+        reduce("ReduceSumSquare", "ss", 1), "ax = Abs (x)",
+        reduce("ReduceLogSum", "ls", 0).replace("(x", "(ax"),
+        reduce("ReduceLogSumExp", "lse", 0), "big = Mul (x, hundred)",
+        reduce("ReduceLogSumExp", "lseb", 1).replace("(x", "(big")])
+    model = onnx.parser.parse_model(f"""
+        < ir_version: 8, opset_import: ["" : {opset}] >
+        g (float[2, 3, 5] x) => (float[2, 1, 1] l1, float[2] l2, float[2, 1, 1] ss, float[2] ls,
+                                 float[2] lse, float[2, 1, 1] lseb) {{
+          hundred = Constant <value = float {{100.0}}> ()
+          {body}
+        }}""")
+    path = tmp_path / "reduce.onnx"
+    onnx.save(model, path)
+    run_both(path, model, {}, tmp_path)
