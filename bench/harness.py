@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import models  # noqa: E402
 
-PEERS = ["onnxruntime", "openvino", "iree", "tvm", "torch"]
+PEERS = ["onnxruntime", "openvino", "iree", "tvm", "torch", "torch_compile"]
 BATHY_RUN = ROOT / "build/bin/bathy-run"
-TORCH_PYTHON = "/usr/bin/python3"  # Debian's python3-torch lives there
+# PyPI torch >= 2 with transformers (bench/requirements-torch.txt): exports
+# the suite and runs the torch and torch_compile peers.
+TORCH_PYTHON = ROOT / "bench/.venv-torch/bin/python"
 
 
 class System:
@@ -124,11 +126,14 @@ def start_system(name, model_name, model_path, feeds_dir, input_names, case_dir,
     out_dir.mkdir(parents=True, exist_ok=True)
     log = case_dir / f"{name}.log"
     if name == "bathy":
+        # Each case compiles anew for its own shapes, as TVM, IREE and
+        # torch.compile(dynamic=False) do here; --static-shapes lets bathy
+        # fold the exported shape arithmetic instead of carrying it at run time.
         cmd = [str(BATHY_RUN), str(model_path), f"--threads={threads}", "--bench-stdin",
-               f"--output-dir={out_dir}"]
+               "--static-shapes", f"--output-dir={out_dir}"]
         cmd += [f"--input={n}={feeds_dir / (n + '.npy')}" for n in input_names]
         return System(name, cmd, out_dir, log)
-    python = TORCH_PYTHON if name == "torch" else sys.executable
+    python = str(TORCH_PYTHON) if name.startswith("torch") else sys.executable
     cmd = [python, str(ROOT / "bench/runner.py"), "--system", name, "--model", str(model_path),
            "--inputs", str(feeds_dir), "--input-names", ",".join(input_names),
            "--outputs", str(out_dir), "--threads", str(threads), "--torch-model", model_name]
@@ -184,13 +189,20 @@ def run_case(model_name, model_path, batch, seq, systems, args, work):
         print(f"   {name}: " + (f"ready (compile {s.compile_s:.2f} s)" if not s.error
                                  else f"cannot run: {s.error}"), flush=True)
         started.append(s)
+    # Each system's run count fits the case's time budget (at least
+    # --min-runs, at most --runs), so an untuned peer that takes 30 s a run
+    # does not hold the suite for an hour; rounds still alternate systems.
+    todo = {}
     for s in started:
-        s.run(args.warmup, args.run_timeout)
-        s.times = []
-    rounds = max(1, args.runs // args.per_round)
-    for _ in range(rounds):
+        t = warm_up(s, args)
+        todo[s] = 0 if t is None else \
+            max(args.min_runs, min(args.runs, int(args.case_seconds * 1e3 / t)))
+    while any(todo.values()):
         for s in started:
-            s.run(args.per_round, args.run_timeout)
+            k = min(args.per_round, todo[s])
+            if k:
+                s.run(k, args.run_timeout)
+                todo[s] = 0 if s.error else todo[s] - k
     for s in started:
         s.finish()
     ref_sys = next((s for s in started if s.name == "onnxruntime" and not s.error), None)
@@ -210,6 +222,19 @@ def run_case(model_name, model_path, batch, seq, systems, args, work):
                 row["check"] = "reference"
         rows.append(row)
     return rows
+
+
+def warm_up(s, args):
+    """Warm-up runs (up to --warmup, within a fifth of the case budget);
+    returns their median in ms, or None if the system failed."""
+    s.run(1, args.run_timeout)
+    for _ in range(args.warmup - 1):
+        if s.error or sum(s.times) > 0.2 * args.case_seconds * 1e3:
+            break
+        s.run(1, args.run_timeout)
+    t = float(np.median(s.times)) if s.times and not s.error else None
+    s.times = []
+    return t
 
 
 def quick_inputs(model_path, batch):
@@ -234,9 +259,11 @@ def fmt(v, spec):
 def write_report(rows, systems, args, out):
     lines = [f"# bathy benchmark — {datetime.datetime.now().isoformat(timespec='seconds')}", "",
              f"Machine: {os.cpu_count()} CPUs ({cpu_name()}); threads per system: {args.threads}; "
-             f"warm-up {args.warmup}, then {args.runs} timed runs per system, "
-             f"alternating in rounds of {args.per_round}. Latency in ms (median / p90); "
-             f"compile in s; peak RSS in MiB; check: outputs against onnxruntime "
+             f"warm-up up to {args.warmup}, then {args.min_runs}–{args.runs} timed runs per "
+             f"system (as many as fit {args.case_seconds:.0f} s), alternating in rounds of "
+             f"{args.per_round}. Latency in ms (median / p90); "
+             f"compile in s; peak RSS in MiB; bathy compiled with --static-shapes for each "
+             f"case; check: outputs against onnxruntime "
              f"(rtol {args.rtol}, atol {args.atol}).", ""]
     peers = [s for s in systems if s != "bathy"]
     header = "| case | " + " | ".join(systems) + " | " + \
@@ -263,10 +290,12 @@ def write_report(rows, systems, args, out):
             else:
                 cells.append("–")
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
-    lines += ["", "| case | system | compile s | peak MiB | check | note |", "|---|---|---|---|---|---|"]
+    lines += ["", "| case | system | runs | compile s | peak MiB | check | note |",
+              "|---|---|---|---|---|---|---|"]
     for r in rows:
         note = (r["error"] or "").replace("|", "/")
-        lines.append(f"| {r['case']} | {r['system']} | {fmt(r['compile_s'], '.2f')} | "
+        lines.append(f"| {r['case']} | {r['system']} | {r.get('runs', '–')} | "
+                     f"{fmt(r['compile_s'], '.2f')} | "
                      f"{fmt(r['peak_mb'], '.0f')} | {r.get('check', '–')} | {note} |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     (out / "results.json").write_text(json.dumps(rows, indent=1))
@@ -318,7 +347,12 @@ def main():
     parser.add_argument("--seqs", default="128,512", help="sequence lengths of text models")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=20,
+                        help="timed runs per system and case, at most")
+    parser.add_argument("--min-runs", type=int, default=5,
+                        help="timed runs per system and case, at least")
+    parser.add_argument("--case-seconds", type=float, default=40,
+                        help="time budget of one system's timed runs in a case")
     parser.add_argument("--per-round", type=int, default=5)
     parser.add_argument("--rtol", type=float, default=1e-3)
     parser.add_argument("--atol", type=float, default=1e-3)
@@ -340,7 +374,7 @@ def main():
         model = onnx_parser.parse_model((ROOT / "models/tiny_cnn.onnxtext").read_text())
         path = out / "tiny_cnn.onnx"
         onnx.save(model, str(path))
-        args.warmup, args.runs, args.per_round = 2, 10, 5
+        args.warmup, args.runs, args.min_runs, args.per_round = 2, 10, 10, 5
         systems = ["bathy", "onnxruntime"]
         rows = run_case("tiny_cnn", path, 1, 0, systems, args, out)
         write_report(rows, systems, args, out)

@@ -105,16 +105,21 @@ def tvm_system(model, feeds, threads):
     return run
 
 
-def torch_system(name, feeds, threads):
+def torch_system(name, feeds, threads, compiled=False):
     import torch
     sys.path.insert(0, str(ROOT / "bench"))
     import models
     torch.set_num_threads(threads)
     module = models.build_torch(name)
+    if compiled:
+        # Inductor, CPU: generated C++ kernels, compiled on the first call
+        # (counted in the compile time, since run() is called once before
+        # `ready`). Shapes are fixed per case, so no dynamic-shape guards.
+        module = torch.compile(module, dynamic=False)
     args = [torch.from_numpy(feeds[k]) for k in models.input_names(name)]
 
     def run():
-        with torch.no_grad():
+        with torch.inference_mode():
             out = module(*args)
         if not isinstance(out, (list, tuple)):
             out = [out]
@@ -144,6 +149,8 @@ def main():
         run = tvm_system(args.model, feeds, args.threads)
     elif args.system == "torch":
         run = torch_system(args.torch_model, feeds, args.threads)
+    elif args.system == "torch_compile":
+        run = torch_system(args.torch_model, feeds, args.threads, compiled=True)
     else:
         print(f"unknown system '{args.system}'", file=sys.stderr)
         return 2

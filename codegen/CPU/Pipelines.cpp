@@ -31,8 +31,13 @@ using namespace mlir;
 namespace bathy {
 
 void buildGraphPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(createInferShapesPass());
-  pm.addPass(createCanonicalizerPass());
+  // Twice: canonicalization folds shape computations into constants (Shape
+  // of a now-static tensor, dynamic slices and reshapes with constant
+  // operands), which the second inference turns into static result types.
+  for (int i = 0; i < 2; ++i) {
+    pm.addNestedPass<func::FuncOp>(createInferShapesPass());
+    pm.addPass(createCanonicalizerPass());
+  }
 }
 
 void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {

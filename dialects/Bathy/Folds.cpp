@@ -128,6 +128,61 @@ static Attribute foldBinary(Type resultType, Attribute lhsAttr,
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
+// Exporters build broadcast targets and masks from Shape with
+// ConstantOfShape, Equal and Where (Expand's "-1 means keep" idiom); folding
+// them lets a static input shape reach every Expand and Reshape.
+OpFoldResult ConstantOfShapeOp::fold(FoldAdaptor) {
+  // Small results only: a large splat would become a large global in code.
+  RankedTensorType type = getFoldableResultType(getType());
+  auto value = dyn_cast<DenseElementsAttr>(getValue());
+  if (!type || !value ||
+      value.getNumElements() != 1 ||
+      value.getElementType() != type.getElementType())
+    return {};
+  return DenseElementsAttr::get(type, value.getValues<Attribute>()[0]);
+}
+
+/// The element of a small dense constant that broadcasts to `linear`.
+template <typename T>
+static T elementAt(DenseElementsAttr attr, int64_t linear,
+                   ArrayRef<int64_t> out) {
+  if (attr.isSplat())
+    return attr.getSplatValue<T>();
+  return attr.getValues<T>()[broadcastSourceIndex(
+      linear, out, attr.getType().getShape())];
+}
+
+OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr lhs = getSmallDense(adaptor.getLhs()),
+                    rhs = getSmallDense(adaptor.getRhs());
+  RankedTensorType result = getFoldableResultType(getType());
+  if (!lhs || !rhs || !result || !isa<IntegerType>(lhs.getElementType()) ||
+      lhs.getElementType() != rhs.getElementType())
+    return {};
+  SmallVector<bool> out;
+  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
+    out.push_back(elementAt<APInt>(lhs, i, result.getShape()) ==
+                  elementAt<APInt>(rhs, i, result.getShape()));
+  return DenseElementsAttr::get(result, out);
+}
+
+OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr cond = getSmallDense(adaptor.getCondition()),
+                    lhs = getSmallDense(adaptor.getLhs()),
+                    rhs = getSmallDense(adaptor.getRhs());
+  RankedTensorType result = getFoldableResultType(getType());
+  if (!cond || !lhs || !rhs || !result ||
+      lhs.getElementType() != result.getElementType() ||
+      rhs.getElementType() != result.getElementType())
+    return {};
+  SmallVector<Attribute> out;
+  for (int64_t i = 0, e = result.getNumElements(); i < e; ++i)
+    out.push_back(elementAt<bool>(cond, i, result.getShape())
+                      ? elementAt<Attribute>(lhs, i, result.getShape())
+                      : elementAt<Attribute>(rhs, i, result.getShape()));
+  return DenseElementsAttr::get(result, out);
+}
+
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   auto input = dyn_cast<RankedTensorType>(getInput().getType());
   auto result = dyn_cast<RankedTensorType>(getType());

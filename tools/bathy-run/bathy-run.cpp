@@ -11,6 +11,8 @@
 #include "bathy/InitAll.h"
 #include "bathy/Passes/FusionReport.h"
 #include "bathy/Support/Diagnostics.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
@@ -67,6 +69,14 @@ static cl::opt<bool> serialLoops(
              "microkernels use the thread pool (for comparisons and triage)"),
     cl::cat(category));
 
+static cl::opt<bool> staticShapes(
+    "static-shapes",
+    cl::desc("Compile for the shapes of this run's inputs (--input files, "
+             "else --dim values): every dynamic dim becomes static, shape "
+             "computations fold and kernels are specialised; the compiled "
+             "model then takes only those shapes"),
+    cl::cat(category));
+
 static cl::opt<bool> benchStdin(
     "bench-stdin",
     cl::desc("For the benchmark harness: after the first run print "
@@ -118,6 +128,64 @@ static std::string fileNameFor(std::string name) {
         c != '.')
       c = '_';
   return name + ".npy";
+}
+
+/// Rewrites @main's inputs to the static shapes of this run: a preloaded
+/// input's own shape (checked against the declared static dims), else the
+/// --dim value of a named dynamic dim, else 1.
+static int specializeInputs(
+    mlir::ModuleOp module,
+    const std::map<std::string, bathy::rt::HostTensor> &preloaded,
+    const std::map<std::string, int64_t> &dims) {
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (!main)
+    return fail("the model has no @main to run");
+  llvm::SmallVector<mlir::Type> types;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    mlir::BlockArgument arg = main.getArgument(i);
+    auto ranked = llvm::dyn_cast<mlir::RankedTensorType>(arg.getType());
+    if (!ranked) {
+      types.push_back(arg.getType());
+      continue;
+    }
+    std::string name = "input" + std::to_string(i);
+    if (auto n = main.getArgAttrOfType<mlir::StringAttr>(i, "bathy.name"))
+      name = n.str();
+    auto params = main.getArgAttrOfType<mlir::ArrayAttr>(i, "bathy.dim_params");
+    std::vector<int64_t> shape(ranked.getShape().begin(),
+                               ranked.getShape().end());
+    auto given = preloaded.find(name);
+    if (given != preloaded.end()) {
+      const std::vector<int64_t> &actual = given->second.shape();
+      if (actual.size() != shape.size())
+        return fail("input '" + name + "' must have rank " +
+                    std::to_string(shape.size()) + ", got " +
+                    std::to_string(actual.size()));
+      for (size_t d = 0; d < shape.size(); ++d) {
+        if (!mlir::ShapedType::isDynamic(shape[d]) && shape[d] != actual[d])
+          return fail("input '" + name + "' dim " + std::to_string(d) +
+                      " must be " + std::to_string(shape[d]) + ", got " +
+                      std::to_string(actual[d]));
+        shape[d] = actual[d];
+      }
+    } else {
+      for (size_t d = 0; d < shape.size(); ++d) {
+        if (!mlir::ShapedType::isDynamic(shape[d]))
+          continue;
+        auto param = params && d < params.size()
+                         ? llvm::dyn_cast<mlir::StringAttr>(params[d])
+                         : mlir::StringAttr();
+        auto it = param ? dims.find(param.str()) : dims.end();
+        shape[d] = it != dims.end() ? it->second : 1;
+      }
+    }
+    auto type = mlir::RankedTensorType::get(shape, ranked.getElementType());
+    arg.setType(type);
+    types.push_back(type);
+  }
+  main.setType(mlir::FunctionType::get(module.getContext(), types,
+                                       main.getResultTypes()));
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -172,6 +240,34 @@ int main(int argc, char **argv) {
       bathy::importOnnxFile(modelPath, &context);
   if (!module)
     return 1;
+  std::map<std::string, int64_t> dims;
+  for (const std::string &arg : dimArgs) {
+    size_t eq = arg.find('=');
+    int64_t value = -1;
+    if (eq == std::string::npos ||
+        !llvm::to_integer(llvm::StringRef(arg).substr(eq + 1), value) ||
+        value < 0)
+      return fail("--dim expects NAME=VALUE with VALUE >= 0, got '" + arg +
+                  "'");
+    dims[arg.substr(0, eq)] = value;
+  }
+  // With --static-shapes the input files are read before compiling (their
+  // shapes are the ones compiled for) and kept for the run.
+  std::map<std::string, bathy::rt::HostTensor> preloaded;
+  if (staticShapes) {
+    for (const std::string &arg : inputArgs) {
+      size_t eq = arg.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return fail("--input expects NAME=path.npy, got '" + arg + "'");
+      absl::StatusOr<bathy::rt::HostTensor> t =
+          bathy::rt::ReadNpy(arg.substr(eq + 1));
+      if (!t.ok())
+        return fail(std::string(t.status().message()));
+      preloaded.emplace(arg.substr(0, eq), std::move(*t));
+    }
+    if (int rc = specializeInputs(*module, preloaded, dims))
+      return rc;
+  }
   bathy::PipelineOptions pipelineOptions;
   pipelineOptions.fusion = !noFusion;
   pipelineOptions.parallelLoops = !serialLoops;
@@ -212,20 +308,14 @@ int main(int argc, char **argv) {
       return fail("the model has no input named '" + name + "'");
     files[name] = arg.substr(eq + 1);
   }
-  std::map<std::string, int64_t> dims;
-  for (const std::string &arg : dimArgs) {
-    size_t eq = arg.find('=');
-    int64_t value = -1;
-    if (eq == std::string::npos ||
-        !llvm::to_integer(llvm::StringRef(arg).substr(eq + 1), value) ||
-        value < 0)
-      return fail("--dim expects NAME=VALUE with VALUE >= 0, got '" + arg +
-                  "'");
-    dims[arg.substr(0, eq)] = value;
-  }
   std::mt19937 rng(seed);
   std::vector<bathy::rt::HostTensor> inputs;
   for (const bathy::TensorSpec &spec : specs) {
+    auto early = preloaded.find(spec.name);
+    if (early != preloaded.end()) {
+      inputs.push_back(std::move(early->second));
+      continue;
+    }
     auto file = files.find(spec.name);
     if (file != files.end()) {
       absl::StatusOr<bathy::rt::HostTensor> t =

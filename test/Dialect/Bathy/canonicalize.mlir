@@ -156,3 +156,27 @@ func.func @no_fold_resources() -> tensor<2xf32> {
     }
   }
 #-}
+
+// -----
+
+// Expand's "-1 keeps the dim" idiom as exporters write it: ConstantOfShape,
+// Mul, Equal and Where over a static shape fold to the target itself.
+// CHECK-LABEL: func.func @expand_target_folds
+// CHECK-NOT: bathy.constant_of_shape
+// CHECK-NOT: bathy.equal
+// CHECK-NOT: bathy.where
+// CHECK: %[[T:.+]] = bathy.constant dense<[2, 1, 32]> : tensor<3xi64>
+// CHECK: %[[M:.+]] = bathy.constant dense<[true, false, false]> : tensor<3xi1>
+// CHECK: return %[[T]], %[[M]]
+func.func @expand_target_folds() -> (tensor<3xi64>, tensor<3xi1>) {
+  %len = bathy.constant dense<3> : tensor<1xi64>
+  %target = bathy.constant dense<[2, -1, 32]> : tensor<3xi64>
+  %minus1 = bathy.constant dense<-1> : tensor<i64>
+  %ones = bathy.constant_of_shape %len {value = dense<1> : tensor<1xi64>} : (tensor<1xi64>) -> tensor<3xi64>
+  %neg = bathy.mul %ones, %minus1 : (tensor<3xi64>, tensor<i64>) -> tensor<3xi64>
+  %keep = bathy.equal %target, %neg : (tensor<3xi64>, tensor<3xi64>) -> tensor<3xi1>
+  %shape = bathy.where %keep, %ones, %target : (tensor<3xi1>, tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  %two = bathy.constant dense<2> : tensor<i64>
+  %first = bathy.equal %target, %two : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  return %shape, %first : tensor<3xi64>, tensor<3xi1>
+}

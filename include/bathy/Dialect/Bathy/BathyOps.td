@@ -83,6 +83,7 @@ def Bathy_ConstantOfShapeOp : Bathy_Op<"constant_of_shape", [Bathy_InferTypes]> 
   let arguments = (ins Bathy_ShapeTensor:$shape, ElementsAttr:$value);
   let results = (outs Bathy_Tensor:$result);
   let assemblyFormat = "$shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def Bathy_RangeOp : Bathy_Op<"range", [Bathy_InferTypes]> {
@@ -271,7 +272,9 @@ class Bathy_CmpOp<string mnemonic, string formula, list<Trait> traits = []>
     " %x, %y : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xi1>\n```";
 }
 
-def Bathy_EqualOp : Bathy_CmpOp<"equal", "lhs == rhs", [Commutative]>;
+def Bathy_EqualOp : Bathy_CmpOp<"equal", "lhs == rhs", [Commutative]> {
+  let hasFolder = 1;
+}
 def Bathy_LessOp : Bathy_CmpOp<"less", "lhs < rhs">;
 def Bathy_LessEqualOp : Bathy_CmpOp<"less_equal", "lhs <= rhs">;
 def Bathy_GreaterOp : Bathy_CmpOp<"greater", "lhs > rhs">;
@@ -298,6 +301,7 @@ def Bathy_WhereOp : Bathy_Op<"where", [Bathy_ElementwiseTrait,
   let assemblyFormat = [{
     $condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Bathy_CastOp : Bathy_Op<"cast", [Bathy_ElementwiseTrait,
