@@ -163,6 +163,9 @@ def export(name, out_dir):
         for o in outputs:
             axes[o] = {0: "batch"} if o in ("pooled", "embedding") else {0: "batch", 1: "seq"}
     path = Path(out_dir) / f"{name}.onnx"
+    # nn.MultiheadAttention's inference fast path (ViT) is one fused aten op
+    # that the exporter cannot write; the slow path is the same math.
+    torch.backends.mha.set_fastpath_enabled(False)
     # The TorchScript exporter (dynamo=False) at opset 17: it keeps the ONNX
     # node names that bathy carries as provenance. Every model here is far
     # below protobuf's 2 GiB limit, so one file each.
