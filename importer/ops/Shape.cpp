@@ -412,7 +412,8 @@ LogicalResult slice(NodeContext &ctx) {
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
-LogicalResult gather(NodeContext &ctx) {
+/// Gather and GatherElements: data, indices and an axis attribute.
+template <typename OpTy> LogicalResult gatherLike(NodeContext &ctx) {
   FailureOr<Value> data = ctx.requiredInput(0, "data");
   FailureOr<Value> indices = ctx.requiredInput(1, "indices");
   if (failed(data) || failed(indices))
@@ -420,21 +421,8 @@ LogicalResult gather(NodeContext &ctx) {
   FailureOr<int64_t> axis = ctx.attrAxis("axis", 0, *data);
   if (failed(axis))
     return failure();
-  FailureOr<Value> y = ctx.build<GatherOp>(
-      *data, *indices, ctx.builder().getI64IntegerAttr(*axis));
-  return failed(y) ? failure() : ctx.setResults(*y);
-}
-
-LogicalResult gatherElements(NodeContext &ctx) {
-  FailureOr<Value> data = ctx.requiredInput(0, "data");
-  FailureOr<Value> indices = ctx.requiredInput(1, "indices");
-  if (failed(data) || failed(indices))
-    return failure();
-  FailureOr<int64_t> axis = ctx.attrAxis("axis", 0, *data);
-  if (failed(axis))
-    return failure();
-  FailureOr<Value> y = ctx.build<GatherElementsOp>(
-      *data, *indices, ctx.builder().getI64IntegerAttr(*axis));
+  FailureOr<Value> y =
+      ctx.build<OpTy>(*data, *indices, ctx.builder().getI64IntegerAttr(*axis));
   return failed(y) ? failure() : ctx.setResults(*y);
 }
 
@@ -532,8 +520,8 @@ void populateShapeHandlers(OpRegistry &r) {
   r.add("Concat", 4, concat);
   r.add("Split", 2, split);
   r.add("Slice", 10, slice);
-  r.add("Gather", 1, gather);
-  r.add("GatherElements", 11, gatherElements);
+  r.add("Gather", 1, gatherLike<GatherOp>);
+  r.add("GatherElements", 11, gatherLike<GatherElementsOp>);
   r.add("Expand", 8, expand);
   r.add("Pad", 11, pad);
   r.add("Trilu", 14, trilu);
