@@ -688,8 +688,9 @@ void populateDataMovementToLinalg(RewritePatternSet &patterns) {
            StaticReshapeLowering<ReshapeOp>, StaticReshapeLowering<SqueezeOp>,
            StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
            ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering,
-           GatherLowering, GatherElementsLowering, PadLowering, ExpandLowering, TriluLowering,
-           ConstantOfShapeLowering, RangeLowering>(patterns.getContext());
+           GatherLowering, GatherElementsLowering, PadLowering, ExpandLowering,
+           TriluLowering, ConstantOfShapeLowering, RangeLowering>(
+      patterns.getContext());
 }
 
 } // namespace bathy::codegen

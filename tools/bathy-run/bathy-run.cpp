@@ -251,19 +251,22 @@ int main(int argc, char **argv) {
                   "'");
     dims[arg.substr(0, eq)] = value;
   }
+  std::map<std::string, std::string> files; // --input NAME -> path
+  for (const std::string &arg : inputArgs) {
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return fail("--input expects NAME=path.npy, got '" + arg + "'");
+    files[arg.substr(0, eq)] = arg.substr(eq + 1);
+  }
   // With --static-shapes the input files are read before compiling (their
   // shapes are the ones compiled for) and kept for the run.
   std::map<std::string, bathy::rt::HostTensor> preloaded;
   if (staticShapes) {
-    for (const std::string &arg : inputArgs) {
-      size_t eq = arg.find('=');
-      if (eq == std::string::npos || eq == 0)
-        return fail("--input expects NAME=path.npy, got '" + arg + "'");
-      absl::StatusOr<bathy::rt::HostTensor> t =
-          bathy::rt::ReadNpy(arg.substr(eq + 1));
+    for (const auto &[name, path] : files) {
+      absl::StatusOr<bathy::rt::HostTensor> t = bathy::rt::ReadNpy(path);
       if (!t.ok())
         return fail(std::string(t.status().message()));
-      preloaded.emplace(arg.substr(0, eq), std::move(*t));
+      preloaded.emplace(name, std::move(*t));
     }
     if (int rc = specializeInputs(*module, preloaded, dims))
       return rc;
@@ -296,18 +299,11 @@ int main(int argc, char **argv) {
   const auto &specs = (*model)->inputs();
 
   // Inputs: named files, else seeded random data of the declared shapes.
-  std::map<std::string, std::string> files;
-  for (const std::string &arg : inputArgs) {
-    size_t eq = arg.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail("--input expects NAME=path.npy, got '" + arg + "'");
-    std::string name = arg.substr(0, eq);
+  for (const auto &[name, path] : files)
     if (std::none_of(
             specs.begin(), specs.end(),
             [&](const bathy::TensorSpec &s) { return s.name == name; }))
       return fail("the model has no input named '" + name + "'");
-    files[name] = arg.substr(eq + 1);
-  }
   std::mt19937 rng(seed);
   std::vector<bathy::rt::HostTensor> inputs;
   for (const bathy::TensorSpec &spec : specs) {
