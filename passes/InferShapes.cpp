@@ -4,16 +4,20 @@
 // their results, ops with SameOperandsAndResultShape take their operand's
 // shape, and bathy.reshape resolves its one dynamic dim from a static input.
 // Each declared type is replaced by its meet with the inferred type, sweeping
-// until nothing changes.
+// until nothing changes. bathy-graph-simplify alternates that with
+// canonicalization until shape computations stop folding.
 //
 //===----------------------------------------------------------------------===//
 #include "bathy/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Rewrite/FrozenRewritePatternSet.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace bathy {
 #define GEN_PASS_DEF_INFERSHAPESPASS
+#define GEN_PASS_DEF_SIMPLIFYGRAPHPASS
 #include "bathy/Passes/Passes.h.inc"
 } // namespace bathy
 
@@ -65,57 +69,115 @@ bool canRefine(Value value) {
   });
 }
 
+/// Sweeps `func` until no result type changes: each bathy op's declared
+/// types become their meet with the inferred ones. Returns the number of
+/// types refined and adds the sweeps run to `sweeps`; failure (with a
+/// diagnostic) on a contradiction or with no fixed point in `maxSweeps`.
+FailureOr<unsigned> refineTypes(func::FuncOp func, unsigned maxSweeps,
+                                unsigned &sweeps) {
+  unsigned refined = 0;
+  bool changed = true;
+  for (unsigned sweep = 0; changed; ++sweep) {
+    if (sweep == maxSweeps) {
+      func.emitError("shape inference found no fixed point after ")
+          << maxSweeps << " sweeps";
+      return failure();
+    }
+    ++sweeps;
+    changed = false;
+    WalkResult walk = func.walk([&](Operation *op) {
+      if (!isa<BathyDialect>(op->getDialect()))
+        return WalkResult::advance();
+      SmallVector<Type> inferred;
+      if (failed(inferResultTypes(op, inferred)))
+        return WalkResult::interrupt();
+      if (inferred.size() != op->getNumResults())
+        return WalkResult::advance();
+      for (auto [result, type] : llvm::zip(op->getResults(), inferred)) {
+        Type meet = meetTensorTypes(result.getType(), type);
+        if (!meet) {
+          op->emitOpError("result ")
+              << result.getResultNumber() << " is declared "
+              << result.getType() << " but inferred " << type;
+          return WalkResult::interrupt();
+        }
+        if (meet == result.getType() || !canRefine(result))
+          continue;
+        result.setType(meet);
+        ++refined;
+        changed = true;
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+  }
+
+  // The function's results follow its return.
+  if (func.getBody().hasOneBlock()) {
+    auto ret =
+        dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    if (ret && TypeRange(ret.getOperandTypes()) != func.getResultTypes())
+      func.setType(FunctionType::get(func.getContext(),
+                                     func.getArgumentTypes(),
+                                     ret.getOperandTypes()));
+  }
+  return refined;
+}
+
 struct InferShapesPass : bathy::impl::InferShapesPassBase<InferShapesPass> {
   using InferShapesPassBase::InferShapesPassBase;
 
   void runOnOperation() override {
-    func::FuncOp func = getOperation();
-    bool changed = true;
     unsigned sweeps = 0;
-    while (changed) {
-      if (sweeps++ == maxIterations) {
-        func.emitError("shape inference found no fixed point after ")
-            << maxIterations << " sweeps";
-        return signalPassFailure();
-      }
-      changed = false;
-      WalkResult walk = func.walk([&](Operation *op) {
-        if (!isa<BathyDialect>(op->getDialect()))
-          return WalkResult::advance();
-        SmallVector<Type> inferred;
-        if (failed(inferResultTypes(op, inferred)))
-          return WalkResult::interrupt();
-        if (inferred.size() != op->getNumResults())
-          return WalkResult::advance();
-        for (auto [result, type] : llvm::zip(op->getResults(), inferred)) {
-          Type meet = meetTensorTypes(result.getType(), type);
-          if (!meet) {
-            op->emitOpError("result ")
-                << result.getResultNumber() << " is declared "
-                << result.getType() << " but inferred " << type;
-            return WalkResult::interrupt();
-          }
-          if (meet == result.getType() || !canRefine(result))
-            continue;
-          result.setType(meet);
-          ++numRefined;
-          changed = true;
-        }
-        return WalkResult::advance();
-      });
-      if (walk.wasInterrupted())
-        return signalPassFailure();
-    }
+    FailureOr<unsigned> refined =
+        refineTypes(getOperation(), maxIterations, sweeps);
     numIterations = sweeps;
-
-    // The function's results follow its return.
-    if (!func.getBody().hasOneBlock())
-      return;
-    auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
-    if (ret && TypeRange(ret.getOperandTypes()) != func.getResultTypes())
-      func.setType(FunctionType::get(&getContext(), func.getArgumentTypes(),
-                                     ret.getOperandTypes()));
+    if (failed(refined))
+      return signalPassFailure();
+    numRefined = *refined;
   }
+};
+
+struct SimplifyGraphPass
+    : bathy::impl::SimplifyGraphPassBase<SimplifyGraphPass> {
+  using SimplifyGraphPassBase::SimplifyGraphPassBase;
+
+  /// The canonicalization patterns of every loaded dialect and registered
+  /// op, as the upstream canonicalizer collects them.
+  LogicalResult initialize(MLIRContext *context) override {
+    RewritePatternSet owning(context);
+    for (Dialect *dialect : context->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(owning);
+    for (RegisteredOperationName op : context->getRegisteredOperations())
+      op.getCanonicalizationPatterns(owning, context);
+    patterns =
+        std::make_shared<FrozenRewritePatternSet>(std::move(owning));
+    return success();
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    unsigned sweeps = 0, rounds = 0, refinedTotal = 0;
+    while (rounds < maxRounds) {
+      ++rounds;
+      FailureOr<unsigned> refined = refineTypes(func, maxIterations, sweeps);
+      if (failed(refined))
+        return signalPassFailure();
+      refinedTotal += *refined;
+      bool rewritten = false;
+      // Not converging within the driver's own limit is fine: the next
+      // round continues from where it stopped.
+      (void)applyPatternsGreedily(func, *patterns, GreedyRewriteConfig(),
+                                  &rewritten);
+      if (!rewritten && *refined == 0)
+        break;
+    }
+    numRounds = rounds;
+    numRefined = refinedTotal;
+  }
+
+  std::shared_ptr<const FrozenRewritePatternSet> patterns;
 };
 
 } // namespace

@@ -31,13 +31,11 @@ using namespace mlir;
 namespace bathy {
 
 void buildGraphPipeline(OpPassManager &pm) {
-  // Twice: canonicalization folds shape computations into constants (Shape
-  // of a now-static tensor, dynamic slices and reshapes with constant
-  // operands), which the second inference turns into static result types.
-  for (int i = 0; i < 2; ++i) {
-    pm.addNestedPass<func::FuncOp>(createInferShapesPass());
-    pm.addPass(createCanonicalizerPass());
-  }
+  // Inference and canonicalization alternate until shape computations stop
+  // folding (Shape of a now-static tensor, dynamic slices and reshapes with
+  // constant operands); the final canonicalizer also cleans the module.
+  pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
+  pm.addPass(createCanonicalizerPass());
 }
 
 void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {

@@ -38,6 +38,40 @@ def InferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
   ];
 }
 
+def SimplifyGraphPass : Pass<"bathy-graph-simplify", "mlir::func::FuncOp"> {
+  let summary = "Alternates shape inference and canonicalization to a fixed point.";
+  let description = [{
+    Shape computations resolve in steps: inference makes a tensor static, a
+    fold turns its `bathy.shape` into a constant, the constant makes a
+    reshape target or a `bathy.range` length known, and inference refines the
+    next ops. How many steps a graph needs depends on the graph (an exported
+    transformer's mask takes four at batch 1), so this pass repeats one
+    inference sweep-to-fixed-point (as `bathy-graph-infer-shapes`) and one
+    greedy canonicalization until neither changes anything. Running out of
+    rounds is not an error: the graph is still valid, only less static.
+
+    ```mlir
+    // Before:
+    %s = bathy.shape %x : (tensor<1x32xf32>) -> tensor<2xi64>
+    %r = bathy.dynamic_reshape %y, %s : (tensor<32xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+    // After:
+    %r = bathy.reshape %y : (tensor<32xf32>) -> tensor<1x32xf32>
+    ```
+  }];
+  let dependentDialects = ["::bathy::BathyDialect"];
+  let statistics = [
+    Statistic<"numRefined", "num-refined", "Number of result types refined">,
+    Statistic<"numRounds", "num-rounds",
+              "Number of inference + canonicalization rounds run">,
+  ];
+  let options = [
+    Option<"maxRounds", "max-rounds", "unsigned", /*default=*/"16",
+           "Stop after this many rounds even if the graph still changes">,
+    Option<"maxIterations", "max-iterations", "unsigned", /*default=*/"16",
+           "Inference sweeps per round before giving up with an error">,
+  ];
+}
+
 def FormFusionGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"> {
   let summary = "Groups ops that should share a kernel into bathy.fusion_group regions.";
   let description = [{
