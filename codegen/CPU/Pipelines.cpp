@@ -35,7 +35,13 @@ void buildGraphPipeline(OpPassManager &pm) {
   // folding (Shape of a now-static tensor, dynamic slices and reshapes with
   // constant operands); the final canonicalizer also cleans the module.
   pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
+  // Symbolic sizes make more dims static (Reshape's -1 over dynamic dims)
+  // and prove broadcasting operands equal; the second run annotates the ops
+  // simplification left, so it comes last.
+  pm.addNestedPass<func::FuncOp>(createSymbolicDimsPass());
+  pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createSymbolicDimsPass());
 }
 
 void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {

@@ -62,4 +62,131 @@ Value broadcastDimSize(OpBuilder &b, Location loc, ValueRange operands,
   return arith::ConstantIndexOp::create(b, loc, 1);
 }
 
+Value broadcastSizeAtRuntime(OpBuilder &b, Location loc, ValueRange operands,
+                             RankedTensorType result, int64_t d) {
+  if (!result.isDynamicDim(d))
+    return arith::ConstantIndexOp::create(b, loc, result.getDimSize(d));
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value acc = one;
+  for (Value v : operands) {
+    auto type = cast<RankedTensorType>(v.getType());
+    int64_t j = d - (result.getRank() - type.getRank());
+    if (j < 0 || type.getDimSize(j) == 1)
+      continue;
+    Value size = dimValue(b, loc, v, j);
+    // acc == 1 ? size : (size == 0 ? 0 : acc)
+    Value accIsOne =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, acc, one);
+    Value sizeIsZero =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, zero);
+    Value keep = arith::SelectOp::create(b, loc, sizeIsZero, zero, acc);
+    acc = arith::SelectOp::create(b, loc, accIsOne, size, keep);
+  }
+  return acc;
+}
+
+ArrayRef<int64_t> knownEqualDims(Operation *op) {
+  if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(kEqualDimsAttr))
+    return attr.asArrayRef();
+  return {};
+}
+
+Value broadcastOperandAtRuntime(OpBuilder &b, Location loc, Value operand,
+                                ArrayRef<int64_t> dims, ArrayRef<Value> sizes) {
+  auto type = cast<RankedTensorType>(operand.getType());
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> have;
+  Value same;
+  for (auto [j, size] : llvm::zip(dims, sizes)) {
+    have.push_back(dimValue(b, loc, operand, j));
+    Value eq = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                     have.back(), size);
+    same = same ? arith::AndIOp::create(b, loc, same, eq).getResult() : eq;
+  }
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, same,
+                                /*addThenBlock=*/true, /*addElseBlock=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, operand);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    Value init = emptyTensor(b, loc, type, [&](int64_t d) -> Value {
+      const auto *it = llvm::find(dims, d);
+      if (it != dims.end())
+        return sizes[it - dims.begin()];
+      return dimValue(b, loc, operand, d);
+    });
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = b.getContext();
+    auto copy = linalg::GenericOp::create(
+        b, loc, TypeRange{type}, ValueRange{}, ValueRange{init},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        "", "", [&](OpBuilder &nb, Location l, ValueRange) {
+          SmallVector<Value> indices;
+          for (int64_t d = 0; d < rank; ++d) {
+            Value i = linalg::IndexOp::create(nb, l, d);
+            const auto *it = llvm::find(dims, d);
+            if (it != dims.end()) {
+              // size 1 reads 0; otherwise clamp into [0, size - 1].
+              Value n = have[it - dims.begin()];
+              Value last = arith::SubIOp::create(nb, l, n, one);
+              Value isOne = arith::CmpIOp::create(
+                  nb, l, arith::CmpIPredicate::ule, n, one);
+              Value clamped = arith::MinUIOp::create(nb, l, i, last);
+              Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+              i = arith::SelectOp::create(nb, l, isOne, zero, clamped);
+            }
+            indices.push_back(i);
+          }
+          Value v = tensor::ExtractOp::create(nb, l, operand, indices);
+          linalg::YieldOp::create(nb, l, v);
+        });
+    scf::YieldOp::create(b, loc, copy.getResult(0));
+  }
+  return ifOp.getResult(0);
+}
+
+SmallVector<Value> broadcastOperands(OpBuilder &b, Location loc,
+                                     ValueRange operands,
+                                     RankedTensorType result,
+                                     ArrayRef<int64_t> equalDims) {
+  int64_t rank = result.getRank();
+  // Result dims where some operand's size may differ from another's.
+  SmallVector<Value> sizes(rank);
+  auto sizeOf = [&](int64_t d) {
+    if (!sizes[d])
+      sizes[d] = broadcastSizeAtRuntime(b, loc, operands, result, d);
+    return sizes[d];
+  };
+  SmallVector<Value> out;
+  for (Value v : operands) {
+    auto type = cast<RankedTensorType>(v.getType());
+    int64_t offset = rank - type.getRank();
+    SmallVector<int64_t> dims;
+    SmallVector<Value> want;
+    for (int64_t j = 0; j < type.getRank(); ++j) {
+      int64_t d = j + offset;
+      if (!type.isDynamicDim(j) || llvm::is_contained(equalDims, d))
+        continue;
+      bool contested = llvm::any_of(operands, [&](Value w) {
+        if (w == v)
+          return false;
+        auto wt = cast<RankedTensorType>(w.getType());
+        int64_t k = d - (rank - wt.getRank());
+        return k >= 0 && wt.getDimSize(k) != 1;
+      });
+      if (!contested)
+        continue;
+      dims.push_back(j);
+      want.push_back(sizeOf(d));
+    }
+    out.push_back(dims.empty() ? v
+                               : broadcastOperandAtRuntime(b, loc, v, dims,
+                                                           want));
+  }
+  return out;
+}
+
 } // namespace bathy::codegen

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -50,6 +51,37 @@ mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx, int64_t resultRank,
 mlir::Value broadcastDimSize(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::ValueRange operands,
                              mlir::RankedTensorType result, int64_t d);
+
+/// Run-time size of result dim `d` of a NumPy broadcast of `operands`: the
+/// first aligned size that is not 1 (1 if none), 0 if any is 0. Constant
+/// folding leaves one value when the sizes are static.
+mlir::Value broadcastSizeAtRuntime(mlir::OpBuilder &b, mlir::Location loc,
+                                   mlir::ValueRange operands,
+                                   mlir::RankedTensorType result, int64_t d);
+
+/// The result dims of `op` whose operand sizes are known to be equal
+/// (bathy.equal_dims), empty without the attribute.
+llvm::ArrayRef<int64_t> knownEqualDims(mlir::Operation *op);
+
+/// `operand` is about to be read with identity maps along its dims `dims`,
+/// whose sizes must then be `sizes` (one per entry of `dims`). A dynamic dim
+/// that is 1 at run time where the size is larger must broadcast instead:
+/// returns `operand` itself when every size already matches, else (chosen
+/// at run time by scf.if) a copy broadcast to `sizes`. Indices are clamped,
+/// so sizes no valid broadcast allows read in bounds, not past the operand.
+mlir::Value broadcastOperandAtRuntime(mlir::OpBuilder &b, mlir::Location loc,
+                                      mlir::Value operand,
+                                      llvm::ArrayRef<int64_t> dims,
+                                      llvm::ArrayRef<mlir::Value> sizes);
+
+/// The operands of a NumPy broadcast to `result`, each dynamic dim that may
+/// broadcast at run time (another operand has a size there that is not a
+/// static 1, and the dim is not in `equalDims`) passed through
+/// broadcastOperandAtRuntime, so identity maps read them correctly.
+llvm::SmallVector<mlir::Value>
+broadcastOperands(mlir::OpBuilder &b, mlir::Location loc,
+                  mlir::ValueRange operands, mlir::RankedTensorType result,
+                  llvm::ArrayRef<int64_t> equalDims);
 
 void populateElementwiseToLinalg(mlir::RewritePatternSet &patterns);
 void populateStructuredToLinalg(mlir::RewritePatternSet &patterns);

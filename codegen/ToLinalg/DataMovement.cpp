@@ -466,28 +466,58 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
     int64_t rank = out.getRank();
     int64_t shapeLen =
         cast<RankedTensorType>(op.getShape().getType()).getDimSize(0);
-    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
-      // max(input dim, target dim): one of them is 1 or they are equal.
-      Value target = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+    // Result sizes: the input's size unless it is 1, then the target's.
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (!out.isDynamicDim(d)) {
+        sizes.push_back(
+            arith::ConstantIndexOp::create(rewriter, loc, out.getDimSize(d)));
+        continue;
+      }
+      Value target = arith::ConstantIndexOp::create(rewriter, loc, 1);
       int64_t j = d - (rank - shapeLen);
       if (j >= 0)
-        target = tensor::ExtractOp::create(
-            rewriter, loc, op.getShape(),
-            ValueRange{arith::ConstantIndexOp::create(rewriter, loc, j)});
+        target = i64ToIndex(
+            rewriter, loc,
+            tensor::ExtractOp::create(
+                rewriter, loc, op.getShape(),
+                ValueRange{arith::ConstantIndexOp::create(rewriter, loc, j)}));
       int64_t i = d - (rank - in.getRank());
-      Value size = i64ToIndex(rewriter, loc, target);
-      if (i >= 0)
-        size = arith::MaxSIOp::create(
-            rewriter, loc, size, dimValue(rewriter, loc, op.getInput(), i));
-      return size;
-    });
+      if (i < 0) {
+        sizes.push_back(target);
+        continue;
+      }
+      Value size = dimValue(rewriter, loc, op.getInput(), i);
+      Value isOne = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::eq, size,
+          arith::ConstantIndexOp::create(rewriter, loc, 1));
+      sizes.push_back(
+          arith::SelectOp::create(rewriter, loc, isOne, target, size));
+    }
+    // A dynamic input dim the target may stretch: broadcast at run time
+    // when it turns out to be 1.
+    SmallVector<int64_t> dims;
+    SmallVector<Value> want;
+    ArrayRef<int64_t> equal = knownEqualDims(op);
+    for (int64_t i = 0; i < in.getRank(); ++i) {
+      int64_t d = i + (rank - in.getRank());
+      if (in.isDynamicDim(i) && !llvm::is_contained(equal, d)) {
+        dims.push_back(i);
+        want.push_back(sizes[d]);
+      }
+    }
+    Value input = dims.empty() ? op.getInput()
+                               : broadcastOperandAtRuntime(
+                                     rewriter, loc, op.getInput(), dims, want);
+    Value init =
+        emptyTensor(rewriter, loc, out, [&](int64_t d) { return sizes[d]; });
     MLIRContext *ctx = op.getContext();
     SmallVector<AffineMap> maps = {
         broadcastMap(ctx, rank, in, out),
         AffineMap::getMultiDimIdentityMap(rank, ctx)};
     rewriter.replaceOp(
         op, linalg::GenericOp::create(
-                rewriter, loc, TypeRange{out}, ValueRange{op.getInput()},
+                rewriter, loc, TypeRange{out}, ValueRange{input},
                 ValueRange{init}, maps,
                 SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
                 [](OpBuilder &b, Location l, ValueRange a) {

@@ -336,9 +336,11 @@ struct ElementwiseToGeneric : RewritePattern {
                  ? IntegerType::get(t.getContext(), it.getWidth())
                  : t;
     };
-    ValueRange operands = op->getOperands();
     int64_t rank = result.getRank();
     MLIRContext *ctx = op->getContext();
+    SmallVector<Value> operands =
+        broadcastOperands(rewriter, loc, op->getOperands(), result,
+                          knownEqualDims(op));
     Value init = emptyTensor(rewriter, loc, result, [&](int64_t d) {
       return broadcastDimSize(rewriter, loc, operands, result, d);
     });

@@ -571,6 +571,63 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     SmallVector<AffineMap> maps = {operandMap(lhs, true),
                                    operandMap(rhs, false),
                                    AffineMap::get(loops, 0, outExprs, ctx)};
+    // Batch dims broadcast like elementwise operands: a dynamic one the
+    // other side contests is checked at run time.
+    Value lhsValue = op.getLhs(), rhsValue = op.getRhs();
+    if (batchRank > 0) {
+      auto batchOf = [&](Value v, RankedTensorType t, bool vec) -> Value {
+        int64_t n = t.getRank() - (vec ? 1 : 2);
+        if (n <= 0)
+          return Value();
+        SmallVector<int64_t> shape(t.getShape().take_front(n));
+        return tensor::EmptyOp::create(
+            rewriter, loc, shape, t.getElementType(),
+            [&] {
+              SmallVector<Value> dyn;
+              for (int64_t j = 0; j < n; ++j)
+                if (t.isDynamicDim(j))
+                  dyn.push_back(dimValue(rewriter, loc, v, j));
+              return dyn;
+            }());
+      };
+      // Stand-ins holding only the batch dims decide what is contested.
+      Value lb = batchOf(op.getLhs(), lhs, lhsVec);
+      Value rb = batchOf(op.getRhs(), rhs, rhsVec);
+      SmallVector<Value> batches;
+      for (Value v : {lb, rb})
+        if (v)
+          batches.push_back(v);
+      SmallVector<int64_t> batchShape(out.getShape().take_front(batchRank));
+      auto batchType = RankedTensorType::get(batchShape, out.getElementType());
+      ArrayRef<int64_t> equal = knownEqualDims(op);
+      auto fix = [&](Value v, Value standIn, RankedTensorType t) -> Value {
+        if (!standIn)
+          return v;
+        int64_t n = cast<RankedTensorType>(standIn.getType()).getRank();
+        SmallVector<int64_t> dims;
+        SmallVector<Value> want;
+        for (int64_t j = 0; j < n; ++j) {
+          int64_t d = j + (batchRank - n);
+          if (!t.isDynamicDim(j) || llvm::is_contained(equal, d))
+            continue;
+          Value other = standIn == lb ? rb : lb;
+          if (!other)
+            continue;
+          auto ot = cast<RankedTensorType>(other.getType());
+          int64_t k = d - (batchRank - ot.getRank());
+          if (k < 0 || ot.getDimSize(k) == 1)
+            continue;
+          dims.push_back(j);
+          want.push_back(
+              broadcastSizeAtRuntime(rewriter, loc, batches, batchType, d));
+        }
+        return dims.empty() ? v
+                            : broadcastOperandAtRuntime(rewriter, loc, v,
+                                                        dims, want);
+      };
+      lhsValue = fix(op.getLhs(), lb, lhs);
+      rhsValue = fix(op.getRhs(), rb, rhs);
+    }
     SmallVector<IteratorType> iterators(loops, IteratorType::parallel);
     iterators[kLoop] = IteratorType::reduction;
     Value zero = scalarConstant(rewriter, loc, out.getElementType(), 0);
@@ -578,13 +635,14 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
         rewriter, loc, out,
         [&](int64_t d) -> Value {
           if (d == mDim)
-            return dimValue(rewriter, loc, op.getLhs(), lhs.getRank() - 2);
+            return dimValue(rewriter, loc, lhsValue, lhs.getRank() - 2);
           if (d == nDim)
-            return dimValue(rewriter, loc, op.getRhs(), rhs.getRank() - 1);
-          // A batch dim: from an operand whose aligned dim is not 1.
+            return dimValue(rewriter, loc, rhsValue, rhs.getRank() - 1);
+          // A batch dim: from an operand whose aligned dim is not 1 (after
+          // the run-time broadcast above, either one that is not static 1).
           for (auto [v, t, mat] :
-               {std::tuple{op.getLhs(), lhs, lhsVec ? 1 : 2},
-                std::tuple{op.getRhs(), rhs, rhsVec ? 1 : 2}}) {
+               {std::tuple{lhsValue, lhs, lhsVec ? 1 : 2},
+                std::tuple{rhsValue, rhs, rhsVec ? 1 : 2}}) {
             int64_t tBatch = t.getRank() - mat;
             int64_t j = d - (batchRank - tBatch);
             if (j >= 0 && j < tBatch && t.getDimSize(j) != 1)
@@ -595,7 +653,7 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
         zero);
     bool isFloat = isa<FloatType>(out.getElementType());
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{out}, ValueRange{op.getLhs(), op.getRhs()},
+        rewriter, loc, TypeRange{out}, ValueRange{lhsValue, rhsValue},
         ValueRange{init}, maps, iterators, "", "",
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value p = isFloat ? Value(arith::MulFOp::create(b, l, a[0], a[1]))

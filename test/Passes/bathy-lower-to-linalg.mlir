@@ -141,3 +141,61 @@ func.func private @gather_elements_kernel(%d: tensor<3x4xf32>, %i: tensor<3x2xi6
   %0 = bathy.gather_elements %d, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
   return %0 : tensor<3x2xf32>
 }
+
+// -----
+
+// Two dynamic sizes meet and nothing proves them equal: either may be 1 at
+// run time. Each operand is compared with the broadcast size and, when it
+// differs, copied broadcast (scf.if) before the identity-map generic.
+// CHECK-LABEL: func.func private @contested_dims
+// CHECK-SAME: (%[[A:.+]]: tensor<?x4xf32>, %[[B:.+]]: tensor<?x4xf32>)
+// CHECK: %[[SA:.+]] = scf.if %{{.+}} -> (tensor<?x4xf32>) {
+// CHECK-NEXT: scf.yield %[[A]]
+// CHECK: } else {
+// CHECK: linalg.index 0
+// CHECK: arith.minui
+// CHECK: tensor.extract %[[A]]
+// CHECK: %[[SB:.+]] = scf.if
+// CHECK: linalg.generic {{.*}} ins(%[[SA]], %[[SB]] : tensor<?x4xf32>, tensor<?x4xf32>)
+// CHECK: arith.addf
+func.func private @contested_dims(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {bathy.kernel} {
+  %0 = bathy.add %a, %b : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+// bathy.equal_dims says dim 0 is one size for both operands: no check.
+// CHECK-LABEL: func.func private @proven_equal
+// CHECK-NOT: scf.if
+// CHECK: linalg.generic
+func.func private @proven_equal(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {bathy.kernel} {
+  %0 = bathy.add %a, %b {bathy.equal_dims = array<i64: 0, 1>} : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+// Expand: a dynamic input dim may be 1 and stretch to the target; the result
+// size is the target's where the input is 1.
+// CHECK-LABEL: func.func private @expand_dynamic
+// CHECK: arith.cmpi eq
+// CHECK: arith.select
+// CHECK: scf.if
+// CHECK: linalg.generic
+func.func private @expand_dynamic(%a: tensor<?x4xf32>, %s: tensor<2xi64>) -> tensor<?x4xf32> attributes {bathy.kernel} {
+  %0 = bathy.expand %a, %s : (tensor<?x4xf32>, tensor<2xi64>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+// MatMul batch dims broadcast the same way.
+// CHECK-LABEL: func.func private @matmul_batch
+// CHECK: scf.if
+// CHECK: scf.if
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]
+func.func private @matmul_batch(%a: tensor<?x2x3xf32>, %b: tensor<?x3x5xf32>) -> tensor<?x2x5xf32> attributes {bathy.kernel} {
+  %0 = bathy.matmul %a, %b : (tensor<?x2x3xf32>, tensor<?x3x5xf32>) -> tensor<?x2x5xf32>
+  return %0 : tensor<?x2x5xf32>
+}

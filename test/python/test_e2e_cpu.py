@@ -306,15 +306,40 @@ def test_static_shapes_resolve_exported_mask_idioms(tmp_path, style, batch):
              ["--static-shapes"])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known bug: a dynamic dim that is 1 at run time is not broadcast (the "
-    "mask's head dim here), so the add reads past the mask; --static-shapes "
-    "avoids it. strict: this fails the suite once fixed, to remove the mark"))
-def test_dynamic_broadcast_of_a_runtime_one_dim(tmp_path):
-    model = exported_attention_mask_model()
+@pytest.mark.parametrize("style", ["expand", "index"])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_exported_mask_idioms_with_dynamic_shapes(tmp_path, style, batch):
+    """Without --static-shapes: the mask's head dim and the head count are
+    dynamic to shape inference; symbolic sizes recover them (Reshape's -1
+    over [batch, seq, 64] is 4 heads of 16) and broadcasting stays right at
+    batch 1, where every dynamic batch dim is a size 1 the types cannot
+    show."""
+    model = exported_attention_mask_model(style)
     path = tmp_path / "mask.onnx"
     onnx.save(model, path)
-    run_both(path, model, {"batch": 2, "seq": 8}, tmp_path)
+    run_both(path, model, {"batch": batch, "seq": 8}, tmp_path)
+
+
+@pytest.mark.parametrize("n,m", [(1, 3), (3, 1), (3, 3), (1, 1)])
+def test_runtime_broadcast_of_dynamic_dims(tmp_path, n, m):
+    """Inputs with different dim_params: nothing proves their sizes equal,
+    so a dim that is 1 at run time must broadcast against the other (Add,
+    Where, Expand to the other's shape, MatMul batch dims)."""
+    model = onnx.parser.parse_model("""
+        < ir_version: 8, opset_import: ["" : 17] >
+        g (float[n, 4] a, float[m, 4] b, float[n, 2, 3] c, float[m, 3, 5] d)
+          => (float[?, 4] sum, float[?, 4] pick, float[?, 4] wide, float[?, 2, 5] prod) {
+          sum = Add (a, b)
+          zero = Constant <value = float {0.0}> ()
+          pos = Greater (a, zero)
+          pick = Where (pos, a, b)
+          shape_b = Shape (b)
+          wide = Expand (a, shape_b)
+          prod = MatMul (c, d)
+        }""")
+    path = tmp_path / "bcast.onnx"
+    onnx.save(model, path)
+    run_both(path, model, {"n": n, "m": m}, tmp_path)
 
 
 def test_static_shapes_reject_inputs_that_contradict_the_model(tmp_path):

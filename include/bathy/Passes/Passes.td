@@ -72,6 +72,38 @@ def SimplifyGraphPass : Pass<"bathy-graph-simplify", "mlir::func::FuncOp"> {
   ];
 }
 
+def SymbolicDimsPass : Pass<"bathy-graph-symbolic-dims", "mlir::func::FuncOp"> {
+  let summary = "Tracks dynamic sizes symbolically: static where known, equal where proven.";
+  let description = [{
+    Gives every dim a size expression `c * s1^e1 * ...` over symbols: one per
+    ONNX dim_param name of the inputs (inputs sharing a name share the size),
+    a fresh one for each size nothing explains. Shape values (small integer
+    tensors from Shape, Gather, Concat, arithmetic) carry the expressions of
+    their elements, so reshape targets read off shapes and Reshape's -1
+    resolve exactly: `[batch, seq, 384]` reshaped to `[batch, seq, -1, 64]`
+    has 6 heads for every batch and seq.
+
+    Dims whose expression is a constant become static. Each broadcasting op
+    (n-ary elementwise, `bathy.expand`, `bathy.matmul` batch dims) gets
+    `bathy.equal_dims`: the result dims along which every operand size that
+    is not a static 1 is the same expression. The CPU lowering reads those
+    with identity maps and checks the other dynamic dims at run time for a
+    size-1 operand that must broadcast.
+
+    ```mlir
+    // func @f(%x: tensor<?x?x384xf32> {bathy.dim_params = ["batch", "seq", ""]}, ...)
+    %r = bathy.dynamic_reshape %x, %target  // target = [batch, seq, -1, 64]
+        : (tensor<?x?x384xf32>, tensor<4xi64>) -> tensor<?x?x6x64xf32>
+    %s = bathy.add %r, %r {bathy.equal_dims = array<i64: 0, 1, 2, 3>} ...
+    ```
+  }];
+  let dependentDialects = ["::bathy::BathyDialect"];
+  let statistics = [
+    Statistic<"numRefined", "num-refined", "Number of result types made more static">,
+    Statistic<"numAnnotated", "num-annotated", "Number of broadcasting ops annotated">,
+  ];
+}
+
 def FormFusionGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"> {
   let summary = "Groups ops that should share a kernel into bathy.fusion_group regions.";
   let description = [{
@@ -168,12 +200,17 @@ def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
     alone. An op without a CPU lowering yet is an error naming the op and its
     ONNX node.
 
-    Broadcasting follows the dialect's inference: a dynamic dim that meets a
-    static size or another dynamic dim is assumed equal to it (not 1).
+    Broadcasting: static size-1 dims read index 0; dynamic dims listed in an
+    op's `bathy.equal_dims` (bathy-graph-symbolic-dims) read with identity
+    maps. Any other dynamic operand dim that meets a second size is checked
+    at run time: when it is 1 and the result is not, the operand is first
+    copied broadcast (scf.if), so a size-1 dim the types cannot show is
+    still read correctly.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect"
   ];
   let statistics = [
     Statistic<"numLowered", "num-lowered", "Number of bathy ops lowered">,

@@ -30,6 +30,12 @@ constexpr llvm::StringLiteral kKernelNodesAttrName = "bathy.nodes";
 /// kernels were not fused (see bathy.fusion_group).
 constexpr llvm::StringLiteral kKernelKindAttrName = "bathy.fusion_kind";
 constexpr llvm::StringLiteral kKernelRejectedAttrName = "bathy.fusion_rejected";
+/// On broadcasting ops (n-ary elementwise, expand, matmul batch dims): the
+/// result dims along which every operand size that is not a static 1 is
+/// known to be the same (bathy-graph-symbolic-dims). Lowerings read those
+/// with identity maps; other dynamic operand dims are checked at run time
+/// for broadcasting. Without the attribute nothing is known.
+constexpr llvm::StringLiteral kEqualDimsAttr = "bathy.equal_dims";
 } // namespace bathy
 
 #include "bathy/Dialect/Bathy/BathyOpsDialect.h.inc"
