@@ -285,6 +285,28 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
       });
 }
 
+OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  // Integers only (exporters compute slice bounds with Mod of constants).
+  bool fmod = getFmod();
+  return foldBinary(
+      getType(), adaptor.getLhs(), adaptor.getRhs(),
+      [](APFloat, APFloat) -> std::optional<APFloat> { return std::nullopt; },
+      [fmod](const APInt &a, const APInt &b,
+             bool isUnsigned) -> std::optional<APInt> {
+        if (b.isZero() ||
+            (!isUnsigned && b.isAllOnes() && a.isMinSignedValue()))
+          return std::nullopt;
+        if (isUnsigned)
+          return a.urem(b);
+        // srem takes the dividend's sign (fmod); ONNX's integer Mod takes
+        // the divisor's.
+        APInt r = a.srem(b);
+        if (!fmod && !r.isZero() && r.isNegative() != b.isNegative())
+          r += b;
+        return r;
+      });
+}
+
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
       getType(), adaptor.getLhs(), adaptor.getRhs(),

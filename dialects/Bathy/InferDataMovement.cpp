@@ -88,7 +88,7 @@ std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
   }
   if (isa<UnsqueezeOp, SqueezeOp, ReshapeOp, CastOp>(op))
     return getPartialInts(op->getOperand(0), depth + 1);
-  if (isa<AddOp, SubOp, MulOp, DivOp>(op)) {
+  if (isa<AddOp, SubOp, MulOp, DivOp, ModOp>(op)) {
     std::optional<PartialValues> lhs =
         getPartialInts(op->getOperand(0), depth + 1);
     std::optional<PartialValues> rhs =
@@ -101,8 +101,17 @@ std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
     for (size_t i = 0; i < n; ++i) {
       std::optional<int64_t> a = (*lhs)[lhs->size() == 1 ? 0 : i];
       std::optional<int64_t> b = (*rhs)[rhs->size() == 1 ? 0 : i];
-      if (!a || !b || (isa<DivOp>(op) && *b == 0)) {
+      if (!a || !b || (isa<DivOp, ModOp>(op) && *b == 0)) {
         out.push_back(std::nullopt);
+        continue;
+      }
+      if (auto mod = dyn_cast<ModOp>(op)) {
+        // C++'s % takes the sign of the dividend (fmod); ONNX's integer Mod
+        // takes the divisor's.
+        int64_t r = *a % *b;
+        if (!mod.getFmod() && r != 0 && ((r < 0) != (*b < 0)))
+          r += *b;
+        out.push_back(r);
         continue;
       }
       int64_t v = isa<AddOp>(op)   ? *a + *b
@@ -112,6 +121,19 @@ std::optional<PartialValues> bathy::infer::getPartialInts(Value value,
       out.push_back(v);
     }
     return out;
+  }
+  if (auto slice = dyn_cast<SliceOp>(op)) {
+    std::optional<PartialValues> data =
+        getPartialInts(slice.getInput(), depth + 1);
+    if (!data || slice.getAxes().size() != 1 || slice.getAxes()[0] != 0 ||
+        slice.getSteps()[0] != 1)
+      return std::nullopt;
+    int64_t n = data->size();
+    int64_t start = slice.getStarts()[0], end = slice.getEnds()[0];
+    start = std::clamp<int64_t>(start < 0 ? start + n : start, 0, n);
+    end = std::clamp<int64_t>(end < 0 ? end + n : end, 0, n);
+    return PartialValues(data->begin() + start,
+                         data->begin() + std::max(start, end));
   }
   if (auto concat = dyn_cast<ConcatOp>(op)) {
     PartialValues out;

@@ -180,3 +180,19 @@ func.func @expand_target_folds() -> (tensor<3xi64>, tensor<3xi1>) {
   %first = bathy.equal %target, %two : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
   return %shape, %first : tensor<3xi64>, tensor<3xi1>
 }
+
+// -----
+
+// Integer Mod of constants folds with ONNX's sign rule (the divisor's sign;
+// fmod: the dividend's), as torch's MHA export computes slice bounds with it.
+// CHECK-LABEL: func.func @mod_folds
+// CHECK-DAG: bathy.constant dense<[2, 1, -1, 0]> : tensor<4xi64>
+// CHECK-DAG: bathy.constant dense<[2, -2, 2, 0]> : tensor<4xi64>
+// CHECK-NOT: bathy.mod
+func.func @mod_folds() -> (tensor<4xi64>, tensor<4xi64>) {
+  %a = bathy.constant dense<[2, -5, 5, 6]> : tensor<4xi64>
+  %b = bathy.constant dense<[3, 3, -3, 3]> : tensor<4xi64>
+  %0 = bathy.mod %a, %b : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
+  %1 = bathy.mod %a, %b {fmod = true} : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
+  return %0, %1 : tensor<4xi64>, tensor<4xi64>
+}

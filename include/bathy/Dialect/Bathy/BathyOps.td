@@ -253,6 +253,7 @@ def Bathy_ModOp : Bathy_ArithBinaryOp<"mod",
     "lhs mod rhs (sign of rhs; with fmod the sign of lhs)"> {
   let arguments = (ins Bathy_Tensor:$lhs, Bathy_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
+  let hasFolder = 1;
 }
 def Bathy_PReluOp : Bathy_ArithBinaryOp<"prelu",
     "lhs if lhs >= 0 else rhs * lhs">;
