@@ -62,12 +62,6 @@ LogicalResult inferResultTypes(Operation *op, SmallVectorImpl<Type> &types) {
   return success();
 }
 
-/// A value's type may change only if every user accepts refined types.
-bool canRefine(Value value) {
-  return llvm::all_of(value.getUsers(), [](Operation *user) {
-    return isa<BathyDialect>(user->getDialect()) || isa<func::ReturnOp>(user);
-  });
-}
 
 /// Sweeps `func` until no result type changes: each bathy op's declared
 /// types become their meet with the inferred ones. Returns the number of
@@ -101,7 +95,7 @@ FailureOr<unsigned> refineTypes(func::FuncOp func, unsigned maxSweeps,
               << result.getType() << " but inferred " << type;
           return WalkResult::interrupt();
         }
-        if (meet == result.getType() || !canRefine(result))
+        if (meet == result.getType() || !canRefineType(result))
           continue;
         result.setType(meet);
         ++refined;
@@ -113,15 +107,7 @@ FailureOr<unsigned> refineTypes(func::FuncOp func, unsigned maxSweeps,
       return failure();
   }
 
-  // The function's results follow its return.
-  if (func.getBody().hasOneBlock()) {
-    auto ret =
-        dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
-    if (ret && TypeRange(ret.getOperandTypes()) != func.getResultTypes())
-      func.setType(FunctionType::get(func.getContext(),
-                                     func.getArgumentTypes(),
-                                     ret.getOperandTypes()));
-  }
+  syncResultTypesWithReturn(func);
   return refined;
 }
 
@@ -181,3 +167,18 @@ struct SimplifyGraphPass
 };
 
 } // namespace
+
+bool bathy::canRefineType(Value value) {
+  return llvm::all_of(value.getUsers(), [](Operation *user) {
+    return isa<BathyDialect>(user->getDialect()) || isa<func::ReturnOp>(user);
+  });
+}
+
+void bathy::syncResultTypesWithReturn(func::FuncOp func) {
+  if (!func.getBody().hasOneBlock())
+    return;
+  auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  if (ret && TypeRange(ret.getOperandTypes()) != func.getResultTypes())
+    func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
+                                   ret.getOperandTypes()));
+}

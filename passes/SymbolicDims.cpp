@@ -642,12 +642,6 @@ std::optional<SmallVector<int64_t>> equalDims(Analysis &a, Operation *op) {
   return std::nullopt;
 }
 
-/// A value's type may change only if every user accepts refined types.
-bool canRefine(Value value) {
-  return llvm::all_of(value.getUsers(), [](Operation *user) {
-    return isa<BathyDialect>(user->getDialect()) || isa<func::ReturnOp>(user);
-  });
-}
 
 struct SymbolicDimsPass
     : bathy::impl::SymbolicDimsPassBase<SymbolicDimsPass> {
@@ -665,7 +659,7 @@ struct SymbolicDimsPass
       auto type = dyn_cast<RankedTensorType>(result.getType());
       auto it = a.dims.find(result);
       if (type && it != a.dims.end() && !type.hasStaticShape() &&
-          canRefine(result)) {
+          canRefineType(result)) {
         SmallVector<int64_t> shape(type.getShape());
         bool changed = false;
         for (auto [d, e] : llvm::zip(shape, it->second))
@@ -685,15 +679,7 @@ struct SymbolicDimsPass
         ++numAnnotated;
       }
     });
-    // The function's results follow its return.
-    if (func.getBody().hasOneBlock()) {
-      auto ret =
-          dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
-      if (ret && TypeRange(ret.getOperandTypes()) != func.getResultTypes())
-        func.setType(FunctionType::get(func.getContext(),
-                                       func.getArgumentTypes(),
-                                       ret.getOperandTypes()));
-    }
+    syncResultTypesWithReturn(func);
   }
 };
 

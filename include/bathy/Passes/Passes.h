@@ -24,6 +24,14 @@ namespace bathy {
 /// Unsqueeze chains computing reshape targets). Never part of a kernel.
 bool isHostShapeOp(mlir::Operation *op);
 
+/// Whether `value`'s type may be refined in place: every user is a bathy op
+/// or func.return (which accept more static operand types).
+bool canRefineType(mlir::Value value);
+
+/// Sets `func`'s result types to its return's operand types (after result
+/// types were refined).
+void syncResultTypesWithReturn(mlir::func::FuncOp func);
+
 } // namespace bathy
 
 #endif // BATHY_PASSES_PASSES_H
