@@ -10,6 +10,7 @@
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Passes/FusionReport.h"
+#include "bathy/Passes/Passes.h"
 #include "bathy/Support/Diagnostics.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -130,62 +131,26 @@ static std::string fileNameFor(std::string name) {
   return name + ".npy";
 }
 
-/// Rewrites @main's inputs to the static shapes of this run: a preloaded
-/// input's own shape (checked against the declared static dims), else the
-/// --dim value of a named dynamic dim, else 1.
+/// Compiles for the shapes of this run (--static-shapes): input files give
+/// whole shapes, --dim values the rest; other dynamic dims are 1.
 static int specializeInputs(
     mlir::ModuleOp module,
     const std::map<std::string, bathy::rt::HostTensor> &preloaded,
     const std::map<std::string, int64_t> &dims) {
-  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
-  if (!main)
-    return fail("the model has no @main to run");
-  llvm::SmallVector<mlir::Type> types;
-  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
-    mlir::BlockArgument arg = main.getArgument(i);
-    auto ranked = llvm::dyn_cast<mlir::RankedTensorType>(arg.getType());
-    if (!ranked) {
-      types.push_back(arg.getType());
-      continue;
-    }
-    std::string name = "input" + std::to_string(i);
-    if (auto n = main.getArgAttrOfType<mlir::StringAttr>(i, "bathy.name"))
-      name = n.str();
-    auto params = main.getArgAttrOfType<mlir::ArrayAttr>(i, "bathy.dim_params");
-    std::vector<int64_t> shape(ranked.getShape().begin(),
-                               ranked.getShape().end());
-    auto given = preloaded.find(name);
-    if (given != preloaded.end()) {
-      const std::vector<int64_t> &actual = given->second.shape();
-      if (actual.size() != shape.size())
-        return fail("input '" + name + "' must have rank " +
-                    std::to_string(shape.size()) + ", got " +
-                    std::to_string(actual.size()));
-      for (size_t d = 0; d < shape.size(); ++d) {
-        if (!mlir::ShapedType::isDynamic(shape[d]) && shape[d] != actual[d])
-          return fail("input '" + name + "' dim " + std::to_string(d) +
-                      " must be " + std::to_string(shape[d]) + ", got " +
-                      std::to_string(actual[d]));
-        shape[d] = actual[d];
-      }
-    } else {
-      for (size_t d = 0; d < shape.size(); ++d) {
-        if (!mlir::ShapedType::isDynamic(shape[d]))
-          continue;
-        auto param = params && d < params.size()
-                         ? llvm::dyn_cast<mlir::StringAttr>(params[d])
-                         : mlir::StringAttr();
-        auto it = param ? dims.find(param.str()) : dims.end();
-        shape[d] = it != dims.end() ? it->second : 1;
-      }
-    }
-    auto type = mlir::RankedTensorType::get(shape, ranked.getElementType());
-    arg.setType(type);
-    types.push_back(type);
+  bathy::SpecializeShapesPassOptions options;
+  for (const auto &[name, tensor] : preloaded) {
+    std::string shape;
+    for (int64_t d : tensor.shape())
+      shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    options.shapes.push_back(name + "=" + shape);
   }
-  main.setType(mlir::FunctionType::get(module.getContext(), types,
-                                       main.getResultTypes()));
-  return 0;
+  for (const auto &[param, value] : dims)
+    options.dims.push_back(param + "=" + std::to_string(value));
+  options.defaultDim = 1;
+  mlir::PassManager pm(module.getContext());
+  pm.addNestedPass<mlir::func::FuncOp>(
+      bathy::createSpecializeShapesPass(options));
+  return mlir::failed(pm.run(module)) ? 1 : 0;
 }
 
 int main(int argc, char **argv) {

@@ -38,6 +38,35 @@ def InferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
   ];
 }
 
+def SpecializeShapesPass : Pass<"bathy-graph-specialize-shapes", "mlir::func::FuncOp"> {
+  let summary = "Makes a graph's dynamic input dims static for given sizes.";
+  let description = [{
+    Rewrites the argument types of each host function (not kernels) to the
+    shapes given by input name (`bathy.name`) in `shapes`, or by ONNX
+    dim_param (`bathy.dim_params`) in `dims`; with `default-dim` >= 0 any
+    other dynamic input dim takes that size. A given shape that contradicts
+    the argument's rank or one of its static dims is an error naming the
+    input and the dim. The function type follows; `bathy-graph-simplify`
+    afterwards folds the shape arithmetic the new sizes pin down.
+
+    ```mlir
+    // bathy-opt -bathy-graph-specialize-shapes="dims=batch=1,seq=32"
+    // Before:
+    func.func @main(%ids: tensor<?x?xi64> {bathy.dim_params = ["batch", "seq"]}) ...
+    // After:
+    func.func @main(%ids: tensor<1x32xi64> {bathy.dim_params = ["batch", "seq"]}) ...
+    ```
+  }];
+  let options = [
+    ListOption<"shapes", "shapes", "std::string",
+               "Input shapes by name: NAME=D0xD1x... (a scalar: NAME=)">,
+    ListOption<"dims", "dims", "std::string",
+               "Sizes of dynamic dims by ONNX dim_param: PARAM=VALUE">,
+    Option<"defaultDim", "default-dim", "int64_t", /*default=*/"-1",
+           "Size of dynamic dims nothing else gives (-1: stay dynamic)">,
+  ];
+}
+
 def SimplifyGraphPass : Pass<"bathy-graph-simplify", "mlir::func::FuncOp"> {
   let summary = "Alternates shape inference and canonicalization to a fixed point.";
   let description = [{
