@@ -9,6 +9,7 @@
 #ifndef BATHY_RUNTIME_CPU_THREAD_POOL_H
 #define BATHY_RUNTIME_CPU_THREAD_POOL_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -50,8 +51,10 @@ private:
   const std::function<void(int64_t)> *task_ = nullptr;
   int64_t num_tasks_ = 0;
   int64_t next_ = 0;     // next task to hand out (guarded by mu_)
-  int64_t finished_ = 0; // tasks completed (guarded by mu_)
-  uint64_t generation_ = 0;
+  // Tasks completed and loops issued: written under mu_, also read without
+  // it while spinning.
+  std::atomic<int64_t> finished_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
 
