@@ -166,6 +166,12 @@ struct Analysis {
     return p;
   }
 
+  /// For a broadcasting op (n-ary elementwise, expand, matmul batch dims):
+  /// the operand sizes that broadcast against each other, and the rank of
+  /// their broadcast.
+  std::optional<std::pair<SmallVector<SmallVector<Expr>>, int64_t>>
+  broadcastInputs(Operation *op);
+
   void visit(Operation *op);
   void visitShapeArithmetic(Operation *op);
   void run();
@@ -358,6 +364,44 @@ void Analysis::visitShapeArithmetic(Operation *op) {
   }
 }
 
+std::optional<std::pair<SmallVector<SmallVector<Expr>>, int64_t>>
+Analysis::broadcastInputs(Operation *op) {
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type)
+    return std::nullopt;
+  int64_t rank = type.getRank();
+  SmallVector<SmallVector<Expr>> ins;
+  if (op->hasTrait<bathy::OpTrait::BathyElementwise>() &&
+      op->getNumOperands() > 1) {
+    for (Value v : op->getOperands())
+      ins.push_back(SmallVector<Expr>(dimsOf(v)));
+    return std::make_pair(std::move(ins), rank);
+  }
+  if (auto e = dyn_cast<ExpandOp>(op)) {
+    SmallVector<Expr> tgt;
+    if (const Elems *target = elemsOf(e.getShape())) {
+      for (const std::optional<Expr> &t : *target)
+        tgt.push_back(t && t->coeff >= 0 ? *t : fresh());
+    } else {
+      auto st = cast<RankedTensorType>(e.getShape().getType());
+      for (int64_t i = 0; i < st.getDimSize(0); ++i)
+        tgt.push_back(fresh());
+    }
+    ins.push_back(SmallVector<Expr>(dimsOf(e.getInput())));
+    ins.push_back(std::move(tgt));
+    return std::make_pair(std::move(ins), rank);
+  }
+  if (auto m = dyn_cast<MatmulOp>(op)) {
+    ArrayRef<Expr> l = dimsOf(m.getLhs()), r = dimsOf(m.getRhs());
+    bool lv = l.size() == 1, rv = r.size() == 1;
+    ins.push_back(SmallVector<Expr>(l.drop_back(lv ? 1 : 2)));
+    ins.push_back(SmallVector<Expr>(r.drop_back(rv ? 1 : 2)));
+    return std::make_pair(std::move(ins),
+                          rank - (lv ? 0 : 1) - (rv ? 0 : 1));
+  }
+  return std::nullopt;
+}
+
 void Analysis::visit(Operation *op) {
   if (!isa<BathyDialect>(op->getDialect()))
     return;
@@ -382,10 +426,8 @@ void Analysis::visit(Operation *op) {
         setDims(result, std::move(d));
       return;
     }
-    SmallVector<SmallVector<Expr>> ins;
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      ins.push_back(operandDims(i));
-    setDims(result, broadcast(ins, rank, nullptr));
+    auto [ins, r] = *broadcastInputs(op);
+    setDims(result, broadcast(ins, r, nullptr));
   } else if (auto t = dyn_cast<TransposeOp>(op)) {
     SmallVector<Expr> in = operandDims(0), out;
     for (int64_t p : t.getPerm())
@@ -458,30 +500,16 @@ void Analysis::visit(Operation *op) {
       out[inferred] = q ? *q : fresh();
     }
     setDims(result, std::move(out));
-  } else if (auto e = dyn_cast<ExpandOp>(op)) {
-    const Elems *target = elemsOf(e.getShape());
-    SmallVector<Expr> tgt;
-    if (target) {
-      for (const std::optional<Expr> &t : *target)
-        tgt.push_back(t && t->coeff >= 0 ? *t : fresh());
-    } else {
-      auto st = cast<RankedTensorType>(e.getShape().getType());
-      for (int64_t i = 0; i < st.getDimSize(0); ++i)
-        tgt.push_back(fresh());
-    }
-    SmallVector<SmallVector<Expr>> ins = {operandDims(0), tgt};
-    setDims(result, broadcast(ins, rank, nullptr));
+  } else if (isa<ExpandOp>(op)) {
+    auto [ins, r] = *broadcastInputs(op);
+    setDims(result, broadcast(ins, r, nullptr));
   } else if (auto m = dyn_cast<MatmulOp>(op)) {
-    SmallVector<Expr> l = operandDims(0), r = operandDims(1);
-    bool lv = l.size() == 1, rv = r.size() == 1;
-    int64_t batch = rank - (lv ? 0 : 1) - (rv ? 0 : 1);
-    SmallVector<SmallVector<Expr>> ins = {
-        SmallVector<Expr>(l.begin(), l.end() - (lv ? 1 : 2)),
-        SmallVector<Expr>(r.begin(), r.end() - (rv ? 1 : 2))};
+    auto [ins, batch] = *broadcastInputs(op);
     SmallVector<Expr> out = broadcast(ins, batch, nullptr);
-    if (!lv)
+    ArrayRef<Expr> l = dimsOf(m.getLhs()), r = dimsOf(m.getRhs());
+    if (l.size() > 1)
       out.push_back(l[l.size() - 2]);
-    if (!rv)
+    if (r.size() > 1)
       out.push_back(r.back());
     setDims(result, std::move(out));
   } else if (auto g = dyn_cast<GatherOp>(op)) {
@@ -605,43 +633,13 @@ void Analysis::run() {
 /// not a static 1 is one expression, or nullopt for ops that do not
 /// broadcast.
 std::optional<SmallVector<int64_t>> equalDims(Analysis &a, Operation *op) {
-  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!type)
+  auto inputs = a.broadcastInputs(op);
+  if (!inputs)
     return std::nullopt;
-  int64_t rank = type.getRank();
   SmallVector<int64_t> equal;
-  if (op->hasTrait<bathy::OpTrait::BathyElementwise>() && op->getNumOperands() > 1) {
-    SmallVector<SmallVector<Expr>> ins;
-    for (Value v : op->getOperands())
-      ins.push_back(SmallVector<Expr>(a.dimsOf(v)));
-    a.broadcast(ins, rank, &equal);
-    return equal;
-  }
-  if (auto e = dyn_cast<ExpandOp>(op)) {
-    const Elems *target = a.elemsOf(e.getShape());
-    if (!target)
-      return equal;
-    SmallVector<Expr> tgt;
-    for (const std::optional<Expr> &t : *target)
-      tgt.push_back(t && t->coeff >= 0 ? *t : a.fresh());
-    SmallVector<SmallVector<Expr>> ins = {SmallVector<Expr>(a.dimsOf(e.getInput())),
-                                          tgt};
-    a.broadcast(ins, rank, &equal);
-    return equal;
-  }
-  if (auto m = dyn_cast<MatmulOp>(op)) {
-    ArrayRef<Expr> l = a.dimsOf(m.getLhs()), r = a.dimsOf(m.getRhs());
-    bool lv = l.size() == 1, rv = r.size() == 1;
-    int64_t batch = rank - (lv ? 0 : 1) - (rv ? 0 : 1);
-    SmallVector<SmallVector<Expr>> ins = {
-        SmallVector<Expr>(l.begin(), l.end() - (lv ? 1 : 2)),
-        SmallVector<Expr>(r.begin(), r.end() - (rv ? 1 : 2))};
-    a.broadcast(ins, batch, &equal);
-    return equal;
-  }
-  return std::nullopt;
+  a.broadcast(inputs->first, inputs->second, &equal);
+  return equal;
 }
-
 
 struct SymbolicDimsPass
     : bathy::impl::SymbolicDimsPassBase<SymbolicDimsPass> {

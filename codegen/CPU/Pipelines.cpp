@@ -33,14 +33,13 @@ namespace bathy {
 void buildGraphPipeline(OpPassManager &pm) {
   // Inference and canonicalization alternate until shape computations stop
   // folding (Shape of a now-static tensor, dynamic slices and reshapes with
-  // constant operands); the final canonicalizer also cleans the module.
+  // constant operands); simplify ends canonical, so no canonicalizer after.
   pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
   // Symbolic sizes make more dims static (Reshape's -1 over dynamic dims)
   // and prove broadcasting operands equal; the second run annotates the ops
   // simplification left, so it comes last.
   pm.addNestedPass<func::FuncOp>(createSymbolicDimsPass());
   pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
-  pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createSymbolicDimsPass());
 }
 

@@ -62,19 +62,11 @@ Value broadcastDimSize(OpBuilder &b, Location loc, ValueRange operands,
   return arith::ConstantIndexOp::create(b, loc, 1);
 }
 
-Value broadcastSizeAtRuntime(OpBuilder &b, Location loc, ValueRange operands,
-                             RankedTensorType result, int64_t d) {
-  if (!result.isDynamicDim(d))
-    return arith::ConstantIndexOp::create(b, loc, result.getDimSize(d));
+Value combineBroadcastSizes(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value acc = one;
-  for (Value v : operands) {
-    auto type = cast<RankedTensorType>(v.getType());
-    int64_t j = d - (result.getRank() - type.getRank());
-    if (j < 0 || type.getDimSize(j) == 1)
-      continue;
-    Value size = dimValue(b, loc, v, j);
+  for (Value size : sizes) {
     // acc == 1 ? size : (size == 0 ? 0 : acc)
     Value accIsOne =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, acc, one);
@@ -84,6 +76,20 @@ Value broadcastSizeAtRuntime(OpBuilder &b, Location loc, ValueRange operands,
     acc = arith::SelectOp::create(b, loc, accIsOne, size, keep);
   }
   return acc;
+}
+
+Value broadcastSizeAtRuntime(OpBuilder &b, Location loc, ValueRange operands,
+                             RankedTensorType result, int64_t d) {
+  if (!result.isDynamicDim(d))
+    return arith::ConstantIndexOp::create(b, loc, result.getDimSize(d));
+  SmallVector<Value> sizes;
+  for (Value v : operands) {
+    auto type = cast<RankedTensorType>(v.getType());
+    int64_t j = d - (result.getRank() - type.getRank());
+    if (j >= 0 && type.getDimSize(j) != 1)
+      sizes.push_back(dimValue(b, loc, v, j));
+  }
+  return combineBroadcastSizes(b, loc, sizes);
 }
 
 ArrayRef<int64_t> knownEqualDims(Operation *op) {

@@ -52,6 +52,11 @@ mlir::Value broadcastDimSize(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::ValueRange operands,
                              mlir::RankedTensorType result, int64_t d);
 
+/// The NumPy broadcast of run-time `sizes` (sizes that are statically 1 may
+/// be left out): the first that is not 1 (1 if none), 0 if any is 0.
+mlir::Value combineBroadcastSizes(mlir::OpBuilder &b, mlir::Location loc,
+                                  llvm::ArrayRef<mlir::Value> sizes);
+
 /// Run-time size of result dim `d` of a NumPy broadcast of `operands`: the
 /// first aligned size that is not 1 (1 if none), 0 if any is 0. Constant
 /// folding leaves one value when the sizes are static.

@@ -575,58 +575,39 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     // other side contests is checked at run time.
     Value lhsValue = op.getLhs(), rhsValue = op.getRhs();
     if (batchRank > 0) {
-      auto batchOf = [&](Value v, RankedTensorType t, bool vec) -> Value {
-        int64_t n = t.getRank() - (vec ? 1 : 2);
-        if (n <= 0)
-          return Value();
-        SmallVector<int64_t> shape(t.getShape().take_front(n));
-        return tensor::EmptyOp::create(
-            rewriter, loc, shape, t.getElementType(),
-            [&] {
-              SmallVector<Value> dyn;
-              for (int64_t j = 0; j < n; ++j)
-                if (t.isDynamicDim(j))
-                  dyn.push_back(dimValue(rewriter, loc, v, j));
-              return dyn;
-            }());
+      int64_t lhsBatch = lhs.getRank() - (lhsVec ? 1 : 2);
+      int64_t rhsBatch = rhs.getRank() - (rhsVec ? 1 : 2);
+      // Operand dim of result batch dim `d`, or -1.
+      auto alignedDim = [&](int64_t n, int64_t d) {
+        int64_t j = d - (batchRank - n);
+        return j >= 0 && j < n ? j : -1;
       };
-      // Stand-ins holding only the batch dims decide what is contested.
-      Value lb = batchOf(op.getLhs(), lhs, lhsVec);
-      Value rb = batchOf(op.getRhs(), rhs, rhsVec);
-      SmallVector<Value> batches;
-      for (Value v : {lb, rb})
-        if (v)
-          batches.push_back(v);
-      SmallVector<int64_t> batchShape(out.getShape().take_front(batchRank));
-      auto batchType = RankedTensorType::get(batchShape, out.getElementType());
       ArrayRef<int64_t> equal = knownEqualDims(op);
-      auto fix = [&](Value v, Value standIn, RankedTensorType t) -> Value {
-        if (!standIn)
-          return v;
-        int64_t n = cast<RankedTensorType>(standIn.getType()).getRank();
+      auto fix = [&](Value v, RankedTensorType t, int64_t n, Value other,
+                     RankedTensorType ot, int64_t on) -> Value {
         SmallVector<int64_t> dims;
         SmallVector<Value> want;
         for (int64_t j = 0; j < n; ++j) {
           int64_t d = j + (batchRank - n);
-          if (!t.isDynamicDim(j) || llvm::is_contained(equal, d))
-            continue;
-          Value other = standIn == lb ? rb : lb;
-          if (!other)
-            continue;
-          auto ot = cast<RankedTensorType>(other.getType());
-          int64_t k = d - (batchRank - ot.getRank());
-          if (k < 0 || ot.getDimSize(k) == 1)
+          int64_t k = alignedDim(on, d);
+          if (!t.isDynamicDim(j) || llvm::is_contained(equal, d) || k < 0 ||
+              ot.getDimSize(k) == 1)
             continue;
           dims.push_back(j);
-          want.push_back(
-              broadcastSizeAtRuntime(rewriter, loc, batches, batchType, d));
+          want.push_back(out.isDynamicDim(d)
+                             ? combineBroadcastSizes(
+                                   rewriter, loc,
+                                   {dimValue(rewriter, loc, v, j),
+                                    dimValue(rewriter, loc, other, k)})
+                             : arith::ConstantIndexOp::create(
+                                   rewriter, loc, out.getDimSize(d)));
         }
         return dims.empty() ? v
                             : broadcastOperandAtRuntime(rewriter, loc, v,
                                                         dims, want);
       };
-      lhsValue = fix(op.getLhs(), lb, lhs);
-      rhsValue = fix(op.getRhs(), rb, rhs);
+      lhsValue = fix(op.getLhs(), lhs, lhsBatch, op.getRhs(), rhs, rhsBatch);
+      rhsValue = fix(op.getRhs(), rhs, rhsBatch, op.getLhs(), lhs, lhsBatch);
     }
     SmallVector<IteratorType> iterators(loops, IteratorType::parallel);
     iterators[kLoop] = IteratorType::reduction;
