@@ -11,32 +11,18 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/cpu/attention.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/cpu/memref.h"
 #include "runtime/cpu/thread_pool.h"
 
 namespace bathy::rt {
 namespace {
 
-/// A decoded strided memref descriptor.
-struct View {
-  float *data = nullptr;
-  int64_t rank = 0;
-  const int64_t *sizes = nullptr;
-  const int64_t *strides = nullptr;
-};
+using View = MemRefView;
 
 View Decode(int64_t rank, void *descriptor) {
-  // {float *allocated, float *aligned, int64 offset, sizes[rank],
-  // strides[rank]}
-  auto *words = static_cast<int64_t *>(descriptor);
-  float *aligned;
-  std::memcpy(&aligned, &words[1], sizeof(float *));
-  View v;
-  v.data = aligned + words[2];
-  v.rank = rank;
-  v.sizes = words + 3;
-  v.strides = words + 3 + rank;
-  return v;
+  return DecodeMemRef(rank, descriptor);
 }
 
 /// Stride of batch dim `d` of the output (counted from the left of the
@@ -323,6 +309,38 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   });
 }
 
+extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
+                                       void *k, int64_t v_rank, void *v,
+                                       int64_t out_rank, void *out,
+                                       float scale, float softcap,
+                                       int64_t causal) {
+  AttentionArgs args;
+  args.q = Decode(q_rank, q);
+  args.k = Decode(k_rank, k);
+  args.v = Decode(v_rank, v);
+  args.out = Decode(out_rank, out);
+  args.scale = scale;
+  args.softcap = softcap;
+  args.causal = static_cast<int>(causal);
+  Attention(args);
+}
+
+extern "C" void bathy_rt_attention_masked_f32(
+    int64_t q_rank, void *q, int64_t k_rank, void *k, int64_t v_rank, void *v,
+    int64_t mask_rank, void *mask, int64_t out_rank, void *out, float scale,
+    float softcap, int64_t causal) {
+  AttentionArgs args;
+  args.q = Decode(q_rank, q);
+  args.k = Decode(k_rank, k);
+  args.v = Decode(v_rank, v);
+  args.mask = Decode(mask_rank, mask);
+  args.out = Decode(out_rank, out);
+  args.scale = scale;
+  args.softcap = softcap;
+  args.causal = static_cast<int>(causal);
+  Attention(args);
+}
+
 extern "C" void bathy_rt_parallel_for(int64_t size, int64_t grain,
                                       void (*fn)(void *, int64_t, int64_t),
                                       void *ctx) {
@@ -373,6 +391,10 @@ const KernelSymbol *KernelSymbols(int *count) {
       {"bathy_rt_conv2d_f32", reinterpret_cast<void *>(&bathy_rt_conv2d_f32)},
       {"bathy_rt_dwconv2d_f32",
        reinterpret_cast<void *>(&bathy_rt_dwconv2d_f32)},
+      {"bathy_rt_attention_f32",
+       reinterpret_cast<void *>(&bathy_rt_attention_f32)},
+      {"bathy_rt_attention_masked_f32",
+       reinterpret_cast<void *>(&bathy_rt_attention_masked_f32)},
       {"bathy_rt_register_constant",
        reinterpret_cast<void *>(&bathy_rt_register_constant)},
       {"bathy_rt_unregister_constant",

@@ -34,6 +34,22 @@ void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
                            int64_t stride_w, int64_t dilation_h,
                            int64_t dilation_w);
 
+/// Scaled dot-product attention, flash style (see runtime/cpu/attention.h):
+/// out[..., h, i, :] = softmax_j(cap(q[..., h, i, :] . k[..., h/g, j, :] *
+/// scale) [+ mask]) v[..., h/g, j, :], g = Hq / Hkv; cap(s) = softcap *
+/// tanh(s / softcap) when softcap > 0. causal: 0 none, 1 keys j > i masked,
+/// 2 keys j > i + Sk - Sq masked. Overwrites out (does not accumulate).
+void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank, void *k,
+                            int64_t v_rank, void *v, int64_t out_rank,
+                            void *out, float scale, float softcap,
+                            int64_t causal);
+/// The same with an additive mask that broadcasts to [..., Hq, Sq, Sk].
+void bathy_rt_attention_masked_f32(int64_t q_rank, void *q, int64_t k_rank,
+                                   void *k, int64_t v_rank, void *v,
+                                   int64_t mask_rank, void *mask,
+                                   int64_t out_rank, void *out, float scale,
+                                   float softcap, int64_t causal);
+
 /// Declares [data, data + bytes) immutable until unregistered (model
 /// weights): GEMM operands read from it are packed once and reused.
 void bathy_rt_register_constant(const void *data, int64_t bytes);

@@ -1,0 +1,28 @@
+//===- attention.h - Fused scaled dot-product attention -------------------===//
+#ifndef BATHY_RUNTIME_CPU_ATTENTION_H
+#define BATHY_RUNTIME_CPU_ATTENTION_H
+
+#include "runtime/cpu/memref.h"
+
+namespace bathy::rt {
+
+/// Operands of Attention. q [..., Hq, Sq, D], k [..., Hkv, Sk, D],
+/// v [..., Hkv, Sk, Dv] and out [..., Hq, Sq, Dv] share their rank (>= 3) and
+/// leading dims; Hq is a multiple of Hkv. `mask` (data null when absent) is
+/// additive and broadcasts, aligned right, to [..., Hq, Sq, Sk]. Any strides.
+struct AttentionArgs {
+  MemRefView q, k, v, mask, out;
+  float scale = 1.0f;
+  float softcap = 0.0f; // > 0: scores become softcap * tanh(s / softcap)
+  int causal = 0;       // 0 none, 1 key j > query i masked, 2 j > i + Sk - Sq
+};
+
+/// out = softmax(cap(q kᵀ scale) + mask [+ causal]) v, one block of keys at
+/// a time (the score matrix is never materialised), split over the thread
+/// pool by (batch, head, block of queries). A query that sees no key (all
+/// -inf) gets NaN, as softmax over -inf does; Sk = 0 gives zeros.
+void Attention(const AttentionArgs &args);
+
+} // namespace bathy::rt
+
+#endif // BATHY_RUNTIME_CPU_ATTENTION_H
