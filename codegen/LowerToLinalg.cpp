@@ -3,7 +3,10 @@
 #include "bathy/Passes/Passes.h"
 #include "bathy/Support/Diagnostics.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace bathy {
@@ -25,6 +28,7 @@ struct LowerToLinalgPass
     codegen::populateElementwiseToLinalg(patterns);
     codegen::populateStructuredToLinalg(patterns);
     codegen::populateDataMovementToLinalg(patterns);
+    codegen::populateAttentionToCalls(patterns);
     if (lowerHost)
       codegen::populateHostToCalls(patterns);
     FrozenRewritePatternSet frozen(std::move(patterns));

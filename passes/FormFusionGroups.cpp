@@ -25,7 +25,7 @@ using namespace bathy;
 
 namespace {
 
-enum class Role { Elementwise, Reindex, Gemm, Conv, Reduction, Other };
+enum class Role { Elementwise, Reindex, Gemm, Conv, Reduction, Attention, Other };
 
 Role roleOf(Operation *op) {
   if (op->hasTrait<bathy::OpTrait::BathyElementwise>())
@@ -36,6 +36,8 @@ Role roleOf(Operation *op) {
     return Role::Gemm;
   if (isa<ConvOp>(op))
     return Role::Conv;
+  if (isa<AttentionOp>(op))
+    return Role::Attention;
   if (isa<SoftmaxOp, LogSoftmaxOp, LayerNormOp, RmsNormOp, ReduceSumOp,
           ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(op))
     return Role::Reduction;
@@ -92,6 +94,8 @@ struct FormFusionGroupsPass
       return "conv";
     case Role::Reduction:
       return "reduction";
+    case Role::Attention:
+      return "attention";
     case Role::Other:
       break;
     }
@@ -111,23 +115,29 @@ struct FormFusionGroupsPass
     if (!valueType || !resultType)
       return "unranked or multi-result op";
     if (g.kind != "elementwise" && g.kind != "gemm" && g.kind != "conv" &&
-        g.kind != "reduction")
+        g.kind != "reduction" && g.kind != "attention")
       return "a " + g.kind + " takes no fused consumers";
+    if (g.kind == "attention" && role != Role::Reindex)
+      return "an attention takes only re-indexing consumers (written through "
+             "strides)";
     if (role == Role::Reduction && g.kind != "elementwise")
       return "a reduction fuses only an elementwise prologue";
     if (role == Role::Conv)
       return "conv operands are not fused (its input is padded and "
              "unfolded first)";
-    if (role == Role::Gemm) {
-      // A GEMM takes a producer that only re-indexes (transpose, reshape):
-      // the CPU microkernel reads the operand through the re-indexed strides
-      // instead of a transposed copy.
+    if (role == Role::Attention && value == cast<AttentionOp>(consumer).getMask())
+      return "an attention fuses only re-indexing producers of q, k and v";
+    if (role == Role::Gemm || role == Role::Attention) {
+      // A GEMM or attention takes a producer that only re-indexes
+      // (transpose, reshape): the CPU kernel reads the operand through the
+      // re-indexed strides instead of a transposed copy.
       bool reindexOnly = llvm::all_of(g.ops, [](Operation *op) {
         return roleOf(op) == Role::Reindex;
       });
       if (!reindexOnly)
-        return "a GEMM fuses only re-indexing (transpose/reshape) producers "
-               "of its operands";
+        return std::string(role == Role::Gemm ? "a GEMM" : "an attention") +
+               " fuses only re-indexing (transpose/reshape) producers of its "
+               "operands";
       if (g.sealed)
         return "its kernel already feeds another kernel";
       if (!value.hasOneUse())
@@ -139,7 +149,8 @@ struct FormFusionGroupsPass
              " starts its own kernel";
     if (g.sealed)
       return "its kernel already feeds another kernel";
-    if (role == Role::Reindex && g.kind != "elementwise")
+    if (role == Role::Reindex && g.kind != "elementwise" &&
+        g.kind != "attention")
       return "re-indexing after a " + g.kind + " is not an epilogue";
     unsigned producerGroup = groupOf.lookup(producer);
     for (Operation *user : value.getUsers()) {
@@ -208,7 +219,8 @@ struct FormFusionGroupsPass
           }
           // A GEMM's other re-indexed operand: its (re-indexing only,
           // single-use) group is absorbed into the one joined.
-          if (why.empty() && role == Role::Gemm &&
+          if (why.empty() &&
+              (role == Role::Gemm || role == Role::Attention) &&
               groupOf.lookup(def) != *joined) {
             absorb(groupOf.lookup(def), *joined);
             continue;
@@ -224,6 +236,8 @@ struct FormFusionGroupsPass
             groups[id].kind = "reduction";
           if (role == Role::Gemm)
             groups[id].kind = "gemm";
+          if (role == Role::Attention)
+            groups[id].kind = "attention";
         } else {
           id = groups.size();
           groups.push_back(Group{kindFor(&op, role), {}, position[&op], 0, {}});

@@ -87,8 +87,17 @@ struct OutlineKernelsPass
     Block &body = group.getBody().front();
     llvm::SetVector<Value> args, copied;
     SmallVector<StringRef> opNames;
+    // Named after the ops that compute; re-indexing that a kernel absorbed
+    // (head splits around a GEMM or attention) only names a kernel that
+    // does nothing else.
+    auto reindexes = [](Operation &op) {
+      return isa<TransposeOp, ReshapeOp, DynamicReshapeOp, SqueezeOp,
+                 UnsqueezeOp>(op);
+    };
+    bool computes = llvm::any_of(body.without_terminator(),
+                                 [&](Operation &op) { return !reindexes(op); });
     for (Operation &op : body.without_terminator()) {
-      if (opNames.size() < 3)
+      if (opNames.size() < 3 && !(computes && reindexes(op)))
         opNames.push_back(op.getName().stripDialect());
       for (Value operand : op.getOperands()) {
         Operation *def = operand.getDefiningOp();

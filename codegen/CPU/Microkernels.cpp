@@ -131,17 +131,19 @@ permutingCopy(Operation *op, Value dst) {
   return std::make_pair(g.getDpsInputOperand(0)->get(), perm);
 }
 
-/// When `v`, read by `user`, is a fresh buffer that a permuting copy fills
-/// and nothing else touches, a transposed view of the copy's source (the
-/// kernel takes any strides); the copy and buffer go to `dead`.
-Value viewThroughTranspose(Value v, Operation *user,
+/// When `v`, used by `reader` (directly) and read by `user` (the kernel;
+/// the same op unless `reader` is a cast feeding it), is a fresh buffer that
+/// a permuting copy fills and nothing else touches, a transposed view of the
+/// copy's source (the kernel takes any strides), created before `reader`;
+/// the copy and buffer go to `dead`.
+Value viewThroughTranspose(Value v, Operation *reader, Operation *user,
                            SmallVectorImpl<Operation *> &dead) {
   auto alloc = v.getDefiningOp<memref::AllocOp>();
   if (!alloc)
     return {};
   Operation *writer = nullptr;
   for (Operation *u : alloc->getUsers()) {
-    if (u == user)
+    if (u == reader)
       continue;
     if (writer)
       return {};
@@ -172,13 +174,103 @@ Value viewThroughTranspose(Value v, Operation *user,
         return {};
     }
   }
-  OpBuilder b(user);
+  OpBuilder b(reader);
   Value view = memref::TransposeOp::create(
       b, writer->getLoc(), source,
       AffineMapAttr::get(AffineMap::getPermutationMap(perm, b.getContext())));
   dead.push_back(writer);
   dead.push_back(alloc);
   return view;
+}
+
+/// The buffer under a chain of single-use memref.cast ops, and the cast
+/// reading it (null when `v` is not such a cast chain).
+std::pair<Value, Operation *> throughCasts(Value v) {
+  Operation *reader = nullptr;
+  while (auto c = v.getDefiningOp<memref::CastOp>()) {
+    if (!c->hasOneUse())
+      return {v, nullptr};
+    reader = c;
+    v = c.getSource();
+  }
+  return {v, reader};
+}
+
+/// Replaces operand `index` of `call` by a cast of `buffer` and erases the
+/// cast chain it replaces if nothing else uses it.
+void replaceCastOperand(func::CallOp call, unsigned index, Value buffer) {
+  Value old = call.getOperand(index);
+  OpBuilder b(call);
+  call->setOperand(index, memref::CastOp::create(b, call.getLoc(),
+                                                 old.getType(), buffer));
+  while (auto c = old.getDefiningOp<memref::CastOp>()) {
+    if (!c->use_empty())
+      break;
+    old = c.getSource();
+    c->erase();
+  }
+}
+
+/// When the fresh buffer a kernel writes (operand `index` of `call`, behind
+/// casts) is only read by a permuting copy into another fresh buffer, the
+/// kernel writes that buffer through a transposed view instead, and the
+/// copy is dropped (the attention output [B, H, S, D] -> [B, S, H, D]).
+bool writeThroughTranspose(func::CallOp call, unsigned index) {
+  auto [root, reader] = throughCasts(call.getOperand(index));
+  auto alloc = root.getDefiningOp<memref::AllocOp>();
+  if (!alloc || !reader)
+    return false;
+  Operation *copy = nullptr;
+  for (Operation *u : alloc->getUsers()) {
+    if (u == reader)
+      continue;
+    if (copy)
+      return false;
+    copy = u;
+  }
+  if (!copy || copy->getBlock() != call->getBlock() ||
+      !call->isBeforeInBlock(copy))
+    return false;
+  Value dst;
+  if (auto t = dyn_cast<linalg::TransposeOp>(copy))
+    dst = t.getInit();
+  else if (auto g = dyn_cast<linalg::GenericOp>(copy);
+           g && g.getNumDpsInits() == 1)
+    dst = g.getDpsInitOperand(0)->get();
+  auto permuted = dst ? permutingCopy(copy, dst) : std::nullopt;
+  if (!permuted || permuted->first != root)
+    return false;
+  auto dstAlloc = dst.getDefiningOp<memref::AllocOp>();
+  if (!dstAlloc || dstAlloc->getBlock() != call->getBlock())
+    return false;
+  // Nothing may use the destination before the copy fills it.
+  for (Operation *u : dstAlloc->getUsers())
+    if (u != copy && (u->getBlock() != copy->getBlock() ||
+                      u->isBeforeInBlock(copy)))
+      return false;
+  // It must exist when the kernel runs.
+  if (call->isBeforeInBlock(dstAlloc)) {
+    for (Value size : dstAlloc->getOperands())
+      if (Operation *def = size.getDefiningOp();
+          def && def->getBlock() == call->getBlock() &&
+          !def->isBeforeInBlock(call))
+        return false;
+    dstAlloc->moveBefore(call);
+  }
+  const SmallVector<int64_t> &perm = permuted->second;
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  OpBuilder b(call);
+  Value view = memref::TransposeOp::create(
+      b, copy->getLoc(), dst,
+      AffineMapAttr::get(
+          AffineMap::getPermutationMap(inverse, b.getContext())));
+  replaceCastOperand(call, index, view);
+  copy->erase();
+  if (alloc->use_empty())
+    alloc->erase();
+  return true;
 }
 
 func::FuncOp declare(ModuleOp module, StringRef name, TypeRange args) {
@@ -214,7 +306,7 @@ struct UseMicrokernelsPass
       // A transpose feeding an operand becomes the operand's strides.
       for (int i = 0; i < 2; ++i) {
         SmallVector<Operation *> dead;
-        if (Value view = viewThroughTranspose((*ops)[i], g, dead)) {
+        if (Value view = viewThroughTranspose((*ops)[i], g, g, dead)) {
           g->setOperand(i, view);
           (*ops)[i] = view;
           for (Operation *op : dead)
@@ -244,6 +336,33 @@ struct UseMicrokernelsPass
       func::CallOp::create(b, loc, callee, args);
       g.erase();
       ++numCalls;
+    }
+    // Fused attention (called since the lowering): transposes around it
+    // become strides too. Operands: q, k, v[, mask], out, then scalars.
+    SmallVector<func::CallOp> attention;
+    module.walk([&](func::CallOp call) {
+      if (call.getCallee().starts_with("bathy_rt_attention"))
+        attention.push_back(call);
+    });
+    for (func::CallOp call : attention) {
+      unsigned buffers = 0;
+      while (buffers < call.getNumOperands() &&
+             isa<UnrankedMemRefType>(call.getOperand(buffers).getType()))
+        ++buffers;
+      for (unsigned i = 0; i + 1 < buffers; ++i) {
+        auto [root, reader] = throughCasts(call.getOperand(i));
+        SmallVector<Operation *> dead;
+        if (!reader)
+          continue;
+        if (Value view = viewThroughTranspose(root, reader, call, dead)) {
+          replaceCastOperand(call, i, view);
+          for (Operation *op : dead)
+            op->erase();
+          ++numFoldedTransposes;
+        }
+      }
+      if (buffers > 0 && writeThroughTranspose(call, buffers - 1))
+        ++numFoldedTransposes;
     }
   }
 };

@@ -45,8 +45,10 @@ void buildGraphPipeline(OpPassManager &pm) {
 
 void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {
   buildGraphPipeline(pm);
-  if (options.fusion)
+  if (options.fusion) {
+    pm.addNestedPass<func::FuncOp>(createFuseAttentionPass());
     pm.addNestedPass<func::FuncOp>(createFormFusionGroupsPass());
+  }
   pm.addPass(createOutlineKernelsPass());
 }
 

@@ -91,6 +91,8 @@ broadcastOperands(mlir::OpBuilder &b, mlir::Location loc,
 void populateElementwiseToLinalg(mlir::RewritePatternSet &patterns);
 void populateStructuredToLinalg(mlir::RewritePatternSet &patterns);
 void populateDataMovementToLinalg(mlir::RewritePatternSet &patterns);
+/// bathy.attention -> a call of the runtime's fused kernel on buffers.
+void populateAttentionToCalls(mlir::RewritePatternSet &patterns);
 /// bathy.launch -> func.call, and the host's shape ops (shape, size, range).
 void populateHostToCalls(mlir::RewritePatternSet &patterns);
 

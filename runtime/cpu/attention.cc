@@ -213,12 +213,13 @@ void Attention(const AttentionArgs &args) {
     return;
   }
   const int64_t group = hkv > 0 ? hq / hkv : 1;
-  // The mask's stride for each score dim (0 where it broadcasts).
+  // The mask's stride for the head, query and key dims (0 where it
+  // broadcasts); leading dims are indexed below.
   std::vector<int64_t> maskStride(rank, 0);
   if (args.mask.data)
     for (int64_t i = 0; i < args.mask.rank; ++i) {
       int64_t dim = rank - args.mask.rank + i;
-      if (args.mask.sizes[i] != 1)
+      if (dim >= rank - 3 && args.mask.sizes[i] != 1)
         maskStride[dim] = args.mask.strides[i];
     }
   const int64_t causalOffset =
@@ -226,21 +227,38 @@ void Attention(const AttentionArgs &args) {
   const int64_t blocks = (sq + kRows - 1) / kRows;
   const Kernels kern = PickKernels();
   const float neg_inf = -std::numeric_limits<float>::infinity();
+  ThreadPool &pool = ThreadPool::Default();
+  // Each task takes a run of query blocks of one (batch, head) and packs
+  // that head's keys and values once: enough runs per head to give every
+  // thread a few tasks, no more.
+  const int64_t heads = batch * hq;
+  const int64_t chunks = std::clamp<int64_t>(
+      (4 * pool.num_threads() + heads - 1) / heads, 1, blocks);
 
-  ThreadPool::Default().ParallelFor(batch * hq * blocks, [&](int64_t t) {
+  pool.ParallelFor(heads * chunks, [&](int64_t t) {
     thread_local Scratch sc;
-    int64_t b = t / (hq * blocks), h = t / blocks % hq, blk = t % blocks;
-    int64_t kvh = h / group;
-    // Offsets of this (batch, head) in every operand.
+    const int64_t b = t / (hq * chunks), h = t / chunks % hq,
+                  chunk = t % chunks;
+    const int64_t firstBlock = chunk * blocks / chunks,
+                  endBlock = (chunk + 1) * blocks / chunks;
+    if (firstBlock == endBlock)
+      return;
+    const int64_t kvh = h / group;
+    // Offsets of this (batch, head) in every operand. Leading dims
+    // broadcast: an operand's index is clamped to its size (size 1: 0).
     int64_t qOff = 0, kOff = 0, vOff = 0, oOff = 0, mOff = 0;
+    auto at = [](const MemRefView &x, int64_t dim, int64_t idx) {
+      return std::min(idx, x.sizes[dim] - 1) * x.strides[dim];
+    };
     for (int64_t i = rank - 4, rest = b; i >= 0; --i) {
       int64_t idx = rest % o.sizes[i];
       rest /= o.sizes[i];
-      qOff += idx * q.strides[i];
-      kOff += idx * k.strides[i];
-      vOff += idx * v.strides[i];
+      qOff += at(q, i, idx);
+      kOff += at(k, i, idx);
+      vOff += at(v, i, idx);
       oOff += idx * o.strides[i];
-      mOff += idx * maskStride[i];
+      if (int64_t j = i - (rank - args.mask.rank); args.mask.data && j >= 0)
+        mOff += at(args.mask, j, idx);
     }
     qOff += h * q.strides[rank - 3];
     kOff += kvh * k.strides[rank - 3];
@@ -248,85 +266,114 @@ void Attention(const AttentionArgs &args) {
     oOff += h * o.strides[rank - 3];
     mOff += h * maskStride[rank - 3];
 
-    const int64_t i0 = blk * kRows, rows = std::min(kRows, sq - i0);
-    const int64_t rowsP = RoundUp(rows, kTileM);
-    // Keys any query of the block may see.
-    const int64_t keyEnd =
-        std::max<int64_t>(0, std::min(sk, i0 + rows - 1 + causalOffset + 1));
-    const int64_t keysP = RoundUp(keyEnd, kTileN), dvP = RoundUp(dv, kTileN);
-
-    sc.q.assign(rowsP * d, 0.0f);
-    for (int64_t i = 0; i < rows; ++i)
+    // Keys a query of row i may see: [0, min(Sk, i + 1 + causalOffset)).
+    auto keysFor = [&](int64_t row) {
+      return std::clamp<int64_t>(row + 1 + causalOffset, 0, sk);
+    };
+    const int64_t lastRow = std::min(sq, endBlock * kRows) - 1;
+    const int64_t packedKeys = keysFor(lastRow);
+    const int64_t keysP = RoundUp(packedKeys, kTileN),
+                  dvP = RoundUp(dv, kTileN);
+    // kᵀ [D, keysP] and v [keysP, dvP], zero padded.
+    sc.kt.resize(d * keysP);
+    for (int64_t j = 0; j < packedKeys; ++j) { // read rows of k in order
+      const float *src = k.data + kOff + j * k.strides[rank - 2];
       for (int64_t c = 0; c < d; ++c)
-        sc.q[i * d + c] = q.data[qOff + (i0 + i) * q.strides[rank - 2] +
-                                 c * q.strides[rank - 1]] *
-                          args.scale;
-    sc.kt.assign(d * keysP, 0.0f);
-    for (int64_t j = 0; j < keyEnd; ++j)
-      for (int64_t c = 0; c < d; ++c)
-        sc.kt[c * keysP + j] = k.data[kOff + j * k.strides[rank - 2] +
-                                      c * k.strides[rank - 1]];
-    sc.v.assign(keysP * dvP, 0.0f);
-    for (int64_t j = 0; j < keyEnd; ++j)
+        sc.kt[c * keysP + j] = src[c * k.strides[rank - 1]];
+    }
+    for (int64_t c = 0; c < d; ++c)
+      std::fill(sc.kt.data() + c * keysP + packedKeys,
+                sc.kt.data() + (c + 1) * keysP, 0.0f);
+    sc.v.resize(keysP * dvP);
+    for (int64_t j = 0; j < keysP; ++j) {
+      float *dst = sc.v.data() + j * dvP;
+      if (j >= packedKeys) {
+        std::fill(dst, dst + dvP, 0.0f);
+        continue;
+      }
+      const float *src = v.data + vOff + j * v.strides[rank - 2];
       for (int64_t c = 0; c < dv; ++c)
-        sc.v[j * dvP + c] =
-            v.data[vOff + j * v.strides[rank - 2] + c * v.strides[rank - 1]];
-    sc.s.assign(rowsP * kKeys, 0.0f);
-    sc.acc.assign(rowsP * dvP, 0.0f);
-    sc.m.assign(rowsP, neg_inf);
-    sc.l.assign(rowsP, 0.0f);
+        dst[c] = src[c * v.strides[rank - 1]];
+      std::fill(dst + dv, dst + dvP, 0.0f);
+    }
 
-    for (int64_t j0 = 0; j0 < keysP; j0 += kKeys) {
-      const int64_t bc = std::min(kKeys, keysP - j0);
-      float *s = sc.s.data();
-      for (int64_t i = 0; i < rowsP; i += kTileM)
-        for (int64_t j = 0; j < bc; j += kTileN)
-          kern.tile(d, sc.q.data() + i * d, d, sc.kt.data() + j0 + j, keysP,
-                    s + i * kKeys + j, kKeys, false);
-      for (int64_t i = 0; i < rows; ++i) {
-        float *row = s + i * kKeys;
-        if (args.softcap > 0.0f)
-          for (int64_t j = 0; j < bc; ++j)
-            row[j] = args.softcap * std::tanh(row[j] / args.softcap);
-        if (args.mask.data) {
-          const float *mrow = args.mask.data + mOff +
-                              (i0 + i) * maskStride[rank - 2] +
-                              j0 * maskStride[rank - 1];
-          const int64_t ms = maskStride[rank - 1];
-          for (int64_t j = 0; j < bc; ++j)
-            row[j] += mrow[j * ms];
-        }
-        // Keys past the end, or after the query under a causal mask.
-        const int64_t visible =
-            std::min(keyEnd, i0 + i + causalOffset + 1) - j0;
-        for (int64_t j = std::max<int64_t>(visible, 0); j < bc; ++j)
-          row[j] = neg_inf;
-        const float mNew = std::max(sc.m[i], kern.max_row(row, bc));
-        if (mNew == neg_inf) { // nothing visible yet
-          std::fill(row, row + bc, 0.0f);
+    for (int64_t blk = firstBlock; blk < endBlock; ++blk) {
+      const int64_t i0 = blk * kRows, rows = std::min(kRows, sq - i0);
+      const int64_t rowsP = RoundUp(rows, kTileM);
+      const int64_t keyEnd = keysFor(i0 + rows - 1);
+      const int64_t blockKeysP = RoundUp(keyEnd, kTileN);
+      sc.q.resize(rowsP * d);
+      for (int64_t i = 0; i < rowsP; ++i) {
+        float *dst = sc.q.data() + i * d;
+        if (i >= rows) {
+          std::fill(dst, dst + d, 0.0f);
           continue;
         }
-        const float sum = kern.exp_row(row, bc, mNew);
-        const float correction = std::exp(sc.m[i] - mNew);
-        sc.l[i] = sc.l[i] * correction + sum;
-        sc.m[i] = mNew;
-        if (correction != 1.0f)
-          for (int64_t c = 0; c < dvP; ++c)
-            sc.acc[i * dvP + c] *= correction;
+        const float *src = q.data + qOff + (i0 + i) * q.strides[rank - 2];
+        for (int64_t c = 0; c < d; ++c)
+          dst[c] = src[c * q.strides[rank - 1]] * args.scale;
       }
-      for (int64_t i = 0; i < rowsP; i += kTileM)
-        for (int64_t c = 0; c < dvP; c += kTileN)
-          kern.tile(bc, s + i * kKeys, kKeys, sc.v.data() + j0 * dvP + c, dvP,
-                    sc.acc.data() + i * dvP + c, dvP, true);
-    }
-    // A row that saw no key divides 0 by 0: NaN, as softmax over -inf does.
-    for (int64_t i = 0; i < rows; ++i) {
-      const float inv = 1.0f / sc.l[i];
-      float *dst = o.data + oOff + (i0 + i) * o.strides[rank - 2];
-      for (int64_t c = 0; c < dv; ++c)
-        dst[c * o.strides[rank - 1]] =
-            sc.l[i] == 0.0f ? std::numeric_limits<float>::quiet_NaN()
-                            : sc.acc[i * dvP + c] * inv;
+      sc.s.resize(rowsP * kKeys);
+      sc.acc.assign(rowsP * dvP, 0.0f);
+      sc.m.assign(rowsP, neg_inf);
+      sc.l.assign(rowsP, 0.0f);
+
+      for (int64_t j0 = 0; j0 < blockKeysP; j0 += kKeys) {
+        const int64_t bc = std::min(kKeys, blockKeysP - j0);
+        float *s = sc.s.data();
+        for (int64_t i = 0; i < rowsP; i += kTileM)
+          for (int64_t j = 0; j < bc; j += kTileN)
+            kern.tile(d, sc.q.data() + i * d, d, sc.kt.data() + j0 + j, keysP,
+                      s + i * kKeys + j, kKeys, false);
+        for (int64_t i = 0; i < rows; ++i) {
+          float *row = s + i * kKeys;
+          if (args.softcap > 0.0f)
+            for (int64_t j = 0; j < bc; ++j)
+              row[j] = args.softcap * std::tanh(row[j] / args.softcap);
+          if (args.mask.data) {
+            const float *mrow = args.mask.data + mOff +
+                                (i0 + i) * maskStride[rank - 2] +
+                                j0 * maskStride[rank - 1];
+            const int64_t ms = maskStride[rank - 1];
+            if (ms == 1)
+              for (int64_t j = 0; j < bc; ++j)
+                row[j] += mrow[j];
+            else
+              for (int64_t j = 0; j < bc; ++j)
+                row[j] += mrow[j * ms];
+          }
+          // Keys past the end, or after the query under a causal mask.
+          const int64_t visible = keysFor(i0 + i) - j0;
+          for (int64_t j = std::max<int64_t>(visible, 0); j < bc; ++j)
+            row[j] = neg_inf;
+          const float mNew = std::max(sc.m[i], kern.max_row(row, bc));
+          if (mNew == neg_inf) { // nothing visible yet
+            std::fill(row, row + bc, 0.0f);
+            continue;
+          }
+          const float sum = kern.exp_row(row, bc, mNew);
+          const float correction = std::exp(sc.m[i] - mNew);
+          sc.l[i] = sc.l[i] * correction + sum;
+          sc.m[i] = mNew;
+          if (correction != 1.0f)
+            for (int64_t c = 0; c < dvP; ++c)
+              sc.acc[i * dvP + c] *= correction;
+        }
+        for (int64_t i = 0; i < rowsP; i += kTileM)
+          for (int64_t c = 0; c < dvP; c += kTileN)
+            kern.tile(bc, s + i * kKeys, kKeys, sc.v.data() + j0 * dvP + c,
+                      dvP, sc.acc.data() + i * dvP + c, dvP, true);
+      }
+      // A row that saw no key divides 0 by 0: NaN, as softmax over -inf
+      // does.
+      for (int64_t i = 0; i < rows; ++i) {
+        const float inv = 1.0f / sc.l[i];
+        float *dst = o.data + oOff + (i0 + i) * o.strides[rank - 2];
+        for (int64_t c = 0; c < dv; ++c)
+          dst[c * o.strides[rank - 1]] =
+              sc.l[i] == 0.0f ? std::numeric_limits<float>::quiet_NaN()
+                              : sc.acc[i * dvP + c] * inv;
+      }
     }
   });
 }

@@ -7,9 +7,11 @@
 namespace bathy::rt {
 
 /// Operands of Attention. q [..., Hq, Sq, D], k [..., Hkv, Sk, D],
-/// v [..., Hkv, Sk, Dv] and out [..., Hq, Sq, Dv] share their rank (>= 3) and
-/// leading dims; Hq is a multiple of Hkv. `mask` (data null when absent) is
-/// additive and broadcasts, aligned right, to [..., Hq, Sq, Sk]. Any strides.
+/// v [..., Hkv, Sk, Dv] and out [..., Hq, Sq, Dv] share their rank (>= 3);
+/// the leading dims of q, k, v (and the mask) broadcast to out's (size 1
+/// reads index 0; larger indices are clamped, never out of bounds). Hq is a
+/// multiple of Hkv. `mask` (data null when absent) is additive, aligned
+/// right; its head, query and key dims are 1 or the scores'. Any strides.
 struct AttentionArgs {
   MemRefView q, k, v, mask, out;
   float scale = 1.0f;

@@ -56,6 +56,7 @@ struct Case {
   int causal = 0;
   float softcap = 0.0f;
   bool strided = false; // q, k, v, out stored as [B, S, H, D]
+  bool shared_kv = false; // k and v have batch 1, broadcast to every batch
 };
 
 /// Runs the kernel and compares it with softmax computed in double.
@@ -63,8 +64,8 @@ void Check(const Case &c) {
   std::vector<int64_t> bshd = c.strided ? std::vector<int64_t>{0, 2, 1, 3}
                                         : std::vector<int64_t>{};
   Tensor q = Make({c.batch, c.hq, c.sq, c.d}, 1, bshd),
-         k = Make({c.batch, c.hkv, c.sk, c.d}, 2, bshd),
-         v = Make({c.batch, c.hkv, c.sk, c.dv}, 3, bshd),
+         k = Make({c.shared_kv ? 1 : c.batch, c.hkv, c.sk, c.d}, 2, bshd),
+         v = Make({c.shared_kv ? 1 : c.batch, c.hkv, c.sk, c.dv}, 3, bshd),
          out = Make({c.batch, c.hq, c.sq, c.dv}, 4, bshd);
   Tensor mask;
   if (c.mask_rank == 2)
@@ -96,7 +97,8 @@ void Check(const Case &c) {
         for (int64_t j = 0; j < c.sk; ++j) {
           double dot = 0;
           for (int64_t e = 0; e < c.d; ++e)
-            dot += double(q.At({b, h, i, e})) * k.At({b, h / group, j, e});
+            dot += double(q.At({b, h, i, e})) *
+                   k.At({c.shared_kv ? 0 : b, h / group, j, e});
           dot *= scale;
           if (c.softcap > 0)
             dot = c.softcap * std::tanh(dot / c.softcap);
@@ -113,7 +115,7 @@ void Check(const Case &c) {
           double num = 0, den = 0;
           for (int64_t j = 0; j < c.sk; ++j) {
             double p = std::exp(s[j] - mx);
-            num += p * v.At({b, h / group, j, e});
+            num += p * v.At({c.shared_kv ? 0 : b, h / group, j, e});
             den += p;
           }
           float got = out.At({b, h, i, e});
@@ -150,6 +152,12 @@ TEST(Attention, CausalAlignments) {
 TEST(Attention, SoftcapAndStridedLayouts) {
   Check({2, 4, 2, 19, 45, 32, 32, 2, 0, 3.0f, true});
   Check({1, 3, 3, 64, 64, 64, 64, 0, 1, 0.0f, true});
+}
+
+TEST(Attention, BroadcastLeadingDims) {
+  Case c{3, 4, 2, 10, 20, 8, 8, 4};
+  c.shared_kv = true;
+  Check(c);
 }
 
 TEST(Attention, NoKeysGivesZeros) {

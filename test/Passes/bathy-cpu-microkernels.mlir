@@ -176,3 +176,37 @@ func.func @source_overwritten(%a: memref<8x16xf32>, %c: memref<8x32xf32>) {
   }
   return
 }
+
+// -----
+
+// Around the fused attention call, head splits and the head merge become
+// strides: q read through a transposed view of the [B, S, H, D] buffer, the
+// result written through a transposed view of the [B, S, H, D] buffer the
+// copy filled; both copies and their fresh buffers go. k's buffer is also
+// read elsewhere, so its cast stays.
+// CHECK-LABEL: func.func @attention_strides
+// CHECK-SAME: (%[[X:.+]]: memref<2x16x4x8xf32>, %[[K:.+]]: memref<2x4x16x8xf32>)
+// CHECK-DAG: %[[QV:.+]] = memref.transpose %[[X]] (d0, d1, d2, d3) -> (d0, d2, d1, d3)
+// CHECK-DAG: %[[T:.+]] = memref.alloc() : memref<2x16x4x8xf32>
+// CHECK-DAG: %[[OV:.+]] = memref.transpose %[[T]] (d0, d1, d2, d3) -> (d0, d2, d1, d3)
+// CHECK-DAG: %[[QU:.+]] = memref.cast %[[QV]] {{.*}} to memref<*xf32>
+// CHECK-DAG: %[[OU:.+]] = memref.cast %[[OV]] {{.*}} to memref<*xf32>
+// CHECK: call @bathy_rt_attention_f32(%[[QU]], %{{.+}}, %{{.+}}, %[[OU]],
+// CHECK-NOT: linalg.transpose
+// CHECK: return %[[T]]
+func.func private @bathy_rt_attention_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, f32, i64)
+func.func @attention_strides(%x: memref<2x16x4x8xf32>, %k: memref<2x4x16x8xf32>) -> memref<2x16x4x8xf32> {
+  %scale = arith.constant 0.5 : f32
+  %cap = arith.constant 0.0 : f32
+  %causal = arith.constant 0 : i64
+  %q = memref.alloc() : memref<2x4x16x8xf32>
+  linalg.transpose ins(%x : memref<2x16x4x8xf32>) outs(%q : memref<2x4x16x8xf32>) permutation = [0, 2, 1, 3]
+  %qu = memref.cast %q : memref<2x4x16x8xf32> to memref<*xf32>
+  %ku = memref.cast %k : memref<2x4x16x8xf32> to memref<*xf32>
+  %o = memref.alloc() : memref<2x4x16x8xf32>
+  %ou = memref.cast %o : memref<2x4x16x8xf32> to memref<*xf32>
+  call @bathy_rt_attention_f32(%qu, %ku, %ku, %ou, %scale, %cap, %causal) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, f32, i64) -> ()
+  %t = memref.alloc() : memref<2x16x4x8xf32>
+  linalg.transpose ins(%o : memref<2x4x16x8xf32>) outs(%t : memref<2x16x4x8xf32>) permutation = [0, 2, 1, 3]
+  return %t : memref<2x16x4x8xf32>
+}

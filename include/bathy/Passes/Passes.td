@@ -133,6 +133,42 @@ def SymbolicDimsPass : Pass<"bathy-graph-symbolic-dims", "mlir::func::FuncOp"> {
   ];
 }
 
+def FuseAttentionPass : Pass<"bathy-fusion-attention", "mlir::func::FuncOp"> {
+  let summary = "Replaces matmul/softmax attention chains by bathy.attention.";
+  let description = [{
+    Recognises scaled dot-product attention as exported models spell it out
+    and replaces it by one `bathy.attention`, which the CPU runs as a
+    flash-style kernel that never materialises the [Sq, Sk] scores:
+
+    ```mlir
+    %s = bathy.matmul %q, %kt      // kt = transpose(k) over the last two dims
+    %c = bathy.mul %s, %scale      // or div; also on q or kt; optional
+    %m = bathy.add %c, %mask       // optional; broadcasts up to the scores
+    %p = bathy.softmax %m {axis = <last>}
+    %o = bathy.matmul %p, %v
+    // becomes
+    %o = bathy.attention %q, %k, %v, %mask {scale = ...}
+    ```
+
+    Every intermediate (scores, scaled scores, masked scores, probabilities)
+    must have no other user; scale factors must be scalar constants; head
+    dims must be equal in both products (static, or proven by
+    `bathy.equal_dims`) or 1 for k and v; leading (batch) dims broadcast in
+    `bathy.attention` as in the matmuls; the mask's head, query and key dims
+    may not enlarge the scores (a dynamic one not proven to fit is checked
+    when the kernel runs). A scale
+    applied after the mask is not matched (it would scale the mask). Keys
+    and values repeated for grouped-query attention (unsqueeze → expand →
+    reshape of the head dim) are read un-repeated, with `Hq / Hkv` query
+    heads per key/value head. The new op is located at every node it
+    replaces, in order.
+  }];
+  let dependentDialects = ["::bathy::BathyDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Number of attention chains fused">,
+  ];
+}
+
 def FormFusionGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"> {
   let summary = "Groups ops that should share a kernel into bathy.fusion_group regions.";
   let description = [{
@@ -225,7 +261,11 @@ def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
     tensors: elementwise ops into `linalg.generic` with broadcasting maps,
     matmul into a contraction, reductions, softmax and norms into
     reduction/map generics, 2-D convolution and pooling into linalg's named
-    convolution ops, data movement into `tensor` ops. Host functions are left
+    convolution ops, data movement into `tensor` ops, `bathy.attention` into
+    a call of the runtime's fused kernel (`bathy_rt_attention[_masked]_f32`,
+    operands passed as buffers through `bufferization.to_buffer`, the
+    result a fresh buffer; other float types are converted to f32 around
+    it). Host functions are left
     alone. An op without a CPU lowering yet is an error naming the op and its
     ONNX node.
 
@@ -239,7 +279,9 @@ def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::mlir::scf::SCFDialect"
+    "::mlir::scf::SCFDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::func::FuncDialect",
+    "::mlir::cf::ControlFlowDialect"
   ];
   let statistics = [
     Statistic<"numLowered", "num-lowered", "Number of bathy ops lowered">,

@@ -731,3 +731,73 @@ func.func @yield_outside_group(%x: tensor<4xf32>) {
   // expected-error@+1 {{'bathy.yield' op expects parent op 'bathy.fusion_group'}}
   bathy.yield %x : tensor<4xf32>
 }
+
+// -----
+
+func.func @attention_rank(%q: tensor<8x64xf32>, %k: tensor<8x64xf32>) {
+  // expected-error@+2 {{'bathy.attention' op q, k and v must have the same rank >= 3, got 8x64, 8x64 and 8x64}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<8x64xf32>, tensor<8x64xf32>, tensor<8x64xf32>) -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%q: tensor<1x6x8x64xf32>, %k: tensor<1x4x8x64xf32>) {
+  // expected-error@+2 {{'bathy.attention' op q has 6 heads, not a multiple of the 4 key/value heads}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x6x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>) -> tensor<1x6x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_head_size(%q: tensor<1x4x8x64xf32>, %k: tensor<1x4x8x32xf32>) {
+  // expected-error@+2 {{'bathy.attention' op q and k head sizes differ (64 and 32)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x4x8x64xf32>, tensor<1x4x8x32xf32>, tensor<1x4x8x32xf32>) -> tensor<1x4x8x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_positions(%q: tensor<1x4x8x64xf32>, %k: tensor<1x4x8x64xf32>, %v: tensor<1x4x9x64xf32>) {
+  // expected-error@+2 {{'bathy.attention' op k has 8 positions but v has 9}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x4x9x64xf32>) -> tensor<1x4x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask(%q: tensor<1x4x8x64xf32>, %m: tensor<1x1x8x16xf32>) {
+  // expected-error@+2 {{'bathy.attention' op mask 1x1x8x16 does not broadcast to the scores 1x4x8x8}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.attention %q, %q, %q, %m {scale = 1.0 : f32} : (tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x1x8x16xf32>) -> tensor<1x4x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_causal(%q: tensor<1x4x8x64xf32>) {
+  // expected-error@+1 {{'bathy.attention' op causal must be "none", "upper_left" or "lower_right", not "yes"}}
+  %0 = bathy.attention %q, %q, %q {scale = 1.0 : f32, causal = "yes"} : (tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>) -> tensor<1x4x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_softcap(%q: tensor<1x4x8x64xf32>) {
+  // expected-error@+1 {{'bathy.attention' op softcap must be finite and >= 0 (0: none)}}
+  %0 = bathy.attention %q, %q, %q {scale = 1.0 : f32, softcap = -1.0 : f32} : (tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>) -> tensor<1x4x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_batch(%q: tensor<2x4x8x64xf32>, %k: tensor<3x4x8x64xf32>) {
+  // expected-error@+2 {{'bathy.attention' op leading dims do not broadcast: q 2x4x8x64, k 3x4x8x64, v 3x4x8x64}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<2x4x8x64xf32>, tensor<3x4x8x64xf32>, tensor<3x4x8x64xf32>) -> tensor<2x4x8x64xf32>
+  return
+}

@@ -258,6 +258,16 @@ func.func private @kernel(%x: tensor<4xf32>) -> tensor<4xf32> attributes {bathy.
   return %0 : tensor<4xf32>
 }
 
+// Attention round-trips with and without a mask; defaults are not printed.
+// CHECK-LABEL: func.func @attention
+// CHECK: bathy.attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 1.250000e-01 : f32} : (tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x32xf32>) -> tensor<?x8x?x32xf32>
+// CHECK: bathy.attention %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {causal = "lower_right", scale = 1.000000e+00 : f32, softcap = 5.000000e+01 : f32} : (tensor<1x8x4x64xf16>, tensor<1x8x9x64xf16>, tensor<1x8x9x64xf16>, tensor<4x9xf16>) -> tensor<1x8x4x64xf16>
+func.func @attention(%q: tensor<?x8x?x64xf32>, %k: tensor<?x2x?x64xf32>, %v: tensor<?x2x?x32xf32>, %hq: tensor<1x8x4x64xf16>, %hk: tensor<1x8x9x64xf16>, %m: tensor<4x9xf16>) -> (tensor<?x8x?x32xf32>, tensor<1x8x4x64xf16>) {
+  %0 = bathy.attention %q, %k, %v {scale = 0.125 : f32} : (tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x32xf32>) -> tensor<?x8x?x32xf32>
+  %1 = bathy.attention %hq, %hk, %hk, %m {scale = 1.0 : f32, softcap = 50.0 : f32, causal = "lower_right"} : (tensor<1x8x4x64xf16>, tensor<1x8x9x64xf16>, tensor<1x8x9x64xf16>, tensor<4x9xf16>) -> tensor<1x8x4x64xf16>
+  return %0, %1 : tensor<?x8x?x32xf32>, tensor<1x8x4x64xf16>
+}
+
 // CHECK-LABEL: func.func @fusion_group
 // CHECK: %[[G:.+]]:2 = bathy.fusion_group "elementwise" attributes {rejected = ["n (Op): reason"]} -> tensor<4xf32>, tensor<4xf32> {
 // CHECK-NEXT: %[[E:.+]] = bathy.exp %{{.+}}

@@ -538,6 +538,47 @@ def Bathy_RmsNormOp : Bathy_Op<"rms_norm", [Bathy_InferTypes]> {
       "$input `,` $scale attr-dict `:` functional-type(operands, results)";
 }
 
+def Bathy_AttentionOp : Bathy_Op<"attention", [Bathy_InferTypes]> {
+  let summary = "Scaled dot-product attention as one op.";
+  let description = [{
+    `softmax(cap(q · kᵀ · scale) + mask) · v` over the last two dims, where
+    `cap(s) = softcap · tanh(s / softcap)` when `softcap > 0` (else `s`).
+
+    `q` is [..., Hq, Sq, D], `k` [..., Hkv, Sk, D] and `v` [..., Hkv, Sk, Dv],
+    all of the same rank >= 3; their leading dims (and those of the mask)
+    broadcast NumPy style, as the two matmuls attention is made of would.
+    `Hq` must be a multiple of `Hkv` (grouped-query attention: query head
+    `h` reads key/value head `h / (Hq / Hkv)`). The optional additive `mask`
+    is aligned right; its head, query and key dims must be 1 or the size of
+    the scores' ([Hq, Sq, Sk]).
+    `causal = "upper_left"` masks key `j` for query `i` when `j > i`;
+    `"lower_right"` when `j > i + Sk - Sq` (a query block at the end of the
+    keys, as with a key/value cache). The result is [..., Hq, Sq, Dv].
+
+    Formed by `bathy-fusion-attention` from the matmul/softmax chain exported
+    models spell out, and by the importer from ONNX `Attention`. Its location
+    lists every ONNX node it replaces.
+
+    Example:
+    ```mlir
+    %o = bathy.attention %q, %k, %v, %mask {scale = 0.125 : f32}
+        : (tensor<1x12x128x64xf32>, tensor<1x12x128x64xf32>,
+           tensor<1x12x128x64xf32>, tensor<1x1x128x128xf32>)
+        -> tensor<1x12x128x64xf32>
+    ```
+  }];
+  let arguments = (ins Bathy_FloatTensor:$q, Bathy_FloatTensor:$k,
+                       Bathy_FloatTensor:$v, Optional<Bathy_FloatTensor>:$mask,
+                       F32Attr:$scale,
+                       DefaultValuedAttr<F32Attr, "0.0">:$softcap,
+                       DefaultValuedStrAttr<StrAttr, "none">:$causal);
+  let results = (outs Bathy_FloatTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`,` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Bathy_BatchNormOp : Bathy_Op<"batch_norm", [Bathy_InferTypes]> {
   let summary = "Inference-mode batch normalization over dim 1.";
   let description = [{
