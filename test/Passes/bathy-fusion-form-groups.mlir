@@ -181,3 +181,35 @@ func.func @gemm_operand_transposes(%x: tensor<2x64xf32>, %k: tensor<2x8x8xf32>, 
   return %a, %m, %wt : tensor<2x8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>
 }
 #shared = loc("shared"("Transpose"))
+
+// -----
+
+// Attention: the head splits of q, k and v (re-indexing only) join its
+// kernel, as does the head merge after it (written through strides); the
+// mask's producer does not, nor does an elementwise consumer.
+// CHECK-LABEL: func.func @attention
+// CHECK: bathy.fusion_group "elementwise"
+// CHECK-NEXT: bathy.mul
+// CHECK: bathy.fusion_group "attention" attributes {rejected = ["mk (mul): an attention fuses only re-indexing producers of q, k and v"]}
+// CHECK-COUNT-3: bathy.transpose
+// CHECK-NEXT: bathy.attention
+// CHECK-NEXT: bathy.transpose
+// CHECK-NEXT: bathy.reshape
+// CHECK-NEXT: bathy.yield
+// CHECK: bathy.fusion_group "elementwise" attributes {rejected = ["merge (reshape): an attention takes only re-indexing consumers (written through strides)"]}
+// CHECK-NEXT: bathy.relu
+func.func @attention(%x: tensor<2x16x64xf32>, %m: tensor<2x1x1x16xf32>) -> tensor<2x16x64xf32> {
+  %c = bathy.constant dense<-1.0e9> : tensor<f32>
+  %mask = bathy.mul %m, %c : (tensor<2x1x1x16xf32>, tensor<f32>) -> tensor<2x1x1x16xf32> loc("mk")
+  %q4 = bathy.reshape %x : (tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32>
+  %q = bathy.transpose %q4 {perm = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x16xf32>) -> tensor<2x4x16x16xf32>
+  %k4 = bathy.reshape %x : (tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32>
+  %k = bathy.transpose %k4 {perm = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x16xf32>) -> tensor<2x4x16x16xf32>
+  %v4 = bathy.reshape %x : (tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32>
+  %v = bathy.transpose %v4 {perm = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x16xf32>) -> tensor<2x4x16x16xf32>
+  %o = bathy.attention %q, %k, %v, %mask {scale = 0.25 : f32} : (tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x1x1x16xf32>) -> tensor<2x4x16x16xf32> loc("o")
+  %t = bathy.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<2x4x16x16xf32>) -> tensor<2x16x4x16xf32>
+  %r = bathy.reshape %t : (tensor<2x16x4x16xf32>) -> tensor<2x16x64xf32> loc("merge")
+  %y = bathy.relu %r : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  return %y : tensor<2x16x64xf32>
+}
