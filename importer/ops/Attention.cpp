@@ -1,8 +1,10 @@
 //===- Attention.cpp - ONNX Attention-23 and RotaryEmbedding-23 -----------===//
 //
-// The fused transformer ops of opset 23, decomposed into core bathy ops
-// following ONNX's reference semantics. Fusion later recognises the
-// attention pattern again and lowers it as one kernel.
+// The fused transformer ops of opset 23. Attention becomes one
+// bathy.attention (grouped heads, causal triangle and soft cap included)
+// unless its qk_matmul_output is used; then it is decomposed into core
+// bathy ops following ONNX's reference semantics. RotaryEmbedding is
+// decomposed.
 //
 //===----------------------------------------------------------------------===//
 #include <cmath>
@@ -230,6 +232,19 @@ FailureOr<Value> repeatHeads(Emitter &e, Value v, int64_t reps) {
                                        e.b.getBoolAttr(false));
 }
 
+/// The output back in the inputs' layout: [B, H, S, Dv], or for 3-D
+/// inputs [B, S, H * Dv].
+FailureOr<Value> mergeHeads(Emitter &e, Value out, int64_t rank,
+                            int64_t heads, Value v) {
+  if (rank == 4)
+    return out;
+  FailureOr<Value> t = e.transpose(out, {0, 2, 1, 3});
+  FailureOr<int64_t> vHead = staticDim(e.ctx, v, 3, "the value head size");
+  if (failed(t) || failed(vHead))
+    return failure();
+  return e.reshape(*t, {0, 0, heads * *vHead});
+}
+
 LogicalResult attention(NodeContext &ctx) {
   Emitter e(ctx);
   FailureOr<Value> q = ctx.requiredInput(0, "Q");
@@ -293,6 +308,56 @@ LogicalResult attention(NodeContext &ctx) {
     V = *vv;
   }
   Value presentKey = K, presentValue = V;
+
+  // The mask as an additive bias: padded with "masked out" when shorter
+  // than the kv sequence, bool -> 0 / -inf.
+  double negInf = -std::numeric_limits<double>::infinity();
+  Value mask = ctx.input(3);
+  if (mask) {
+    auto maskType = dyn_cast<RankedTensorType>(mask.getType());
+    auto keyType = dyn_cast<RankedTensorType>(K.getType());
+    bool isBool = NodeContext::elementOf(mask).isInteger(1);
+    if (maskType && keyType && !maskType.isDynamicDim(maskType.getRank() - 1) &&
+        !keyType.isDynamicDim(2) &&
+        maskType.getDimSize(maskType.getRank() - 1) < keyType.getDimSize(2)) {
+      SmallVector<int64_t> pads(2 * maskType.getRank(), 0);
+      pads.back() =
+          keyType.getDimSize(2) - maskType.getDimSize(maskType.getRank() - 1);
+      FailureOr<Value> padded = ctx.build<PadOp>(
+          mask, e.b.getDenseI64ArrayAttr(pads), e.b.getStringAttr("constant"),
+          e.b.getF64FloatAttr(isBool ? 0.0 : negInf));
+      if (failed(padded))
+        return failure();
+      mask = *padded;
+    }
+    if (isBool) {
+      FailureOr<Value> bias =
+          ctx.build<WhereOp>(mask, e.scalar(Q, 0.0), e.scalar(Q, negInf));
+      if (failed(bias))
+        return failure();
+      mask = *bias;
+    }
+  }
+
+  // Without the qk_matmul_output output, one bathy.attention: grouped
+  // heads, the causal triangle (after the past keys: aligned lower right)
+  // and the soft cap are its own.
+  if (!ctx.outputUsed(3)) {
+    StringRef causal = !*isCausal ? "none"
+                       : pastKey  ? "lower_right"
+                                  : "upper_left";
+    FailureOr<Value> y = ctx.build<AttentionOp>(
+        Q, K, V, mask, e.b.getF32FloatAttr(static_cast<float>(scale)),
+        e.b.getF32FloatAttr(*softcap > 0 ? *softcap : 0.0f),
+        e.b.getStringAttr(causal));
+    if (failed(y))
+      return failure();
+    FailureOr<Value> out = mergeHeads(e, *y, *rank, *numQ, V);
+    if (failed(out))
+      return failure();
+    return ctx.setResults({*out, presentKey, presentValue});
+  }
+
   if (*numQ != *numKV) {
     if (*numQ % *numKV != 0)
       return ctx.emitError()
@@ -328,34 +393,9 @@ LogicalResult attention(NodeContext &ctx) {
   }
   Value qkOutput = *scores;
 
-  // The bias: the mask (bool -> 0 / -inf), then the causal triangle.
-  double negInf = -std::numeric_limits<double>::infinity();
+  // The bias: the mask, then the causal triangle.
   Value withBias = *scores;
-  if (Value mask = ctx.input(3)) {
-    // A mask shorter than the kv sequence is padded with "masked out".
-    auto maskType = dyn_cast<RankedTensorType>(mask.getType());
-    auto keyType = dyn_cast<RankedTensorType>(K.getType());
-    bool isBool = NodeContext::elementOf(mask).isInteger(1);
-    if (maskType && keyType && !maskType.isDynamicDim(maskType.getRank() - 1) &&
-        !keyType.isDynamicDim(2) &&
-        maskType.getDimSize(maskType.getRank() - 1) < keyType.getDimSize(2)) {
-      SmallVector<int64_t> pads(2 * maskType.getRank(), 0);
-      pads.back() =
-          keyType.getDimSize(2) - maskType.getDimSize(maskType.getRank() - 1);
-      FailureOr<Value> padded = ctx.build<PadOp>(
-          mask, e.b.getDenseI64ArrayAttr(pads), e.b.getStringAttr("constant"),
-          e.b.getF64FloatAttr(isBool ? 0.0 : negInf));
-      if (failed(padded))
-        return failure();
-      mask = *padded;
-    }
-    if (isBool) {
-      FailureOr<Value> bias =
-          ctx.build<WhereOp>(mask, e.scalar(Q, 0.0), e.scalar(Q, negInf));
-      if (failed(bias))
-        return failure();
-      mask = *bias;
-    }
+  if (mask) {
     FailureOr<Value> added = e.binary<AddOp>(withBias, mask);
     if (failed(added))
       return failure();
@@ -419,20 +459,10 @@ LogicalResult attention(NodeContext &ctx) {
   FailureOr<Value> y = e.binary<MatmulOp>(*probs, V);
   if (failed(y))
     return failure();
-  Value out = *y;
-  if (*rank == 3) {
-    FailureOr<Value> t = e.transpose(out, {0, 2, 1, 3});
-    if (failed(t))
-      return failure();
-    FailureOr<int64_t> vHead = staticDim(ctx, V, 3, "the value head size");
-    if (failed(vHead))
-      return failure();
-    FailureOr<Value> merged = e.reshape(*t, {0, 0, *numQ * *vHead});
-    if (failed(merged))
-      return failure();
-    out = *merged;
-  }
-  return ctx.setResults({out, presentKey, presentValue, qkOutput});
+  FailureOr<Value> out = mergeHeads(e, *y, *rank, *numQ, V);
+  if (failed(out))
+    return failure();
+  return ctx.setResults({*out, presentKey, presentValue, qkOutput});
 }
 
 } // namespace
