@@ -357,3 +357,86 @@ def test_static_shapes_reject_inputs_that_contradict_the_model(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "input 'image' dim 2 must be 16, got 8" in result.stderr
+
+
+def attention_chain_model():
+    """Scaled dot-product attention spelled out as exporters write it: heads
+    split from [B, S, H*D] projections, K transposed into the product,
+    scaled, a padding mask [B, 1, 1, S] added, softmax, times V, heads
+    merged; bathy-fusion-attention turns it into one flash-style kernel."""
+    return onnx.parser.parse_model("""
+        < ir_version: 8, opset_import: ["" : 17] >
+        g (float[batch, seq, 64] q, float[batch, seq, 64] k, float[batch, seq, 64] v,
+           float[batch, 1, 1, seq] mask) => (float[batch, seq, 64] y) {
+          shape4 = Constant <value = int64[4] {0, 0, 4, 16}> ()
+          shape3 = Constant <value = int64[3] {0, 0, 64}> ()
+          scale = Constant <value = float {0.25}> ()
+          q4 = Reshape (q, shape4)
+          qh = Transpose <perm = [0, 2, 1, 3]> (q4)
+          k4 = Reshape (k, shape4)
+          kt = Transpose <perm = [0, 2, 3, 1]> (k4)
+          v4 = Reshape (v, shape4)
+          vh = Transpose <perm = [0, 2, 1, 3]> (v4)
+          s = MatMul (qh, kt)
+          ss = Mul (s, scale)
+          sm = Add (ss, mask)
+          p = Softmax <axis = -1> (sm)
+          o = MatMul (p, vh)
+          ot = Transpose <perm = [0, 2, 1, 3]> (o)
+          y = Reshape (ot, shape3)
+        }""")
+
+
+@pytest.mark.parametrize("batch,seq", [(1, 7), (2, 100), (1, 200)])
+@pytest.mark.parametrize("static", [False, True])
+def test_fused_attention_chain(tmp_path, batch, seq, static):
+    """The recognised chain runs as one attention kernel (checked with
+    --explain-fusion) and matches onnxruntime with sequences inside one
+    block and across several query (32) and key (64) blocks, dynamic and
+    static shapes."""
+    model = attention_chain_model()
+    path = tmp_path / "attn.onnx"
+    onnx.save(model, path)
+    report = subprocess.run([tool("bathy-run"), str(path), "--explain-fusion"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "[attention]" in report.stdout and "softmax" not in report.stdout
+    run_both(path, model, {"batch": batch, "seq": seq}, tmp_path,
+             ["--static-shapes"] if static else [])
+
+
+@pytest.mark.parametrize("causal", [0, 1])
+@pytest.mark.parametrize("seq", [9, 130])
+def test_onnx_attention_grouped_causal(tmp_path, causal, seq):
+    """ONNX Attention-23 with 8 query heads over 2 key/value heads, causal
+    or with an additive mask, imported as one bathy.attention: against
+    onnx's reference evaluator (onnxruntime 1.22 has no Attention-23)."""
+    from onnx.reference import ReferenceEvaluator
+    inputs = "q, k, v" if causal else "q, k, v, mask"
+    model = onnx.parser.parse_model(f"""
+        < ir_version: 10, opset_import: ["" : 23] >
+        g (float[2, 8, s, 32] q, float[2, 2, s, 32] k, float[2, 2, s, 32] v,
+           float[2, 1, s, s] mask) => (float[2, 8, s, 32] y) {{
+          y = Attention <is_causal = {causal}> ({inputs})
+        }}""")
+    if causal:  # drop the unused mask input
+        del model.graph.input[3]
+    path = tmp_path / "attn.onnx"
+    onnx.save(model, path)
+    rng = np.random.default_rng(seq + causal)
+    feeds = {"q": rng.standard_normal((2, 8, seq, 32)).astype(np.float32),
+             "k": rng.standard_normal((2, 2, seq, 32)).astype(np.float32),
+             "v": rng.standard_normal((2, 2, seq, 32)).astype(np.float32)}
+    if not causal:
+        mask = np.where(rng.random((2, 1, seq, seq)) < 0.2, -1e9, 0).astype(np.float32)
+        feeds["mask"] = mask
+    args = []
+    for name, value in feeds.items():
+        np.save(tmp_path / f"{name}.npy", value)
+        args.append(f"--input={name}={tmp_path / f'{name}.npy'}")
+    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={tmp_path / 'out'}",
+                             *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    want = ReferenceEvaluator(model).run(None, feeds)[0]
+    got = np.load(tmp_path / "out" / "y.npy")
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
