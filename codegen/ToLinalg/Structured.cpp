@@ -973,6 +973,147 @@ struct PoolLowering : OpRewritePattern<OpTy> {
   }
 };
 
+/// 1-D convolution as 2-D with a height of 1 (input and weight unsqueezed),
+/// so it takes the same microkernels.
+struct Conv1DTo2D : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto w = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !w || !out || in.getRank() != 3 || w.getRank() != 3)
+      return rewriter.notifyMatchFailure(op, "not a ranked 1-D convolution");
+    Location loc = op.getLoc();
+    auto unsqueezed = [&](RankedTensorType t) {
+      return RankedTensorType::get(
+          {t.getDimSize(0), t.getDimSize(1), 1, t.getDimSize(2)},
+          t.getElementType());
+    };
+    auto axis2 = rewriter.getDenseI64ArrayAttr({2});
+    Value x =
+        UnsqueezeOp::create(rewriter, loc, unsqueezed(in), op.getInput(), axis2);
+    Value wt =
+        UnsqueezeOp::create(rewriter, loc, unsqueezed(w), op.getWeight(), axis2);
+    SmallVector<int64_t> strides = orOnes(op.getStrides(), 1);
+    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 1);
+    SmallVector<int64_t> pads = op.getPads()
+                                    ? SmallVector<int64_t>(*op.getPads())
+                                    : SmallVector<int64_t>(2, 0);
+    if (strides.size() != 1 || dilations.size() != 1 || pads.size() != 2)
+      return rewriter.notifyMatchFailure(op, "malformed window");
+    Value y = ConvOp::create(rewriter, loc, unsqueezed(out), x, wt,
+                             op.getBias(),
+                             rewriter.getDenseI64ArrayAttr({1, strides[0]}),
+                             rewriter.getDenseI64ArrayAttr({0, pads[0], 0, pads[1]}),
+                             rewriter.getDenseI64ArrayAttr({1, dilations[0]}),
+                             op.getGroupAttr());
+    rewriter.replaceOpWithNewOp<SqueezeOp>(op, out, y, axis2);
+    return success();
+  }
+};
+
+/// Pooling the 2-D lowering does not take, rewritten into 2-D pooling of
+/// float tensors: integer max pooling runs on f32 (exact for the 8-bit
+/// types ONNX allows); 1-D pooling is 2-D with a height of 1; 3-D pooling is
+/// separable — a box window's max (or average: the divisor is a product of
+/// per-dim counts) over [D, H, W] is the pooling over D of the pooling over
+/// [H, W] — so it is two 2-D poolings around reshapes.
+template <typename OpTy>
+struct PoolTo2D : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  /// A pool like `op` over `input` with the given window, typed `type`.
+  Value pool(PatternRewriter &rewriter, OpTy op, Value input,
+             RankedTensorType type, ArrayRef<int64_t> kernel,
+             ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+             ArrayRef<int64_t> dilations) const {
+    auto p = OpTy::create(rewriter, op.getLoc(), type, input,
+                          rewriter.getDenseI64ArrayAttr(kernel),
+                          rewriter.getDenseI64ArrayAttr(strides),
+                          rewriter.getDenseI64ArrayAttr(pads),
+                          rewriter.getDenseI64ArrayAttr(dilations),
+                          op.getCeilModeAttr());
+    if constexpr (std::is_same_v<OpTy, AvgPoolOp>)
+      p.setCountIncludePad(op.getCountIncludePad());
+    return p.getResult();
+  }
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !out)
+      return rewriter.notifyMatchFailure(op, "unranked");
+    Location loc = op.getLoc();
+    Type elem = in.getElementType();
+    if (auto intType = dyn_cast<IntegerType>(elem)) {
+      if (!std::is_same_v<OpTy, MaxPoolOp> || intType.getWidth() > 16)
+        return rewriter.notifyMatchFailure(op, "integer pooling beyond max "
+                                               "of <= 16 bits");
+      Type f32 = rewriter.getF32Type();
+      Value x = CastOp::create(rewriter, loc, in.clone(f32), op.getInput());
+      auto floatPool = cast<OpTy>(rewriter.clone(*op));
+      floatPool->setOperand(0, x);
+      floatPool->getResult(0).setType(out.clone(f32));
+      rewriter.replaceOpWithNewOp<CastOp>(op, out, floatPool->getResult(0));
+      return success();
+    }
+    int64_t spatial = in.getRank() - 2;
+    if (spatial != 1 && spatial != 3)
+      return rewriter.notifyMatchFailure(op, "2-D pooling lowers directly");
+    SmallVector<int64_t> kernel(op.getKernelShape());
+    SmallVector<int64_t> strides = orOnes(op.getStrides(), spatial);
+    SmallVector<int64_t> dilations = orOnes(op.getDilations(), spatial);
+    SmallVector<int64_t> pads = op.getPads()
+                                    ? SmallVector<int64_t>(*op.getPads())
+                                    : SmallVector<int64_t>(2 * spatial, 0);
+    if (static_cast<int64_t>(kernel.size()) != spatial ||
+        static_cast<int64_t>(pads.size()) != 2 * spatial)
+      return rewriter.notifyMatchFailure(op, "malformed window");
+    auto shaped = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, elem);
+    };
+    if (spatial == 1) {
+      Value x = UnsqueezeOp::create(
+          rewriter, loc,
+          shaped({in.getDimSize(0), in.getDimSize(1), 1, in.getDimSize(2)}),
+          op.getInput(), rewriter.getDenseI64ArrayAttr({2}));
+      Value y = pool(
+          rewriter, op, x,
+          shaped({out.getDimSize(0), out.getDimSize(1), 1, out.getDimSize(2)}),
+          {1, kernel[0]}, {1, strides[0]}, {0, pads[0], 0, pads[1]},
+          {1, dilations[0]});
+      rewriter.replaceOpWithNewOp<SqueezeOp>(
+          op, out, y, rewriter.getDenseI64ArrayAttr({2}));
+      return success();
+    }
+    // 3-D: [N, C, D, H, W] -> [N, C*D, H, W] -> pool (H, W) -> [N, C*D, H',
+    // W'] -> [N, C, D, H'*W'] -> pool (D, 1) -> [N, C, D', H'*W'] -> out.
+    for (int64_t d = 1; d < 5; ++d)
+      if (in.isDynamicDim(d) || out.isDynamicDim(d))
+        return rewriter.notifyMatchFailure(op, "3-D pooling needs static "
+                                               "channel and spatial dims");
+    int64_t n = in.getDimSize(0), c = in.getDimSize(1), d = in.getDimSize(2);
+    int64_t h2 = out.getDimSize(3), w2 = out.getDimSize(4),
+            d2 = out.getDimSize(2);
+    Value x = ReshapeOp::create(
+        rewriter, loc, shaped({n, c * d, in.getDimSize(3), in.getDimSize(4)}),
+        op.getInput());
+    Value hw = pool(rewriter, op, x, shaped({n, c * d, h2, w2}),
+                    {kernel[1], kernel[2]}, {strides[1], strides[2]},
+                    {pads[1], pads[2], pads[4], pads[5]},
+                    {dilations[1], dilations[2]});
+    Value flat = ReshapeOp::create(rewriter, loc, shaped({n, c, d, h2 * w2}),
+                                   hw);
+    Value y = pool(rewriter, op, flat, shaped({n, c, d2, h2 * w2}),
+                   {kernel[0], 1}, {strides[0], 1}, {pads[0], 0, pads[3], 0},
+                   {dilations[0], 1});
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, out, y);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateStructuredToLinalg(RewritePatternSet &patterns) {
@@ -989,8 +1130,8 @@ void populateStructuredToLinalg(RewritePatternSet &patterns) {
                SoftmaxLowering<SoftmaxOp, false>,
                SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
                RmsNormLowering, BatchNormLowering, MatmulLowering, ConvLowering,
-               PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>>(
-      ctx);
+               PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>,
+               PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D>(ctx);
 }
 
 } // namespace bathy::codegen

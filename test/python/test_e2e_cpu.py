@@ -440,3 +440,38 @@ def test_onnx_attention_grouped_causal(tmp_path, causal, seq):
     want = ReferenceEvaluator(model).run(None, feeds)[0]
     got = np.load(tmp_path / "out" / "y.npy")
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_conv1d_and_nd_pooling(tmp_path, batch):
+    """1-D convolution (grouped, strided, dilated, padded, with bias) runs as
+    2-D with a height of 1; 1-D pooling likewise; 3-D max and average
+    pooling (ceil mode, padding counted or not) as two separable 2-D
+    poolings. Against onnxruntime, with a dynamic batch."""
+    model = onnx.parser.parse_model("""
+        < ir_version: 8, opset_import: ["" : 17] >
+        g (float[n, 8, 50] x, float[n, 4, 9, 10, 11] v) => (float[n, 12, ?] c, float[n, 12, ?] p,
+             float[n, 4, ?, ?, ?] mx, float[n, 4, ?, ?, ?] av, float[n, 4, ?, ?, ?] ai) {
+          w = Constant <value = float[12, 4, 3] {
+            0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2,
+            -0.3, 0.2, 0.1, 0.5, 0.4, -0.6, 0.8, 0.7, -0.9, 1.2, 1.1, -1.0,
+            0.2, 0.2, -0.2, 0.3, -0.3, 0.3, 0.4, 0.4, -0.4, 0.5, -0.5, 0.5,
+            -0.1, 0.9, 0.1, 0.8, -0.8, 0.2, 0.7, 0.3, -0.3, 0.6, 0.4, -0.4,
+            0.05, 0.15, -0.25, 0.35, 0.45, -0.55, 0.65, 0.75, -0.85, 0.95, 0.5, 0.5,
+            -0.6, 0.6, 0.6, -0.7, 0.7, 0.7, -0.2, 0.1, 0.3, 0.9, -0.9, 0.1,
+            0.3, 0.1, -0.3, 0.2, 0.2, -0.1, 0.4, 0.5, 0.6, -0.7, 0.8, 0.9,
+            0.1, 0.1, 0.1, -0.2, -0.2, -0.2, 0.3, 0.3, 0.3, -0.4, -0.4, -0.4,
+            0.9, -0.8, 0.7, -0.6, 0.5, -0.4, 0.3, -0.2, 0.1, 0.0, 0.1, -0.2,
+            0.25, -0.25, 0.25, -0.25, 0.25, -0.25, 0.25, -0.25, 0.25, -0.25, 0.25, -0.25,
+            1.0, 0.0, -1.0, 0.5, 0.0, -0.5, 0.2, 0.0, -0.2, 0.1, 0.0, -0.1,
+            -1.0, 0.5, 0.25, 0.125, -0.5, 1.0, 0.75, -0.25, 0.3, -0.3, 0.6, 0.2}> ()
+          b = Constant <value = float[12] {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6}> ()
+          c = Conv <group = 2, strides = [2], dilations = [2], pads = [3, 1]> (x, w, b)
+          p = MaxPool <kernel_shape = [4], strides = [3], pads = [1, 2]> (c)
+          mx = MaxPool <kernel_shape = [3, 2, 3], strides = [2, 2, 1], pads = [1, 0, 1, 1, 1, 0], ceil_mode = 1> (v)
+          av = AveragePool <kernel_shape = [2, 3, 2], strides = [2, 1, 2], pads = [0, 1, 1, 1, 1, 0], ceil_mode = 1> (v)
+          ai = AveragePool <kernel_shape = [3, 3, 3], strides = [2, 2, 2], pads = [1, 1, 1, 1, 1, 1], count_include_pad = 1> (v)
+        }""")
+    path = tmp_path / "nd.onnx"
+    onnx.save(model, path)
+    run_both(path, model, {"n": batch}, tmp_path)
