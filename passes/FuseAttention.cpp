@@ -14,6 +14,8 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Passes/Passes.h"
 
+#include <limits>
+
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -167,6 +169,36 @@ struct FuseAttentionChain : OpRewritePattern<MatmulOp> {
         scores = core;
       }
     }
+    // Or the masked_fill form where(keep, scores, c) (or where(drop, c,
+    // scores)): a 0/-inf mask whose -inf entries score c (masked_score).
+    Value cond;
+    WhereOp fillWhere;
+    bool keepOnTrue = true;
+    double fill = 0.0;
+    if (auto where = scores.getDefiningOp<WhereOp>();
+        !mask && where && scores.hasOneUse()) {
+      for (int i = 1; i <= 2 && !cond; ++i) {
+        Value other = where->getOperand(3 - i);
+        std::optional<double> c = splatScalar(other);
+        if (!c || cast<ShapedType>(other.getType()).getRank() != 0)
+          continue;
+        double s = scale;
+        SmallVector<Operation *> inner;
+        Value core = peelScale(where->getOperand(i), s, inner);
+        if (!core.getDefiningOp<MatmulOp>() || !core.hasOneUse())
+          continue;
+        if (outerScales)
+          return rewriter.notifyMatchFailure(pv, "scale applied after mask");
+        cond = where.getCondition();
+        fillWhere = where;
+        keepOnTrue = i == 1;
+        fill = *c;
+        chain.push_back(where);
+        chain.append(inner);
+        scale = s;
+        scores = core;
+      }
+    }
     auto qk = scores.getDefiningOp<MatmulOp>();
     if (!qk || !scores.hasOneUse())
       return rewriter.notifyMatchFailure(pv, "scores are not a matmul");
@@ -191,10 +223,10 @@ struct FuseAttentionChain : OpRewritePattern<MatmulOp> {
     if (!sameHeads && !oneHead)
       return rewriter.notifyMatchFailure(pv, "head dims may differ");
     // The mask may broadcast up to the scores, never enlarge them.
-    if (mask) {
-      auto mt = dyn_cast<RankedTensorType>(mask.getType());
+    if (Value shaped = mask ? mask : cond) {
+      auto mt = dyn_cast<RankedTensorType>(shaped.getType());
       if (!mt || mt.getRank() > rank ||
-          mt.getElementType() != out.getElementType())
+          (mask && mt.getElementType() != out.getElementType()))
         return rewriter.notifyMatchFailure(pv, "unsupported mask");
       // Dynamic sizes not proven equal are checked when the kernel runs
       // (the lowering asserts each is 1 or the score size); leading dims
@@ -261,10 +293,29 @@ struct FuseAttentionChain : OpRewritePattern<MatmulOp> {
     for (Operation *op : chain)
       locs.push_back(op->getLoc());
     Location fused = FusedLoc::get(rewriter.getContext(), locs);
+    FloatAttr maskedScore;
+    if (cond) {
+      auto elem = cast<FloatType>(out.getElementType());
+      auto scalar = [&](double value) -> Value {
+        auto type = RankedTensorType::get({}, elem);
+        return ConstantOp::create(
+            rewriter, fillWhere.getLoc(),
+            DenseElementsAttr::get(type, FloatAttr::get(elem, value)));
+      };
+      Value zero = scalar(0.0),
+            dropped = scalar(-std::numeric_limits<double>::infinity());
+      mask = WhereOp::create(
+          rewriter, fillWhere.getLoc(),
+          RankedTensorType::get(cast<RankedTensorType>(cond.getType()).getShape(),
+                                elem),
+          cond, keepOnTrue ? zero : dropped, keepOnTrue ? dropped : zero);
+      maskedScore = rewriter.getF32FloatAttr(static_cast<float>(fill));
+    }
     auto attention = AttentionOp::create(
         rewriter, fused, out, q, k, v, mask,
         rewriter.getF32FloatAttr(static_cast<float>(scale)),
-        rewriter.getF32FloatAttr(0.0f), rewriter.getStringAttr("none"));
+        rewriter.getF32FloatAttr(0.0f), rewriter.getStringAttr("none"),
+        maskedScore);
     rewriter.replaceOp(pv, attention.getResult());
     return success();
   }

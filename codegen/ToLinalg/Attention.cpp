@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace bathy::codegen {
@@ -54,7 +56,7 @@ struct AttentionToCall : OpRewritePattern<AttentionOp> {
       auto inF32 = AttentionOp::create(
           rewriter, loc, resultType.clone(f32), toF32(op.getQ()),
           toF32(op.getK()), toF32(op.getV()), mask, op.getScaleAttr(),
-          op.getSoftcapAttr(), op.getCausalAttr());
+          op.getSoftcapAttr(), op.getCausalAttr(), op.getMaskedScoreAttr());
       rewriter.replaceOpWithNewOp<CastOp>(op, resultType, inF32.getResult());
       return success();
     }
@@ -164,6 +166,13 @@ struct AttentionToCall : OpRewritePattern<AttentionOp> {
         arith::ConstantOp::create(rewriter, loc, op.getSoftcapAttr()));
     args.push_back(arith::ConstantOp::create(
         rewriter, loc, rewriter.getI64IntegerAttr(causal)));
+    if (op.getMask())
+      args.push_back(arith::ConstantOp::create(
+          rewriter, loc,
+          op.getMaskedScoreAttr()
+              ? op.getMaskedScoreAttr()
+              : rewriter.getF32FloatAttr(
+                    -std::numeric_limits<float>::infinity())));
 
     StringRef symbol = op.getMask() ? "bathy_rt_attention_masked_f32"
                                     : "bathy_rt_attention_f32";

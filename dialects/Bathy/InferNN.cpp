@@ -513,6 +513,8 @@ LogicalResult AttentionOp::verify() {
            << causal << "\"";
   if (!std::isfinite(getScale().convertToFloat()))
     return emitOpError("scale must be finite");
+  if (getMaskedScore() && !getMask())
+    return emitOpError("masked_score needs a mask");
   float softcap = getSoftcap().convertToFloat();
   if (!(softcap >= 0.0f) || !std::isfinite(softcap))
     return emitOpError("softcap must be finite and >= 0 (0: none)");

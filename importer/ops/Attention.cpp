@@ -349,7 +349,7 @@ LogicalResult attention(NodeContext &ctx) {
     FailureOr<Value> y = ctx.build<AttentionOp>(
         Q, K, V, mask, e.b.getF32FloatAttr(static_cast<float>(scale)),
         e.b.getF32FloatAttr(*softcap > 0 ? *softcap : 0.0f),
-        e.b.getStringAttr(causal));
+        e.b.getStringAttr(causal), FloatAttr());
     if (failed(y))
       return failure();
     FailureOr<Value> out = mergeHeads(e, *y, *rank, *numQ, V);

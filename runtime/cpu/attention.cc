@@ -227,6 +227,7 @@ void Attention(const AttentionArgs &args) {
   const int64_t blocks = (sq + kRows - 1) / kRows;
   const Kernels kern = PickKernels();
   const float neg_inf = -std::numeric_limits<float>::infinity();
+  const float fill = args.masked_score;
   ThreadPool &pool = ThreadPool::Default();
   // Each task takes a run of query blocks of one (batch, head) and packs
   // that head's keys and values once: enough runs per head to give every
@@ -335,7 +336,10 @@ void Attention(const AttentionArgs &args) {
                                 (i0 + i) * maskStride[rank - 2] +
                                 j0 * maskStride[rank - 1];
             const int64_t ms = maskStride[rank - 1];
-            if (ms == 1)
+            if (fill != neg_inf) // s + -inf would be -inf: select instead
+              for (int64_t j = 0; j < bc; ++j)
+                row[j] = mrow[j * ms] == neg_inf ? fill : row[j] + mrow[j * ms];
+            else if (ms == 1)
               for (int64_t j = 0; j < bc; ++j)
                 row[j] += mrow[j];
             else

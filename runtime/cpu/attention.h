@@ -2,6 +2,8 @@
 #ifndef BATHY_RUNTIME_CPU_ATTENTION_H
 #define BATHY_RUNTIME_CPU_ATTENTION_H
 
+#include <limits>
+
 #include "runtime/cpu/memref.h"
 
 namespace bathy::rt {
@@ -17,6 +19,9 @@ struct AttentionArgs {
   float scale = 1.0f;
   float softcap = 0.0f; // > 0: scores become softcap * tanh(s / softcap)
   int causal = 0;       // 0 none, 1 key j > query i masked, 2 j > i + Sk - Sq
+  /// A score whose mask entry is -inf becomes this (masked_fill semantics:
+  /// a row whose every key is masked then weighs all keys equally).
+  float masked_score = -std::numeric_limits<float>::infinity();
 };
 
 /// out = softmax(cap(q kᵀ scale) + mask [+ causal]) v, one block of keys at

@@ -57,6 +57,7 @@ struct Case {
   float softcap = 0.0f;
   bool strided = false; // q, k, v, out stored as [B, S, H, D]
   bool shared_kv = false; // k and v have batch 1, broadcast to every batch
+  bool fill = false; // a 0/-inf mask whose -inf scores become -1e4
 };
 
 /// Runs the kernel and compares it with softmax computed in double.
@@ -74,6 +75,11 @@ void Check(const Case &c) {
     mask = Make({c.batch, 1, c.sq, c.sk}, 5);
   for (float &x : mask.data) // a padding-style mask: some keys very negative
     x = x < -0.6f ? -1e9f : x;
+  if (c.fill) // masked_fill: 0 or -inf, whole rows masked now and then
+    for (size_t i = 0; i < mask.data.size(); ++i)
+      mask.data[i] = (mask.data[i] < 0.2f || (i / c.sk) % 5 == 0)
+                         ? -std::numeric_limits<float>::infinity()
+                         : 0.0f;
   const float scale = 1.0f / std::sqrt(float(c.d));
   AttentionArgs args;
   args.q = q.View();
@@ -85,6 +91,8 @@ void Check(const Case &c) {
   args.scale = scale;
   args.softcap = c.softcap;
   args.causal = c.causal;
+  if (c.fill)
+    args.masked_score = -1e4f;
   Attention(args);
 
   const int64_t group = c.hq / c.hkv;
@@ -102,10 +110,10 @@ void Check(const Case &c) {
           dot *= scale;
           if (c.softcap > 0)
             dot = c.softcap * std::tanh(dot / c.softcap);
-          if (c.mask_rank == 2)
-            dot += mask.At({i, j});
-          if (c.mask_rank == 4)
-            dot += mask.At({b, 0, i, j});
+          double m = c.mask_rank == 2   ? mask.At({i, j})
+                     : c.mask_rank == 4 ? mask.At({b, 0, i, j})
+                                        : 0.0;
+          dot = c.fill && std::isinf(m) ? -1e4 : dot + m;
           if (c.causal && j > i + offset)
             dot = -INFINITY;
           s[j] = dot;
@@ -157,6 +165,12 @@ TEST(Attention, SoftcapAndStridedLayouts) {
 TEST(Attention, BroadcastLeadingDims) {
   Case c{3, 4, 2, 10, 20, 8, 8, 4};
   c.shared_kv = true;
+  Check(c);
+}
+
+TEST(Attention, MaskedScoreFillsFullyMaskedRows) {
+  Case c{2, 4, 2, 20, 70, 16, 16, 4};
+  c.fill = true;
   Check(c);
 }
 

@@ -328,7 +328,7 @@ extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
 extern "C" void bathy_rt_attention_masked_f32(
     int64_t q_rank, void *q, int64_t k_rank, void *k, int64_t v_rank, void *v,
     int64_t mask_rank, void *mask, int64_t out_rank, void *out, float scale,
-    float softcap, int64_t causal) {
+    float softcap, int64_t causal, float masked_score) {
   AttentionArgs args;
   args.q = Decode(q_rank, q);
   args.k = Decode(k_rank, k);
@@ -338,6 +338,7 @@ extern "C" void bathy_rt_attention_masked_f32(
   args.scale = scale;
   args.softcap = softcap;
   args.causal = static_cast<int>(causal);
+  args.masked_score = masked_score;
   Attention(args);
 }
 

@@ -43,12 +43,14 @@ void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank, void *k,
                             int64_t v_rank, void *v, int64_t out_rank,
                             void *out, float scale, float softcap,
                             int64_t causal);
-/// The same with an additive mask that broadcasts to [..., Hq, Sq, Sk].
+/// The same with an additive mask that broadcasts to [..., Hq, Sq, Sk]; a
+/// score whose mask entry is -inf becomes masked_score (-inf: plain add).
 void bathy_rt_attention_masked_f32(int64_t q_rank, void *q, int64_t k_rank,
                                    void *k, int64_t v_rank, void *v,
                                    int64_t mask_rank, void *mask,
                                    int64_t out_rank, void *out, float scale,
-                                   float softcap, int64_t causal);
+                                   float softcap, int64_t causal,
+                                   float masked_score);
 
 /// Declares [data, data + bytes) immutable until unregistered (model
 /// weights): GEMM operands read from it are packed once and reused.

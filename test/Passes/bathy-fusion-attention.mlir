@@ -161,3 +161,26 @@ func.func @dynamic_batch_unproven(%q: tensor<?x12x?x64xf32>, %kt: tensor<?x12x64
   %o = bathy.matmul %p, %v : (tensor<?x12x?x?xf32>, tensor<?x12x?x64xf32>) -> tensor<?x12x?x64xf32>
   return %o : tensor<?x12x?x64xf32>
 }
+
+// -----
+
+// The masked_fill form (GPT-2 exports): where(keep, scores, -1e4) becomes a
+// 0/-inf mask built from the condition, with masked_score = -1e4, so a row
+// whose every key is masked still weighs all keys equally.
+// CHECK-LABEL: func.func @masked_fill
+// CHECK-SAME: (%{{[^:]+}}: tensor<1x4x16x8xf32> {{.*}}, %[[KEEP:arg[0-9]]]: tensor<1x1x16x16xi1>
+// CHECK-DAG: %[[ZERO:.+]] = bathy.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-DAG: %[[NINF:.+]] = bathy.constant dense<0xFF800000> : tensor<f32>
+// CHECK: %[[M:.+]] = bathy.where %[[KEEP]], %[[ZERO]], %[[NINF]] : (tensor<1x1x16x16xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x16x16xf32>
+// CHECK: bathy.attention %{{.+}}, %{{.+}}, %{{.+}}, %[[M]] {masked_score = -1.000000e+04 : f32, scale = 0.353553385 : f32}
+// CHECK-NOT: bathy.softmax
+func.func @masked_fill(%q: tensor<1x4x16x8xf32>, %keep: tensor<1x1x16x16xi1>, %kt: tensor<1x4x8x16xf32>, %v: tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32> {
+  %c = bathy.constant dense<2.828427> : tensor<f32>
+  %fill = bathy.constant dense<-1.0e4> : tensor<f32>
+  %s = bathy.matmul %q, %kt : (tensor<1x4x16x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x16x16xf32>
+  %sc = bathy.div %s, %c : (tensor<1x4x16x16xf32>, tensor<f32>) -> tensor<1x4x16x16xf32>
+  %m = bathy.where %keep, %sc, %fill : (tensor<1x1x16x16xi1>, tensor<1x4x16x16xf32>, tensor<f32>) -> tensor<1x4x16x16xf32>
+  %p = bathy.softmax %m {axis = 3 : i64} : (tensor<1x4x16x16xf32>) -> tensor<1x4x16x16xf32>
+  %o = bathy.matmul %p, %v : (tensor<1x4x16x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %o : tensor<1x4x16x8xf32>
+}

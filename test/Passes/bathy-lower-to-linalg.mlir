@@ -206,9 +206,11 @@ func.func private @matmul_batch(%a: tensor<?x2x3xf32>, %b: tensor<?x3x5xf32>) ->
 // through read-only to_buffer (any layout), the result a fresh buffer whose
 // batch dim is the broadcast of the operands'. A mask head, query or key
 // dim the types do not prove to fit is asserted at run time (a static 1 or
-// a matching static size is not; leading dims broadcast).
+// a matching static size is not; leading dims broadcast). masked_score is
+// passed last (-inf when absent).
 // CHECK-LABEL: func.func private @attention_kernel
 // CHECK-SAME: (%[[Q:.+]]: tensor<?x4x8x16xf32>, %[[K:.+]]: tensor<?x2x9x16xf32>, %[[V:.+]]: tensor<?x2x9x8xf32>, %[[M:.+]]: tensor<?x1x8x?xf32>)
+// CHECK: %[[FILL:.+]] = arith.constant -1.000000e+04 : f32
 // CHECK-NOT: mask dim 0
 // CHECK-NOT: mask dim 1
 // CHECK-NOT: mask dim 2
@@ -217,12 +219,12 @@ func.func private @matmul_batch(%a: tensor<?x2x3xf32>, %b: tensor<?x3x5xf32>) ->
 // CHECK: %[[QU:.+]] = memref.cast %[[QB]] {{.*}} to memref<*xf32>
 // CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x4x8x8xf32>
 // CHECK: %[[OU:.+]] = memref.cast %[[OUT]]
-// CHECK: call @bathy_rt_attention_masked_f32(%[[QU]], %{{.+}}, %{{.+}}, %{{.+}}, %[[OU]], %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, f32, i64) -> ()
+// CHECK: call @bathy_rt_attention_masked_f32(%[[QU]], %{{.+}}, %{{.+}}, %{{.+}}, %[[OU]], %{{.+}}, %{{.+}}, %{{.+}}, %[[FILL]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, f32, i64, f32) -> ()
 // CHECK: %[[R:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: return %[[R]]
-// CHECK: func.func private @bathy_rt_attention_masked_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, f32, i64)
+// CHECK: func.func private @bathy_rt_attention_masked_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, f32, i64, f32)
 func.func private @attention_kernel(%q: tensor<?x4x8x16xf32>, %k: tensor<?x2x9x16xf32>, %v: tensor<?x2x9x8xf32>, %m: tensor<?x1x8x?xf32>) -> tensor<?x4x8x8xf32> attributes {bathy.kernel} {
-  %0 = bathy.attention %q, %k, %v, %m {scale = 0.25 : f32, causal = "upper_left"} : (tensor<?x4x8x16xf32>, tensor<?x2x9x16xf32>, tensor<?x2x9x8xf32>, tensor<?x1x8x?xf32>) -> tensor<?x4x8x8xf32>
+  %0 = bathy.attention %q, %k, %v, %m {scale = 0.25 : f32, causal = "upper_left", masked_score = -1.0e4 : f32} : (tensor<?x4x8x16xf32>, tensor<?x2x9x16xf32>, tensor<?x2x9x8xf32>, tensor<?x1x8x?xf32>) -> tensor<?x4x8x8xf32>
   return %0 : tensor<?x4x8x8xf32>
 }
 

@@ -475,3 +475,48 @@ def test_conv1d_and_nd_pooling(tmp_path, batch):
     path = tmp_path / "nd.onnx"
     onnx.save(model, path)
     run_both(path, model, {"n": batch}, tmp_path)
+
+
+@pytest.mark.parametrize("seq", [6, 90])
+def test_fused_attention_masked_fill(tmp_path, seq):
+    """The GPT-2 form Where(keep, scores, -1e4) fuses with masked_score; a
+    query whose keys are all masked (the first rows of `keep` are all
+    false) weighs every key equally, as the unfused model does, instead of
+    turning NaN."""
+    model = onnx.parser.parse_model("""
+        < ir_version: 8, opset_import: ["" : 17] >
+        g (float[2, 4, seq, 16] q, float[2, 4, seq, 16] k, float[2, 4, seq, 16] v,
+           float[seq, seq] noise) => (float[2, 4, seq, 16] y) {
+          scale = Constant <value = float {4.0}> ()
+          fill = Constant <value = float {-10000.0}> ()
+          kt = Transpose <perm = [0, 1, 3, 2]> (k)
+          s = MatMul (q, kt)
+          ss = Div (s, scale)
+          zero = Constant <value = float {0.0}> ()
+          keep = Greater (noise, zero)
+          m = Where (keep, ss, fill)
+          p = Softmax <axis = -1> (m)
+          y = MatMul (p, v)
+        }""")
+    path = tmp_path / "fill.onnx"
+    onnx.save(model, path)
+    report = subprocess.run([tool("bathy-run"), str(path), "--explain-fusion"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "[attention]" in report.stdout and "softmax" not in report.stdout
+    rng = np.random.default_rng(seq)
+    feeds = {n: rng.standard_normal((2, 4, seq, 16)).astype(np.float32) for n in "qkv"}
+    noise = rng.standard_normal((seq, seq)).astype(np.float32)
+    noise[:2] = -1.0  # rows 0 and 1: every key masked
+    feeds["noise"] = noise
+    args = []
+    for name, value in feeds.items():
+        np.save(tmp_path / f"{name}.npy", value)
+        args.append(f"--input={name}={tmp_path / f'{name}.npy'}")
+    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={tmp_path / 'out'}",
+                             *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    got = np.load(tmp_path / "out" / "y.npy")
+    assert not np.isnan(got).any()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

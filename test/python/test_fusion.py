@@ -16,10 +16,10 @@ from onnx_node_tests import tool
 
 MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "vit", "bert", "gpt2", "llama"]
 # Models whose every softmax is scaled dot-product attention that
-# bathy-fusion-attention recognises. (gpt2's export masks with
-# Where(causal, scores, -1e4), which is not an additive mask: it stays as
-# matmul/softmax kernels.)
-ATTENTION = {"vit", "bert", "llama"}
+# bathy-fusion-attention recognises: an additive padding mask (bert), a
+# causal Where(keep, scores, -1e4) mask (gpt2), an additive causal mask with
+# grouped-query heads repeated by repeat_kv (llama), no mask (vit).
+ATTENTION = {"vit", "bert", "gpt2", "llama"}
 
 
 def report(path, *extra):

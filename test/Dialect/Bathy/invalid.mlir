@@ -801,3 +801,11 @@ func.func @attention_batch(%q: tensor<2x4x8x64xf32>, %k: tensor<3x4x8x64xf32>) {
   %0 = bathy.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<2x4x8x64xf32>, tensor<3x4x8x64xf32>, tensor<3x4x8x64xf32>) -> tensor<2x4x8x64xf32>
   return
 }
+
+// -----
+
+func.func @attention_masked_score(%q: tensor<1x4x8x64xf32>) {
+  // expected-error@+1 {{'bathy.attention' op masked_score needs a mask}}
+  %0 = bathy.attention %q, %q, %q {scale = 1.0 : f32, masked_score = -1.0e4 : f32} : (tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>, tensor<1x4x8x64xf32>) -> tensor<1x4x8x64xf32>
+  return
+}

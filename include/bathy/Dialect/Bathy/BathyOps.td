@@ -553,7 +553,10 @@ def Bathy_AttentionOp : Bathy_Op<"attention", [Bathy_InferTypes]> {
     the scores' ([Hq, Sq, Sk]).
     `causal = "upper_left"` masks key `j` for query `i` when `j > i`;
     `"lower_right"` when `j > i + Sk - Sq` (a query block at the end of the
-    keys, as with a key/value cache). The result is [..., Hq, Sq, Dv].
+    keys, as with a key/value cache). With `masked_score = c`, a score whose
+    mask entry is -inf becomes `c` instead (the masked_fill form
+    `where(keep, s, c)`: a row with every key masked then weighs all keys
+    equally, as it does in the model). The result is [..., Hq, Sq, Dv].
 
     Formed by `bathy-fusion-attention` from the matmul/softmax chain exported
     models spell out, and by the importer from ONNX `Attention`. Its location
@@ -571,7 +574,8 @@ def Bathy_AttentionOp : Bathy_Op<"attention", [Bathy_InferTypes]> {
                        Bathy_FloatTensor:$v, Optional<Bathy_FloatTensor>:$mask,
                        F32Attr:$scale,
                        DefaultValuedAttr<F32Attr, "0.0">:$softcap,
-                       DefaultValuedStrAttr<StrAttr, "none">:$causal);
+                       DefaultValuedStrAttr<StrAttr, "none">:$causal,
+                       OptionalAttr<F32Attr>:$masked_score);
   let results = (outs Bathy_FloatTensor:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`,` $mask^)? attr-dict `:` functional-type(operands, results)
