@@ -309,11 +309,11 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   });
 }
 
-extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
-                                       void *k, int64_t v_rank, void *v,
-                                       int64_t out_rank, void *out,
-                                       float scale, float softcap,
-                                       int64_t causal) {
+namespace {
+AttentionArgs AttentionOperands(int64_t q_rank, void *q, int64_t k_rank,
+                                void *k, int64_t v_rank, void *v,
+                                int64_t out_rank, void *out, float scale,
+                                float softcap, int64_t causal) {
   AttentionArgs args;
   args.q = Decode(q_rank, q);
   args.k = Decode(k_rank, k);
@@ -322,22 +322,26 @@ extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
   args.scale = scale;
   args.softcap = softcap;
   args.causal = static_cast<int>(causal);
-  Attention(args);
+  return args;
+}
+} // namespace
+
+extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
+                                       void *k, int64_t v_rank, void *v,
+                                       int64_t out_rank, void *out,
+                                       float scale, float softcap,
+                                       int64_t causal) {
+  Attention(AttentionOperands(q_rank, q, k_rank, k, v_rank, v, out_rank, out,
+                              scale, softcap, causal));
 }
 
 extern "C" void bathy_rt_attention_masked_f32(
     int64_t q_rank, void *q, int64_t k_rank, void *k, int64_t v_rank, void *v,
     int64_t mask_rank, void *mask, int64_t out_rank, void *out, float scale,
     float softcap, int64_t causal, float masked_score) {
-  AttentionArgs args;
-  args.q = Decode(q_rank, q);
-  args.k = Decode(k_rank, k);
-  args.v = Decode(v_rank, v);
+  AttentionArgs args = AttentionOperands(q_rank, q, k_rank, k, v_rank, v,
+                                         out_rank, out, scale, softcap, causal);
   args.mask = Decode(mask_rank, mask);
-  args.out = Decode(out_rank, out);
-  args.scale = scale;
-  args.softcap = softcap;
-  args.causal = static_cast<int>(causal);
   args.masked_score = masked_score;
   Attention(args);
 }

@@ -175,6 +175,27 @@ def test_composite_reductions(tmp_path, opset):
     run_both(path, model, {}, tmp_path)
 
 
+def run_bathy(path, feeds, tmp_path):
+    """bathy-run on `feeds` (name -> array); its outputs by name."""
+    args = []
+    for name, value in feeds.items():
+        np.save(tmp_path / f"{name}.npy", value)
+        args.append(f"--input={name}={tmp_path / f'{name}.npy'}")
+    out = tmp_path / "out"
+    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={out}", *args],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {f.stem: np.load(f) for f in out.glob("*.npy")}
+
+
+def assert_one_attention_kernel(path):
+    """--explain-fusion shows the softmax inside a fused attention kernel."""
+    report = subprocess.run([tool("bathy-run"), str(path), "--explain-fusion"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "[attention]" in report.stdout and "softmax" not in report.stdout
+
+
 def exported_attention_mask_model(mask_style="expand"):
     """Attention scores plus a padding mask, built the way transformers'
     BERT export builds them: heads split by a Reshape whose target is
@@ -392,15 +413,12 @@ def attention_chain_model():
 def test_fused_attention_chain(tmp_path, batch, seq, static):
     """The recognised chain runs as one attention kernel (checked with
     --explain-fusion) and matches onnxruntime with sequences inside one
-    block and across several query (32) and key (64) blocks, dynamic and
+    block and across several query (48) and key (64) blocks, dynamic and
     static shapes."""
     model = attention_chain_model()
     path = tmp_path / "attn.onnx"
     onnx.save(model, path)
-    report = subprocess.run([tool("bathy-run"), str(path), "--explain-fusion"],
-                            capture_output=True, text=True, timeout=300)
-    assert report.returncode == 0, report.stderr
-    assert "[attention]" in report.stdout and "softmax" not in report.stdout
+    assert_one_attention_kernel(path)
     run_both(path, model, {"batch": batch, "seq": seq}, tmp_path,
              ["--static-shapes"] if static else [])
 
@@ -430,15 +448,8 @@ def test_onnx_attention_grouped_causal(tmp_path, causal, seq):
     if not causal:
         mask = np.where(rng.random((2, 1, seq, seq)) < 0.2, -1e9, 0).astype(np.float32)
         feeds["mask"] = mask
-    args = []
-    for name, value in feeds.items():
-        np.save(tmp_path / f"{name}.npy", value)
-        args.append(f"--input={name}={tmp_path / f'{name}.npy'}")
-    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={tmp_path / 'out'}",
-                             *args], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    got = run_bathy(path, feeds, tmp_path)["y"]
     want = ReferenceEvaluator(model).run(None, feeds)[0]
-    got = np.load(tmp_path / "out" / "y.npy")
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
@@ -500,23 +511,13 @@ def test_fused_attention_masked_fill(tmp_path, seq):
         }""")
     path = tmp_path / "fill.onnx"
     onnx.save(model, path)
-    report = subprocess.run([tool("bathy-run"), str(path), "--explain-fusion"],
-                            capture_output=True, text=True, timeout=300)
-    assert report.returncode == 0, report.stderr
-    assert "[attention]" in report.stdout and "softmax" not in report.stdout
+    assert_one_attention_kernel(path)
     rng = np.random.default_rng(seq)
     feeds = {n: rng.standard_normal((2, 4, seq, 16)).astype(np.float32) for n in "qkv"}
     noise = rng.standard_normal((seq, seq)).astype(np.float32)
     noise[:2] = -1.0  # rows 0 and 1: every key masked
     feeds["noise"] = noise
-    args = []
-    for name, value in feeds.items():
-        np.save(tmp_path / f"{name}.npy", value)
-        args.append(f"--input={name}={tmp_path / f'{name}.npy'}")
-    result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={tmp_path / 'out'}",
-                             *args], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    got = run_bathy(path, feeds, tmp_path)["y"]
     want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    got = np.load(tmp_path / "out" / "y.npy")
     assert not np.isnan(got).any()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
