@@ -160,8 +160,11 @@ def FuseAttentionPass : Pass<"bathy-fusion-attention", "mlir::func::FuncOp"> {
     applied after the mask is not matched (it would scale the mask). Keys
     and values repeated for grouped-query attention (unsqueeze → expand →
     reshape of the head dim) are read un-repeated, with `Hq / Hkv` query
-    heads per key/value head. The new op is located at every node it
-    replaces, in order.
+    heads per key/value head. The masked_fill form `where(keep, scores, c)`
+    (GPT-2 exports) becomes a 0/-inf mask built from `keep` with
+    `masked_score = c`, which keeps its semantics exactly (rows with every
+    key masked included). The new op is located at every node it replaces,
+    in order.
   }];
   let dependentDialects = ["::bathy::BathyDialect"];
   let statistics = [
