@@ -152,51 +152,44 @@ struct FuseAttentionChain : OpRewritePattern<MatmulOp> {
     size_t outerScales = chain.size();
     Value scores = peelScale(softmax.getInput(), scale, chain);
     outerScales = chain.size() - outerScales;
-    Value mask;
-    if (auto add = scores.getDefiningOp<AddOp>(); add && scores.hasOneUse()) {
-      for (int i = 0; i < 2 && !mask; ++i) {
-        double s = scale;
-        SmallVector<Operation *> inner;
-        Value core = peelScale(add->getOperand(i), s, inner);
-        if (!core.getDefiningOp<MatmulOp>() || !core.hasOneUse())
-          continue;
-        if (outerScales)
-          return rewriter.notifyMatchFailure(pv, "scale applied after mask");
-        mask = add->getOperand(1 - i);
-        chain.push_back(add);
-        chain.append(inner);
-        scale = s;
-        scores = core;
-      }
-    }
-    // Or the masked_fill form where(keep, scores, c) (or where(drop, c,
-    // scores)): a 0/-inf mask whose -inf entries score c (masked_score).
-    Value cond;
+    // Between the scores and the softmax, optionally, an add of a mask or
+    // the masked_fill form where(keep, scores, c) (or where(drop, c,
+    // scores)), which becomes a 0/-inf mask whose -inf entries score c
+    // (masked_score).
+    Value mask, cond;
     WhereOp fillWhere;
     bool keepOnTrue = true;
     double fill = 0.0;
-    if (auto where = scores.getDefiningOp<WhereOp>();
-        !mask && where && scores.hasOneUse()) {
-      for (int i = 1; i <= 2 && !cond; ++i) {
-        Value other = where->getOperand(3 - i);
-        std::optional<double> c = splatScalar(other);
-        if (!c || cast<ShapedType>(other.getType()).getRank() != 0)
+    Operation *masking = scores.hasOneUse() ? scores.getDefiningOp() : nullptr;
+    if (isa_and_nonnull<AddOp, WhereOp>(masking)) {
+      auto where = dyn_cast<WhereOp>(masking);
+      // Operands that may hold the scores: lhs/rhs (add: 0, 1; where: 1, 2).
+      for (unsigned i = where ? 1 : 0, e = where ? 3 : 2; i < e; ++i) {
+        Value other = masking->getOperand(where ? 3 - i : 1 - i);
+        std::optional<double> c;
+        if (where && (!(c = splatScalar(other)) ||
+                      cast<ShapedType>(other.getType()).getRank() != 0))
           continue;
         double s = scale;
         SmallVector<Operation *> inner;
-        Value core = peelScale(where->getOperand(i), s, inner);
+        Value core = peelScale(masking->getOperand(i), s, inner);
         if (!core.getDefiningOp<MatmulOp>() || !core.hasOneUse())
           continue;
         if (outerScales)
           return rewriter.notifyMatchFailure(pv, "scale applied after mask");
-        cond = where.getCondition();
-        fillWhere = where;
-        keepOnTrue = i == 1;
-        fill = *c;
-        chain.push_back(where);
+        if (where) {
+          cond = where.getCondition();
+          fillWhere = where;
+          keepOnTrue = i == 1;
+          fill = *c;
+        } else {
+          mask = other;
+        }
+        chain.push_back(masking);
         chain.append(inner);
         scale = s;
         scores = core;
+        break;
       }
     }
     auto qk = scores.getDefiningOp<MatmulOp>();
