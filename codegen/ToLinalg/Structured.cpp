@@ -1013,6 +1013,87 @@ struct Conv1DTo2D : OpRewritePattern<ConvOp> {
   }
 };
 
+/// 3-D convolution as a sum of 2-D convolutions, one per kernel depth kd:
+/// the input planes that tap kd (a strided slice along D, after D's
+/// padding) become a batch of N * OD images convolved with the weight's
+/// slice kd, so every term takes the 2-D microkernels:
+///   out[n, :, od] = sum_kd conv2d(x[n, :, od * sd + kd * dd], w[:, :, kd]).
+struct Conv3DTo2D : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto w = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    auto out = dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !w || !out || in.getRank() != 5 || !w.hasStaticShape() ||
+        !isa<FloatType>(in.getElementType()))
+      return rewriter.notifyMatchFailure(op, "not a 3-D float convolution "
+                                             "with static weights");
+    for (int64_t d = 1; d < 5; ++d)
+      if (in.isDynamicDim(d) || out.isDynamicDim(d))
+        return rewriter.notifyMatchFailure(op, "dynamic channel or spatial "
+                                               "dims");
+    Location loc = op.getLoc();
+    Type elem = in.getElementType();
+    SmallVector<int64_t> strides = orOnes(op.getStrides(), 3);
+    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 3);
+    SmallVector<int64_t> pads = op.getPads()
+                                    ? SmallVector<int64_t>(*op.getPads())
+                                    : SmallVector<int64_t>(6, 0);
+    if (strides.size() != 3 || dilations.size() != 3 || pads.size() != 6)
+      return rewriter.notifyMatchFailure(op, "malformed window");
+    int64_t n = in.getDimSize(0), c = in.getDimSize(1);
+    int64_t f = out.getDimSize(1), od = out.getDimSize(2),
+            oh = out.getDimSize(3), ow = out.getDimSize(4);
+    int64_t kd = w.getDimSize(2), kh = w.getDimSize(3), kw = w.getDimSize(4);
+    int64_t batch = ShapedType::isDynamic(n) ? n : n * od;
+    auto arr = [&](ArrayRef<int64_t> v) {
+      return rewriter.getDenseI64ArrayAttr(v);
+    };
+    Value x = op.getInput();
+    if (pads[0] || pads[3]) // D's padding; H and W pad in the 2-D terms
+      x = PadOp::create(rewriter, loc, x, arr({0, 0, pads[0], 0, 0, 0, 0,
+                                               pads[3], 0, 0}),
+                        rewriter.getStringAttr("constant"),
+                        rewriter.getF64FloatAttr(0.0));
+    Value sum;
+    for (int64_t t = 0; t < kd; ++t) {
+      int64_t start = t * dilations[0];
+      Value planes = SliceOp::create(rewriter, loc, x, arr({2}), arr({start}),
+                                     arr({start + (od - 1) * strides[0] + 1}),
+                                     arr({strides[0]}));
+      Value images = TransposeOp::create(rewriter, loc, planes,
+                                         arr({0, 2, 1, 3, 4}));
+      images = ReshapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get(
+              {batch, c, in.getDimSize(3), in.getDimSize(4)}, elem),
+          images);
+      Value wt = SliceOp::create(rewriter, loc, op.getWeight(), arr({2}),
+                                 arr({t}), arr({t + 1}), arr({1}));
+      wt = ReshapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get({w.getDimSize(0), w.getDimSize(1), kh, kw},
+                                elem),
+          wt);
+      Value term = ConvOp::create(
+          rewriter, loc, RankedTensorType::get({batch, f, oh, ow}, elem),
+          images, wt, t == 0 ? op.getBias() : Value(),
+          arr({strides[1], strides[2]}),
+          arr({pads[1], pads[2], pads[4], pads[5]}),
+          arr({dilations[1], dilations[2]}), op.getGroupAttr());
+      sum = sum ? AddOp::create(rewriter, loc, sum.getType(), sum, term)
+                      .getResult()
+                : term;
+    }
+    Value y = ReshapeOp::create(
+        rewriter, loc, RankedTensorType::get({n, od, f, oh, ow}, elem), sum);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, out, y,
+                                             arr({0, 2, 1, 3, 4}));
+    return success();
+  }
+};
+
 /// Pooling the 2-D lowering does not take, rewritten into 2-D pooling of
 /// float tensors: integer max pooling runs on f32 (exact for the 8-bit
 /// types ONNX allows); 1-D pooling is 2-D with a height of 1; 3-D pooling is
@@ -1131,7 +1212,8 @@ void populateStructuredToLinalg(RewritePatternSet &patterns) {
                SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
                RmsNormLowering, BatchNormLowering, MatmulLowering, ConvLowering,
                PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>,
-               PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D>(ctx);
+               PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D,
+               Conv3DTo2D>(ctx);
 }
 
 } // namespace bathy::codegen

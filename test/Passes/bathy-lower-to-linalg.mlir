@@ -85,10 +85,10 @@ func.func private @conv_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>,
 // -----
 
 // An op without a lowering for its types is an error naming it.
-func.func private @conv3d_kernel(%a: tensor<1x2x4x4x4xf32>, %w: tensor<3x2x2x2x2xf32>) -> tensor<1x3x3x3x3xf32> attributes {bathy.kernel} {
+func.func private @conv3d_kernel(%a: tensor<1x2x?x4x4xf32>, %w: tensor<3x2x2x2x2xf32>) -> tensor<1x3x?x3x3xf32> attributes {bathy.kernel} {
   // expected-error@+1 {{'bathy.conv' has no CPU lowering for these types yet}}
-  %0 = bathy.conv %a, %w : (tensor<1x2x4x4x4xf32>, tensor<3x2x2x2x2xf32>) -> tensor<1x3x3x3x3xf32>
-  return %0 : tensor<1x3x3x3x3xf32>
+  %0 = bathy.conv %a, %w : (tensor<1x2x?x4x4xf32>, tensor<3x2x2x2x2xf32>) -> tensor<1x3x?x3x3xf32>
+  return %0 : tensor<1x3x?x3x3xf32>
 }
 
 // -----
@@ -309,4 +309,18 @@ func.func private @max_pool_u8(%x: tensor<1x1x4x4xui8>) -> tensor<1x1x2x2xui8> a
 func.func private @conv_1d(%x: tensor<?x4x10xf32>, %w: tensor<6x4x3xf32>) -> tensor<?x6x8xf32> attributes {bathy.kernel} {
   %0 = bathy.conv %x, %w : (tensor<?x4x10xf32>, tensor<6x4x3xf32>) -> tensor<?x6x8xf32>
   return %0 : tensor<?x6x8xf32>
+}
+
+// -----
+
+// 3-D convolution is a sum of 2-D convolutions over the kernel depth: the
+// planes each depth tap reads become a batch of N * OD images (here 2 taps,
+// two conv2d microkernel calls, added).
+// CHECK-LABEL: func.func private @conv_3d
+// CHECK-COUNT-2: bathy.ukernel = "conv2d_f32"
+// CHECK: arith.addf
+// CHECK: return %{{.+}} : tensor<1x3x3x3x3xf32>
+func.func private @conv_3d(%a: tensor<1x2x4x4x4xf32>, %w: tensor<3x2x2x2x2xf32>) -> tensor<1x3x3x3x3xf32> attributes {bathy.kernel} {
+  %0 = bathy.conv %a, %w : (tensor<1x2x4x4x4xf32>, tensor<3x2x2x2x2xf32>) -> tensor<1x3x3x3x3xf32>
+  return %0 : tensor<1x3x3x3x3xf32>
 }

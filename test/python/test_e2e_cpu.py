@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.helper
+import onnx.numpy_helper
 import onnx.parser
 import onnxruntime as ort
 import pytest
@@ -521,3 +523,27 @@ def test_fused_attention_masked_fill(tmp_path, seq):
     want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     assert not np.isnan(got).any()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_conv3d(tmp_path, batch):
+    """3-D convolution (grouped, strided, dilated, padded on every side,
+    with bias) as a sum of 2-D convolutions over the kernel depth, against
+    onnxruntime with a dynamic batch."""
+    rng = np.random.default_rng(3)
+    w = onnx.numpy_helper.from_array(
+        rng.standard_normal((6, 2, 3, 2, 3)).astype(np.float32), "w")
+    b = onnx.numpy_helper.from_array(rng.standard_normal(6).astype(np.float32), "b")
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Conv", ["x", "w", "b"], ["y"], group=2,
+                               strides=[2, 1, 2], dilations=[1, 2, 1],
+                               pads=[1, 0, 2, 2, 1, 0])],
+        "conv3d",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 4, 7, 8, 9])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        [w, b])
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "conv3d.onnx"
+    onnx.save(model, path)
+    run_both(path, model, {"n": batch}, tmp_path)
