@@ -683,6 +683,23 @@ SmallVector<int64_t> orOnes(std::optional<ArrayRef<int64_t>> v, size_t n) {
   return v ? SmallVector<int64_t>(*v) : SmallVector<int64_t>(n, 1);
 }
 
+/// The window of a convolution or pooling op over `spatial` dims: strides
+/// and dilations (default 1), pads (all begins, then all ends; default 0).
+struct Window {
+  SmallVector<int64_t> strides, dilations, pads;
+  /// Whether every attribute has an entry per spatial dim.
+  bool fits(size_t spatial) const {
+    return strides.size() == spatial && dilations.size() == spatial &&
+           pads.size() == 2 * spatial;
+  }
+};
+
+template <typename OpTy> Window windowOf(OpTy op, size_t spatial) {
+  return {orOnes(op.getStrides(), spatial), orOnes(op.getDilations(), spatial),
+          op.getPads() ? SmallVector<int64_t>(*op.getPads())
+                       : SmallVector<int64_t>(2 * spatial, 0)};
+}
+
 struct ConvLowering : OpRewritePattern<ConvOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvOp op,
@@ -698,11 +715,7 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
               "dims");
     Location loc = op.getLoc();
     int64_t group = static_cast<int64_t>(op.getGroup());
-    SmallVector<int64_t> strides = orOnes(op.getStrides(), 2);
-    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 2);
-    SmallVector<int64_t> pads = op.getPads()
-                                    ? SmallVector<int64_t>(*op.getPads())
-                                    : SmallVector<int64_t>(4, 0);
+    auto [strides, dilations, pads] = windowOf(op, 2);
     Type elem = in.getElementType();
     Value zero = scalarConstant(rewriter, loc, elem, 0);
     Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
@@ -895,11 +908,7 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     Location loc = op.getLoc();
     Type elem = in.getElementType();
     SmallVector<int64_t> kernel(op.getKernelShape());
-    SmallVector<int64_t> strides = orOnes(op.getStrides(), 2);
-    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 2);
-    SmallVector<int64_t> pads = op.getPads()
-                                    ? SmallVector<int64_t>(*op.getPads())
-                                    : SmallVector<int64_t>(4, 0);
+    auto [strides, dilations, pads] = windowOf(op, 2);
     SmallVector<int64_t> extra =
         ceilPadding(in, out, kernel, strides, dilations, pads);
     auto stridesAttr = rewriter.getI64TensorAttr(strides);
@@ -995,13 +1004,10 @@ struct Conv1DTo2D : OpRewritePattern<ConvOp> {
         UnsqueezeOp::create(rewriter, loc, unsqueezed(in), op.getInput(), axis2);
     Value wt =
         UnsqueezeOp::create(rewriter, loc, unsqueezed(w), op.getWeight(), axis2);
-    SmallVector<int64_t> strides = orOnes(op.getStrides(), 1);
-    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 1);
-    SmallVector<int64_t> pads = op.getPads()
-                                    ? SmallVector<int64_t>(*op.getPads())
-                                    : SmallVector<int64_t>(2, 0);
-    if (strides.size() != 1 || dilations.size() != 1 || pads.size() != 2)
+    Window window = windowOf(op, 1);
+    if (!window.fits(1))
       return rewriter.notifyMatchFailure(op, "malformed window");
+    auto [strides, dilations, pads] = window;
     Value y = ConvOp::create(rewriter, loc, unsqueezed(out), x, wt,
                              op.getBias(),
                              rewriter.getDenseI64ArrayAttr({1, strides[0]}),
@@ -1035,13 +1041,10 @@ struct Conv3DTo2D : OpRewritePattern<ConvOp> {
                                                "dims");
     Location loc = op.getLoc();
     Type elem = in.getElementType();
-    SmallVector<int64_t> strides = orOnes(op.getStrides(), 3);
-    SmallVector<int64_t> dilations = orOnes(op.getDilations(), 3);
-    SmallVector<int64_t> pads = op.getPads()
-                                    ? SmallVector<int64_t>(*op.getPads())
-                                    : SmallVector<int64_t>(6, 0);
-    if (strides.size() != 3 || dilations.size() != 3 || pads.size() != 6)
+    Window window = windowOf(op, 3);
+    if (!window.fits(3))
       return rewriter.notifyMatchFailure(op, "malformed window");
+    auto [strides, dilations, pads] = window;
     int64_t n = in.getDimSize(0), c = in.getDimSize(1);
     int64_t f = out.getDimSize(1), od = out.getDimSize(2),
             oh = out.getDimSize(3), ow = out.getDimSize(4);
@@ -1144,14 +1147,10 @@ struct PoolTo2D : OpRewritePattern<OpTy> {
     if (spatial != 1 && spatial != 3)
       return rewriter.notifyMatchFailure(op, "2-D pooling lowers directly");
     SmallVector<int64_t> kernel(op.getKernelShape());
-    SmallVector<int64_t> strides = orOnes(op.getStrides(), spatial);
-    SmallVector<int64_t> dilations = orOnes(op.getDilations(), spatial);
-    SmallVector<int64_t> pads = op.getPads()
-                                    ? SmallVector<int64_t>(*op.getPads())
-                                    : SmallVector<int64_t>(2 * spatial, 0);
-    if (static_cast<int64_t>(kernel.size()) != spatial ||
-        static_cast<int64_t>(pads.size()) != 2 * spatial)
+    Window window = windowOf(op, spatial);
+    if (static_cast<int64_t>(kernel.size()) != spatial || !window.fits(spatial))
       return rewriter.notifyMatchFailure(op, "malformed window");
+    auto [strides, dilations, pads] = window;
     auto shaped = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, elem);
     };
