@@ -1,0 +1,57 @@
+//===- executor.h - Runs an execution plan on the CPU ---------------------===//
+//
+// The CPU device's executor: binds each kernel of a plan to a function
+// pointer (the compiler's JIT hands them over; nothing here knows LLVM), then
+// runs the plan's launches in order. Kernels take and return MLIR memref
+// descriptors; a returned buffer belongs to the executor, which frees it
+// after the value's last reader. Kernels split their loops across the
+// runtime's thread pool themselves.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_RUNTIME_CPU_EXECUTOR_H
+#define BATHY_RUNTIME_CPU_EXECUTOR_H
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/plan.h"
+#include "runtime/tensor.h"
+
+namespace bathy::rt {
+
+/// A kernel's packed entry point. args[0] points to a pointer to the result
+/// descriptors (one after another, in result order); args[1 + i] points to
+/// a pointer to argument i's descriptor. A descriptor of rank r is
+/// {allocated, aligned, offset, sizes[r], strides[r]} in 64-bit words. The
+/// kernel owns none of its arguments and returns buffers it allocated with
+/// malloc (aligned pointer inside allocated), which its caller frees.
+using KernelEntry = void (*)(void **args);
+
+class CpuExecutor {
+public:
+  /// Validates the plan and binds kernel i to entries[i]; registers large
+  /// constants as immutable (GEMM operands read from them are packed once).
+  static absl::StatusOr<std::unique_ptr<CpuExecutor>>
+  Create(Plan plan, std::vector<KernelEntry> entries);
+  ~CpuExecutor();
+
+  const Plan &plan() const { return plan_; }
+
+  /// Runs the plan on `inputs` (checked against the plan's input specs) and
+  /// returns the outputs as dense host tensors. May run concurrently.
+  absl::StatusOr<std::vector<HostTensor>>
+  Run(const std::vector<const HostTensor *> &inputs) const;
+
+private:
+  CpuExecutor(Plan plan, std::vector<KernelEntry> entries)
+      : plan_(std::move(plan)), entries_(std::move(entries)) {}
+  Plan plan_;
+  std::vector<KernelEntry> entries_;
+  /// Start of each constant registered with the GEMM cache.
+  std::vector<const void *> registered_;
+};
+
+} // namespace bathy::rt
+
+#endif // BATHY_RUNTIME_CPU_EXECUTOR_H

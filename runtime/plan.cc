@@ -1,0 +1,226 @@
+//===- plan.cc - The execution plan a compiled model runs as ---------------===//
+#include "runtime/plan.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace bathy::rt {
+
+absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
+                         const std::vector<const HostTensor *> &inputs) {
+  if (inputs.size() != specs.size())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the model takes ", specs.size(), " inputs, got ", inputs.size()));
+  std::map<std::string, std::pair<int64_t, std::string>> params;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec &spec = specs[i];
+    const HostTensor &t = *inputs[i];
+    if (t.dtype() != spec.dtype)
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", spec.name, "' must be ",
+                       DTypeName(spec.dtype), ", got ", DTypeName(t.dtype())));
+    if (t.rank() != static_cast<int64_t>(spec.shape.size()))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input '", spec.name, "' must have rank ", spec.shape.size(),
+          ", got shape ", ShapeToString(t.shape())));
+    for (size_t d = 0; d < spec.shape.size(); ++d) {
+      int64_t got = t.shape()[d];
+      if (spec.shape[d] >= 0 && got != spec.shape[d])
+        return absl::InvalidArgumentError(
+            absl::StrCat("input '", spec.name, "' dim ", d, " must be ",
+                         spec.shape[d], ", got ", got));
+      const std::string &param =
+          d < spec.dimParams.size() ? spec.dimParams[d] : std::string();
+      if (param.empty())
+        continue;
+      auto [it, fresh] = params.try_emplace(param, got, spec.name);
+      if (!fresh && it->second.first != got)
+        return absl::InvalidArgumentError(
+            absl::StrCat("input '", spec.name, "' dim ", d, " ('", param,
+                         "') is ", got, " but input '", it->second.second,
+                         "' has ", param, " = ", it->second.first));
+    }
+  }
+  return absl::OkStatus();
+}
+
+AlignedBytes AlignedBytes::Allocate(size_t size) {
+  AlignedBytes b;
+  // aligned_alloc wants a multiple of the alignment, and a zero-size
+  // constant still needs an address.
+  size_t rounded = (size + 63) / 64 * 64;
+  b.data = {static_cast<uint8_t *>(
+                std::aligned_alloc(64, rounded ? rounded : 64)),
+            std::free};
+  b.size = size;
+  return b;
+}
+
+namespace {
+absl::Status Bad(const std::string &what) {
+  return absl::InvalidArgumentError("malformed execution plan: " + what);
+}
+
+bool InRange(int64_t i, size_t n) {
+  return i >= 0 && static_cast<uint64_t>(i) < n;
+}
+
+absl::Status CheckSpec(const TensorSpec &spec, const Plan::Value &v,
+                       const std::string &role) {
+  if (spec.dtype != v.dtype ||
+      static_cast<int64_t>(spec.shape.size()) != v.rank)
+    return Bad(absl::StrCat(role, " '", spec.name, "' is ",
+                            DTypeName(spec.dtype), " of rank ",
+                            spec.shape.size(), " but its value is ",
+                            DTypeName(v.dtype), " of rank ", v.rank));
+  return absl::OkStatus();
+}
+} // namespace
+
+absl::Status Plan::Validate() const {
+  using Kind = Value::Kind;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i].rank < 0)
+      return Bad(absl::StrCat("value ", i, " has a negative rank"));
+  if (inputs.size() != inputSpecs.size() ||
+      outputs.size() != outputSpecs.size())
+    return Bad("input or output specs do not match the values");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    int64_t v = inputs[i];
+    if (!InRange(v, values.size()) || values[v].kind != Kind::kInput ||
+        values[v].index != static_cast<int64_t>(i))
+      return Bad(absl::StrCat("input ", i, " refers to value ", v,
+                              ", which is not that input"));
+    if (absl::Status s = CheckSpec(inputSpecs[i], values[v], "input");
+        !s.ok())
+      return s;
+  }
+  for (size_t c = 0; c < constants.size(); ++c) {
+    const Constant &k = constants[c];
+    if (!InRange(k.value, values.size()) ||
+        values[k.value].kind != Kind::kConstant ||
+        values[k.value].index != static_cast<int64_t>(c))
+      return Bad(absl::StrCat("constant ", c, " refers to value ", k.value,
+                              ", which is not that constant"));
+    const Value &v = values[k.value];
+    absl::StatusOr<int64_t> count = NumElements(k.shape);
+    if (!count.ok() || static_cast<int64_t>(k.shape.size()) != v.rank ||
+        static_cast<uint64_t>(*count) * DTypeSize(v.dtype) != k.bytes.size ||
+        (k.bytes.size && !k.bytes.data))
+      return Bad(absl::StrCat("constant ", c, " of shape ",
+                              ShapeToString(k.shape), " holds ", k.bytes.size,
+                              " bytes"));
+  }
+  // Every value is defined before it is read: inputs and constants from the
+  // start, results by their step.
+  std::vector<bool> defined(values.size(), false);
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i].kind == Kind::kInput) {
+      if (!InRange(values[i].index, inputs.size()) ||
+          inputs[values[i].index] != static_cast<int64_t>(i))
+        return Bad(absl::StrCat("value ", i, " claims to be input ",
+                                values[i].index));
+      defined[i] = true;
+    } else if (values[i].kind == Kind::kConstant) {
+      if (!InRange(values[i].index, constants.size()) ||
+          constants[values[i].index].value != static_cast<int64_t>(i))
+        return Bad(absl::StrCat("value ", i, " claims to be constant ",
+                                values[i].index));
+      defined[i] = true;
+    }
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const Step &step = steps[s];
+    if (!InRange(step.kernel, kernels.size()))
+      return Bad(absl::StrCat("step ", s, " launches kernel ", step.kernel,
+                              " of ", kernels.size()));
+    if (step.results.empty())
+      return Bad(absl::StrCat("step ", s, " has no results"));
+    for (int64_t a : step.args)
+      if (!InRange(a, values.size()) || !defined[a])
+        return Bad(absl::StrCat("step ", s, " (", kernels[step.kernel],
+                                ") reads value ", a, " before it is defined"));
+    for (int64_t r : step.results) {
+      if (!InRange(r, values.size()) || defined[r] ||
+          values[r].kind != Kind::kResult ||
+          values[r].index != static_cast<int64_t>(s))
+        return Bad(absl::StrCat("step ", s, " (", kernels[step.kernel],
+                                ") defines value ", r,
+                                ", which is not its own result"));
+      defined[r] = true;
+    }
+    for (int64_t r : step.release)
+      if (!InRange(r, values.size()) || values[r].kind != Kind::kResult)
+        return Bad(absl::StrCat("step ", s, " releases value ", r,
+                                ", which no step owns"));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    int64_t v = outputs[i];
+    if (!InRange(v, values.size()) || !defined[v])
+      return Bad(absl::StrCat("output ", i, " is value ", v,
+                              ", which is never defined"));
+    if (absl::Status s = CheckSpec(outputSpecs[i], values[v], "output");
+        !s.ok())
+      return s;
+  }
+  return absl::OkStatus();
+}
+
+void Plan::ComputeReleases() {
+  std::vector<int64_t> last(values.size(), -1);
+  for (size_t s = 0; s < steps.size(); ++s) {
+    for (int64_t a : steps[s].args)
+      last[a] = static_cast<int64_t>(s);
+    // A result nobody reads dies where it is born.
+    for (int64_t r : steps[s].results)
+      last[r] = std::max(last[r], static_cast<int64_t>(s));
+  }
+  for (int64_t o : outputs)
+    last[o] = static_cast<int64_t>(steps.size());
+  for (Step &step : steps)
+    step.release.clear();
+  for (size_t v = 0; v < values.size(); ++v)
+    if (values[v].kind == Value::Kind::kResult && InRange(last[v], steps.size()))
+      steps[last[v]].release.push_back(static_cast<int64_t>(v));
+}
+
+std::string Plan::ToString() const {
+  auto name = [&](int64_t v) { return absl::StrCat("%", v); };
+  auto list = [&](const std::vector<int64_t> &vs) {
+    std::vector<std::string> parts;
+    for (int64_t v : vs)
+      parts.push_back(name(v));
+    return absl::StrJoin(parts, ", ");
+  };
+  auto type = [&](int64_t v) {
+    return absl::StrCat(DTypeName(values[v].dtype), " rank ", values[v].rank);
+  };
+  std::string out;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    absl::StrAppend(&out, "input ", name(inputs[i]), " '", inputSpecs[i].name,
+                    "': ", DTypeName(inputSpecs[i].dtype),
+                    ShapeToString(inputSpecs[i].shape), "\n");
+  for (const Constant &c : constants)
+    absl::StrAppend(&out, "constant ", name(c.value), ": ",
+                    DTypeName(values[c.value].dtype), ShapeToString(c.shape),
+                    " (", c.bytes.size, " bytes)\n");
+  for (const Step &s : steps) {
+    std::vector<std::string> results;
+    for (int64_t r : s.results)
+      results.push_back(absl::StrCat(name(r), ": ", type(r)));
+    absl::StrAppend(&out, "launch ", kernels[s.kernel], "(", list(s.args),
+                    ") -> ", absl::StrJoin(results, ", "));
+    if (!s.release.empty())
+      absl::StrAppend(&out, "; release ", list(s.release));
+    absl::StrAppend(&out, "\n");
+  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    absl::StrAppend(&out, "output ", name(outputs[i]), " '",
+                    outputSpecs[i].name, "'\n");
+  return out;
+}
+
+} // namespace bathy::rt

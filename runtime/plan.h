@@ -1,0 +1,94 @@
+//===- plan.h - The execution plan a compiled model runs as ----------------===//
+//
+// What the compiler leaves of a model's host function: values (graph inputs,
+// constants, kernel results), launches of kernels in order, and the graph
+// outputs. Sizes stay open where the model's are dynamic: every value carries
+// its element type and rank, and its sizes arrive at run time in the memref
+// descriptors kernels return. The plan names kernels; a device binds names to
+// code (the CPU executor to JIT-compiled function pointers).
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_RUNTIME_PLAN_H
+#define BATHY_RUNTIME_PLAN_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/tensor.h"
+
+namespace bathy::rt {
+
+/// One graph input or output: name, element type and shape (-1 for a dynamic
+/// dim, with its ONNX dim_param name when it has one).
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  std::vector<std::string> dimParams;
+};
+
+/// Checks `inputs` against `specs`: count, element type, rank, static dims,
+/// and one size per dim_param. The error names the input and the dim.
+absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
+                         const std::vector<const HostTensor *> &inputs);
+
+/// Bytes aligned to 64, freed with the plan.
+struct AlignedBytes {
+  std::unique_ptr<uint8_t, void (*)(void *)> data{nullptr, nullptr};
+  size_t size = 0;
+  static AlignedBytes Allocate(size_t size);
+};
+
+struct Plan {
+  /// A tensor the plan computes with; kind says where it comes from.
+  struct Value {
+    enum class Kind : uint8_t { kInput, kConstant, kResult };
+    Kind kind = Kind::kResult;
+    DType dtype = DType::kF32;
+    int64_t rank = 0;
+    /// For results: the step defining it; for inputs and constants: their
+    /// index in `inputs` / `constants`.
+    int64_t index = 0;
+  };
+  /// A tensor whose bytes the plan holds (dense, row-major).
+  struct Constant {
+    int64_t value = 0;
+    std::vector<int64_t> shape;
+    AlignedBytes bytes;
+  };
+  /// One kernel launch: argument and result values, and the values whose
+  /// last reader this step is (their buffers are released after it).
+  struct Step {
+    int64_t kernel = 0;
+    std::vector<int64_t> args, results, release;
+  };
+
+  std::vector<Value> values;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  /// Value of each graph input, in order.
+  std::vector<int64_t> inputs;
+  std::vector<Constant> constants;
+  /// Kernel names; steps refer to them by index.
+  std::vector<std::string> kernels;
+  std::vector<Step> steps;
+  /// Value of each graph output, in order.
+  std::vector<int64_t> outputs;
+
+  /// Checks the plan is well formed: every reference in range, every result
+  /// defined by exactly the step that lists it, kinds and indices agree,
+  /// constants' byte counts match their shapes, outputs and inputs agree
+  /// with their specs.
+  absl::Status Validate() const;
+  /// Fills each step's `release` list: the step result values a later step
+  /// or output no longer reads (outputs are never released by a step).
+  void ComputeReleases();
+  /// A readable listing, one line per value and step.
+  std::string ToString() const;
+};
+
+} // namespace bathy::rt
+
+#endif // BATHY_RUNTIME_PLAN_H
