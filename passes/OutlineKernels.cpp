@@ -66,11 +66,11 @@ struct OutlineKernelsPass
 
   /// One kernel for one op: the op is wrapped in a group of its own.
   void outline(Operation *op, func::FuncOp host, SymbolTable &symbols,
-               unsigned index) {
+               unsigned index, StringRef kind = "") {
     OpBuilder builder(op);
     auto group =
         FusionGroupOp::create(builder, op->getLoc(), op->getResultTypes(),
-                              builder.getStringAttr(""), ArrayAttr());
+                              builder.getStringAttr(kind), ArrayAttr());
     Block *body = builder.createBlock(&group.getBody());
     op->replaceAllUsesWith(group.getResults());
     op->moveBefore(body, body->end());
@@ -160,7 +160,7 @@ struct OutlineKernelsPass
         hosts.push_back(func);
     unsigned index = 0;
     for (func::FuncOp host : hosts) {
-      SmallVector<Operation *> work;
+      SmallVector<Operation *> work, shapeWork;
       SmallVector<FusionGroupOp> groups;
       host.walk([&](Operation *op) {
         if (auto group = dyn_cast<FusionGroupOp>(op)) {
@@ -173,13 +173,18 @@ struct OutlineKernelsPass
             isa<ConstantOp, LaunchOp>(op))
           return;
         if (isHostShapeOp(op)) {
-          ++numHostOps;
+          if (shapeOpsInHost)
+            ++numHostOps;
+          else
+            shapeWork.push_back(op);
           return;
         }
         work.push_back(op);
       });
       for (Operation *op : work)
         outline(op, host, symbols, index++);
+      for (Operation *op : shapeWork)
+        outline(op, host, symbols, index++, "shape");
       for (FusionGroupOp group : groups)
         outlineGroup(group, host, symbols, index++);
       // Constants copied into every user are dead in the host.

@@ -49,7 +49,9 @@ void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<func::FuncOp>(createFuseAttentionPass());
     pm.addNestedPass<func::FuncOp>(createFormFusionGroupsPass());
   }
-  pm.addPass(createOutlineKernelsPass());
+  OutlineKernelsPassOptions outlineOptions;
+  outlineOptions.shapeOpsInHost = !options.shapeKernels;
+  pm.addPass(createOutlineKernelsPass(outlineOptions));
 }
 
 /// Adds a textual upstream pipeline; the pieces are fixed strings, so a
@@ -70,8 +72,13 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
   buildKernelPipeline(pm, options);
   if (phase == Phase::Kernels || phase == Phase::Graph)
     return;
+  buildCpuCodegenPipeline(pm, phase, options, /*lowerHost=*/true);
+}
+
+void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
+                             const PipelineOptions &options, bool lowerHost) {
   LowerToLinalgPassOptions lowerOptions;
-  lowerOptions.lowerHost = true;
+  lowerOptions.lowerHost = lowerHost;
   pm.addPass(createLowerToLinalgPass(lowerOptions));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -86,8 +93,9 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
   // GEMM-class ops go to the runtime's packed, multithreaded kernels.
   pm.addPass(createUseMicrokernelsPass());
   pm.addPass(createExpandStridedCopiesPass());
-  // Free intermediate buffers (results of @main are the caller's: JitModel
-  // frees them after copying); clones become alloc + copy.
+  // Free intermediate buffers; a function's results become its caller's
+  // (the executor frees kernel results after their last reader, a copy is
+  // made of a result the function does not own); clones become alloc + copy.
   addTextual(pm,
              "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   // Large generated loop nests run across the runtime's threads.

@@ -93,7 +93,7 @@ void populateStructuredToLinalg(mlir::RewritePatternSet &patterns);
 void populateDataMovementToLinalg(mlir::RewritePatternSet &patterns);
 /// bathy.attention -> a call of the runtime's fused kernel on buffers.
 void populateAttentionToCalls(mlir::RewritePatternSet &patterns);
-/// bathy.launch -> func.call, and the host's shape ops (shape, size, range).
+/// bathy.launch -> func.call (the whole-module pipeline's host).
 void populateHostToCalls(mlir::RewritePatternSet &patterns);
 
 } // namespace bathy::codegen

@@ -708,8 +708,7 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
 } // namespace
 
 void populateHostToCalls(RewritePatternSet &patterns) {
-  patterns.add<LaunchToCall, ShapeLowering, SizeLowering>(
-      patterns.getContext());
+  patterns.add<LaunchToCall>(patterns.getContext());
 }
 
 void populateDataMovementToLinalg(RewritePatternSet &patterns) {
@@ -719,7 +718,8 @@ void populateDataMovementToLinalg(RewritePatternSet &patterns) {
            StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
            ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering,
            GatherLowering, GatherElementsLowering, PadLowering, ExpandLowering,
-           TriluLowering, ConstantOfShapeLowering, RangeLowering>(
+           TriluLowering, ConstantOfShapeLowering, RangeLowering,
+           ShapeLowering, SizeLowering>(
       patterns.getContext());
 }
 

@@ -59,6 +59,12 @@ static cl::opt<std::string> explainFusion(
              "ONNX nodes it covers and why neighbours were not fused "
              "(=json for the same as JSON)"),
     cl::value_desc("text|json"), cl::cat(category));
+static cl::opt<bool> printPlan(
+    "print-plan",
+    cl::desc("Compile, print the execution plan the runtime runs (inputs, "
+             "constants, kernel launches with the values each one releases, "
+             "outputs) and stop"),
+    cl::cat(category));
 static cl::opt<bool>
     noFusion("no-fusion",
              cl::desc("One kernel per op (for comparisons and triage)"),
@@ -261,6 +267,10 @@ int main(int argc, char **argv) {
   double compileSeconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - compileStart)
                               .count();
+  if (printPlan) {
+    llvm::outs() << (*model)->plan().ToString();
+    return 0;
+  }
   const auto &specs = (*model)->inputs();
 
   // Inputs: named files, else seeded random data of the declared shapes.

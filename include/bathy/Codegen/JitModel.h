@@ -1,10 +1,12 @@
 //===- JitModel.h - Compile a bathy module in process and run it ----------===//
 //
-// The whole-module CPU JIT: the module (host function and kernels) goes
-// through the CPU pipeline to LLVM and MLIR's ExecutionEngine; run() checks
-// the inputs against the model's contract and returns the outputs as host
-// tensors. Dynamic dims are run-time sizes: one compilation serves every
-// shape the model accepts.
+// The CPU JIT: the model's host function becomes an execution plan
+// (rt::Plan: constants, kernel launches, outputs) that the runtime's CPU
+// executor runs; only the kernels go through the CPU pipeline to LLVM and
+// MLIR's ExecutionEngine, which hands the executor their entry points.
+// run() checks the inputs against the model's contract and returns the
+// outputs as host tensors. Dynamic dims are run-time sizes: one compilation
+// serves every shape the model accepts.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BATHY_CODEGEN_JITMODEL_H
@@ -18,6 +20,7 @@
 #include "bathy/Codegen/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
+#include "runtime/cpu/executor.h"
 #include "runtime/tensor.h"
 
 namespace mlir {
@@ -26,14 +29,7 @@ class ExecutionEngine;
 
 namespace bathy {
 
-/// One graph input or output: name, element type and shape (-1 for a
-/// dynamic dim, with its ONNX dim_param name when it has one).
-struct TensorSpec {
-  std::string name;
-  rt::DType dtype = rt::DType::kF32;
-  std::vector<int64_t> shape;
-  std::vector<std::string> dimParams;
-};
+using TensorSpec = rt::TensorSpec;
 
 struct JitOptions {
   /// LLVM optimization level for the generated code (0-3).
@@ -55,8 +51,14 @@ public:
   static mlir::FailureOr<std::unique_ptr<JitModel>>
   compile(mlir::ModuleOp module, const JitOptions &options = {});
 
-  const std::vector<TensorSpec> &inputs() const { return inputs_; }
-  const std::vector<TensorSpec> &outputs() const { return outputs_; }
+  const std::vector<TensorSpec> &inputs() const {
+    return executor_->plan().inputSpecs;
+  }
+  const std::vector<TensorSpec> &outputs() const {
+    return executor_->plan().outputSpecs;
+  }
+  /// The execution plan the model runs as.
+  const rt::Plan &plan() const { return executor_->plan(); }
 
   /// Runs the model. Inputs must match the contract: count, element type,
   /// rank, static dims, and equal sizes for dims sharing a dim_param.
@@ -66,20 +68,18 @@ public:
 private:
   JitModel() = default;
   void externalizeWeights(mlir::ModuleOp module, bool releaseBlobs);
-  std::vector<TensorSpec> inputs_, outputs_;
+  /// Declared before the executor: its kernels' code must outlive it.
   std::unique_ptr<mlir::ExecutionEngine> engine_;
-  /// Large constants (weights), kept out of the LLVM module: each is an
-  /// external global the JIT resolves to its bytes here.
+  std::unique_ptr<rt::CpuExecutor> executor_;
+  /// Large constants generated code holds (weights reach kernels through
+  /// the plan; this is for any a kernel was compiled with), kept out of the
+  /// LLVM module: each is an external global the JIT resolves to its bytes.
   struct Weight {
     std::string symbol;
     std::unique_ptr<char, void (*)(void *)> data{nullptr, nullptr};
   };
   std::vector<Weight> weights_;
 };
-
-/// Checks `inputs` against `specs`; the error names the input and dim.
-absl::Status checkInputs(const std::vector<TensorSpec> &specs,
-                         const std::vector<rt::HostTensor> &inputs);
 
 } // namespace bathy
 

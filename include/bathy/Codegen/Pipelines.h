@@ -21,6 +21,9 @@ struct PipelineOptions {
   bool fusion = true;
   /// Split large generated loop nests across the runtime's thread pool.
   bool parallelLoops = true;
+  /// Outline host shape arithmetic into kernels too, so the host function
+  /// holds only constants and launches: the form an execution plan takes.
+  bool shapeKernels = false;
 };
 
 /// Graph clean-up: shape inference and canonicalization.
@@ -28,10 +31,17 @@ void buildGraphPipeline(mlir::OpPassManager &pm);
 /// Graph, fusion groups, then one kernel per group.
 void buildKernelPipeline(mlir::OpPassManager &pm,
                          const PipelineOptions &options = {});
-/// Everything up to `phase` for the whole-module CPU JIT: kernels and host
-/// lowered to linalg, bufferized, and converted to the LLVM dialect.
+/// Everything up to `phase` for the whole module: kernels and host lowered
+/// to linalg, bufferized, and converted to the LLVM dialect (launches become
+/// calls). For inspecting generated code with bathy-opt; JitModel compiles
+/// the kernels alone and runs the host as an execution plan.
 void buildCpuJitPipeline(mlir::OpPassManager &pm, Phase phase = Phase::LLVM,
                          const PipelineOptions &options = {});
+/// The code generation part of buildCpuJitPipeline, on outlined kernels:
+/// lowering (host functions too when `lowerHost`), bufferization,
+/// microkernels, parallel loops, and (for Phase::LLVM) the LLVM dialect.
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm, Phase phase,
+                             const PipelineOptions &options, bool lowerHost);
 /// The tail of buildCpuJitPipeline: bufferized linalg/memref to LLVM.
 void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 

@@ -222,7 +222,9 @@ def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
     becomes a private `func.func` marked `bathy.kernel` (named after the op,
     located at the op, and listing the ONNX nodes it implements in
     `bathy.nodes`), and the host calls it through `bathy.launch`. Constants
-    and host-side shape arithmetic (small integer tensors) stay in the host.
+    and host-side shape arithmetic (small integer tensors) stay in the host
+    (unless `shape-ops-in-host=false`, as the CPU JIT's execution plan
+    needs).
     Small constants a kernel uses are copied into it so that code generation
     sees their values; weights are passed as arguments.
 
@@ -254,6 +256,10 @@ def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
     Option<"maxInlineConstantElements", "max-inline-constant-elements",
            "int64_t", /*default=*/"16",
            "Constants up to this many elements are copied into kernels">,
+    Option<"shapeOpsInHost", "shape-ops-in-host", "bool", /*default=*/"true",
+           "Leave host shape arithmetic in the host function; when false it "
+           "becomes kernels too (kind `shape`, one per op), so the host holds "
+           "only constants and launches and can become an execution plan">,
   ];
 }
 
