@@ -1,19 +1,12 @@
 //===- JitModel.cpp - Compile a bathy module in process and run it --------===//
 #include "bathy/Codegen/JitModel.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include "bathy/Codegen/ExecutionPlan.h"
 #include "bathy/Codegen/Pipelines.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/IR/BuiltinTypes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -24,56 +17,7 @@ using namespace mlir;
 
 namespace bathy {
 
-JitModel::~JitModel() {
-  for (const Weight &w : weights_)
-    bathy_rt_unregister_constant(w.data.get());
-}
-
-/// Constants at least this large stay out of the LLVM module.
-static constexpr int64_t kExternalWeightBytes = 4096;
-
-void JitModel::externalizeWeights(ModuleOp module, bool releaseBlobs) {
-  // LLVM would otherwise copy every weight into an IR constant, run its
-  // passes over them and emit them into the object: for ResNet-50 that was
-  // most of a 50 s compile. Instead each large memref.global becomes an
-  // external declaration whose symbol resolves to a copy owned here.
-  // Globals initialized from each blob, so a blob can be emptied (when the
-  // caller allows it) as soon as its last global was copied: the peak then
-  // holds each weight about once, not twice.
-  llvm::DenseMap<DialectResourceBlobManager::BlobEntry *, int> users;
-  for (auto global : module.getOps<memref::GlobalOp>())
-    if (auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(
-            global.getInitialValueAttr()))
-      ++users[blob.getRawHandle().getResource()];
-  for (auto global : module.getOps<memref::GlobalOp>()) {
-    auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(
-        global.getInitialValueAttr());
-    if (!blob || !blob.getRawHandle().getBlob())
-      continue;
-    ArrayRef<char> bytes = blob.getRawHandle().getBlob()->getData();
-    if (static_cast<int64_t>(bytes.size()) < kExternalWeightBytes)
-      continue;
-    Weight w;
-    w.symbol =
-        ("bathy_weight_" + Twine(weights_.size()) + "_" + global.getSymName())
-            .str();
-    size_t size = (bytes.size() + 63) / 64 * 64;
-    w.data = {static_cast<char *>(std::aligned_alloc(64, size)), std::free};
-    std::memcpy(w.data.get(), bytes.data(), bytes.size());
-    if (failed(SymbolTable::replaceAllSymbolUses(
-            global, StringAttr::get(module.getContext(), w.symbol), module)))
-      continue;
-    bathy_rt_register_constant(w.data.get(),
-                               static_cast<int64_t>(bytes.size()));
-    auto *entry = blob.getRawHandle().getResource();
-    global.setSymName(w.symbol);
-    global.removeInitialValueAttr();
-    global.setPublic();
-    weights_.push_back(std::move(w));
-    if (releaseBlobs && --users[entry] == 0)
-      entry->setBlob(AsmResourceBlob());
-  }
-}
+JitModel::~JitModel() = default;
 
 FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
                                                        const JitOptions &opts) {
@@ -114,7 +58,6 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
                           /*lowerHost=*/false);
   if (failed(pm.run(module)))
     return failure();
-  model->externalizeWeights(module, opts.releaseWeightBlobs);
   PassManager toLLVM(module.getContext());
   buildCpuToLLVMPipeline(toLLVM);
   if (failed(toLLVM.run(module)))
@@ -154,7 +97,6 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   }
   model->engine_ = std::move(*engine);
   // Microkernel calls resolve to the runtime linked into this process.
-  const std::vector<Weight> &weights = model->weights_;
   model->engine_->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     int count = 0;
@@ -163,9 +105,6 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
       map[interner(symbols[i].name)] = {
           llvm::orc::ExecutorAddr::fromPtr(symbols[i].address),
           llvm::JITSymbolFlags::Exported};
-    for (const Weight &w : weights)
-      map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.data.get()),
-                                 llvm::JITSymbolFlags::Exported};
     return map;
   });
   std::vector<rt::KernelEntry> entries;

@@ -67,18 +67,9 @@ public:
 
 private:
   JitModel() = default;
-  void externalizeWeights(mlir::ModuleOp module, bool releaseBlobs);
   /// Declared before the executor: its kernels' code must outlive it.
   std::unique_ptr<mlir::ExecutionEngine> engine_;
   std::unique_ptr<rt::CpuExecutor> executor_;
-  /// Large constants generated code holds (weights reach kernels through
-  /// the plan; this is for any a kernel was compiled with), kept out of the
-  /// LLVM module: each is an external global the JIT resolves to its bytes.
-  struct Weight {
-    std::string symbol;
-    std::unique_ptr<char, void (*)(void *)> data{nullptr, nullptr};
-  };
-  std::vector<Weight> weights_;
 };
 
 } // namespace bathy
