@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -71,21 +72,27 @@ bool InRange(int64_t i, size_t n) {
 
 absl::Status CheckSpec(const TensorSpec &spec, const Plan::Value &v,
                        const std::string &role) {
-  if (spec.dtype != v.dtype ||
-      static_cast<int64_t>(spec.shape.size()) != v.rank)
+  if (spec.dtype != v.dtype || spec.shape != v.shape)
     return Bad(absl::StrCat(role, " '", spec.name, "' is ",
-                            DTypeName(spec.dtype), " of rank ",
-                            spec.shape.size(), " but its value is ",
-                            DTypeName(v.dtype), " of rank ", v.rank));
+                            DTypeName(spec.dtype), ShapeToString(spec.shape),
+                            " but its value is ", DTypeName(v.dtype),
+                            ShapeToString(v.shape)));
   return absl::OkStatus();
 }
 } // namespace
 
 absl::Status Plan::Validate() const {
   using Kind = Value::Kind;
-  for (size_t i = 0; i < values.size(); ++i)
-    if (values[i].rank < 0)
-      return Bad(absl::StrCat("value ", i, " has a negative rank"));
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Value &v = values[i];
+    if (v.rank < 0 || static_cast<int64_t>(v.shape.size()) != v.rank)
+      return Bad(absl::StrCat("value ", i, " has rank ", v.rank, " and shape ",
+                              ShapeToString(v.shape)));
+    for (int64_t d : v.shape)
+      if (d < -1)
+        return Bad(absl::StrCat("value ", i, " has shape ",
+                                ShapeToString(v.shape)));
+  }
   if (inputs.size() != inputSpecs.size() ||
       outputs.size() != outputSpecs.size())
     return Bad("input or output specs do not match the values");
@@ -108,7 +115,7 @@ absl::Status Plan::Validate() const {
                               ", which is not that constant"));
     const Value &v = values[k.value];
     absl::StatusOr<int64_t> count = NumElements(k.shape);
-    if (!count.ok() || static_cast<int64_t>(k.shape.size()) != v.rank ||
+    if (!count.ok() || k.shape != v.shape ||
         static_cast<uint64_t>(*count) * DTypeSize(v.dtype) != k.bytes.size ||
         (k.bytes.size && !k.bytes.data))
       return Bad(absl::StrCat("constant ", c, " of shape ",
@@ -151,6 +158,17 @@ absl::Status Plan::Validate() const {
                                 ") defines value ", r,
                                 ", which is not its own result"));
       defined[r] = true;
+      if (step.destinations) {
+        absl::StatusOr<int64_t> count = NumElements(values[r].shape);
+        if (!count.ok() ||
+            *count > std::numeric_limits<int64_t>::max() /
+                         static_cast<int64_t>(DTypeSize(values[r].dtype)) / 2)
+          return Bad(absl::StrCat("step ", s, " (", kernels[step.kernel],
+                                  ") writes value ", r, " of shape ",
+                                  ShapeToString(values[r].shape),
+                                  " into a destination, which needs a "
+                                  "static size"));
+      }
     }
     for (int64_t r : step.release)
       if (!InRange(r, values.size()) || values[r].kind != Kind::kResult)
@@ -187,6 +205,57 @@ void Plan::ComputeReleases() {
       steps[last[v]].release.push_back(static_cast<int64_t>(v));
 }
 
+void Plan::PlanMemory() {
+  struct Item {
+    int64_t value, bytes, begin, end, offset;
+  };
+  std::vector<int64_t> last(values.size(), -1);
+  for (size_t s = 0; s < steps.size(); ++s)
+    for (int64_t r : steps[s].release)
+      last[r] = static_cast<int64_t>(s);
+  for (int64_t o : outputs)
+    last[o] = static_cast<int64_t>(steps.size());
+  std::vector<Item> items;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    if (!steps[s].destinations)
+      continue;
+    for (int64_t r : steps[s].results) {
+      int64_t count = 1;
+      for (int64_t d : values[r].shape)
+        count *= d;
+      int64_t bytes = count * static_cast<int64_t>(DTypeSize(values[r].dtype));
+      items.push_back({r, (bytes + 63) / 64 * 64, static_cast<int64_t>(s),
+                       std::max(last[r], static_cast<int64_t>(s)), 0});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Item &a,
+                                                  const Item &b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.begin < b.begin;
+  });
+  for (Value &v : values)
+    v.offset = -1;
+  arenaBytes = 0;
+  std::vector<const Item *> placed, conflicts;
+  for (Item &item : items) {
+    conflicts.clear();
+    for (const Item *p : placed)
+      if (p->begin <= item.end && item.begin <= p->end && p->bytes > 0)
+        conflicts.push_back(p);
+    std::sort(conflicts.begin(), conflicts.end(),
+              [](const Item *a, const Item *b) { return a->offset < b->offset; });
+    int64_t offset = 0;
+    for (const Item *c : conflicts) {
+      if (offset + item.bytes <= c->offset)
+        break;
+      offset = std::max(offset, c->offset + c->bytes);
+    }
+    item.offset = offset;
+    values[item.value].offset = offset;
+    arenaBytes = std::max(arenaBytes, offset + item.bytes);
+    placed.push_back(&item);
+  }
+}
+
 std::string Plan::ToString() const {
   auto name = [&](int64_t v) { return absl::StrCat("%", v); };
   auto list = [&](const std::vector<int64_t> &vs) {
@@ -196,7 +265,11 @@ std::string Plan::ToString() const {
     return absl::StrJoin(parts, ", ");
   };
   auto type = [&](int64_t v) {
-    return absl::StrCat(DTypeName(values[v].dtype), " rank ", values[v].rank);
+    std::string t =
+        absl::StrCat(DTypeName(values[v].dtype), ShapeToString(values[v].shape));
+    if (values[v].offset >= 0)
+      absl::StrAppend(&t, " at ", values[v].offset);
+    return t;
   };
   std::string out;
   for (size_t i = 0; i < inputs.size(); ++i)
@@ -213,6 +286,8 @@ std::string Plan::ToString() const {
       results.push_back(absl::StrCat(name(r), ": ", type(r)));
     absl::StrAppend(&out, "launch ", kernels[s.kernel], "(", list(s.args),
                     ") -> ", absl::StrJoin(results, ", "));
+    if (s.destinations)
+      absl::StrAppend(&out, " (into the arena)");
     if (!s.release.empty())
       absl::StrAppend(&out, "; release ", list(s.release));
     absl::StrAppend(&out, "\n");
@@ -220,6 +295,7 @@ std::string Plan::ToString() const {
   for (size_t i = 0; i < outputs.size(); ++i)
     absl::StrAppend(&out, "output ", name(outputs[i]), " '",
                     outputSpecs[i].name, "'\n");
+  absl::StrAppend(&out, "arena: ", arenaBytes, " bytes\n");
   return out;
 }
 

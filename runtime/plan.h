@@ -52,6 +52,11 @@ struct Plan {
     /// For results: the step defining it; for inputs and constants: their
     /// index in `inputs` / `constants`.
     int64_t index = 0;
+    /// Sizes known when compiling (-1 where dynamic); `rank` entries.
+    std::vector<int64_t> shape;
+    /// Where the memory planner placed it in the run's arena (results of
+    /// steps with destinations only; -1 elsewhere).
+    int64_t offset = -1;
   };
   /// A tensor whose bytes the plan holds (dense, row-major).
   struct Constant {
@@ -64,6 +69,11 @@ struct Plan {
   struct Step {
     int64_t kernel = 0;
     std::vector<int64_t> args, results, release;
+    /// The kernel writes its results into buffers the executor passes after
+    /// the arguments (every result's shape is static, so the memory planner
+    /// places them in the arena); otherwise the kernel allocates and returns
+    /// them.
+    bool destinations = false;
   };
 
   std::vector<Value> values;
@@ -85,6 +95,15 @@ struct Plan {
   /// Fills each step's `release` list: the step result values a later step
   /// or output no longer reads (outputs are never released by a step).
   void ComputeReleases();
+  /// Places the results of steps with destinations in one arena: each gets
+  /// a 64-byte aligned offset not shared with any value alive at the same
+  /// time (from its step to its last reader, or to the end for outputs);
+  /// larger values are placed first, each at the lowest offset that fits.
+  /// Needs the release lists (ComputeReleases). Sets `offset` and
+  /// `arenaBytes`.
+  void PlanMemory();
+  /// Bytes of the arena a run needs (PlanMemory).
+  int64_t arenaBytes = 0;
   /// A readable listing, one line per value and step.
   std::string ToString() const;
 };

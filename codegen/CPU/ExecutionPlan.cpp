@@ -56,6 +56,8 @@ FailureOr<rt::Plan::Value> valueOf(Value v, StringRef what) {
   rt::Plan::Value value;
   value.dtype = *dtype;
   value.rank = ranked.getRank();
+  for (int64_t d : ranked.getShape())
+    value.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
   return value;
 }
 
@@ -213,6 +215,11 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
       if (step.results.empty())
         return launch.emitError("a launch without results computes nothing "
                                 "the plan can keep");
+      // The same rule as bathy-cpu-kernel-destinations: static-size results
+      // go into the arena.
+      step.destinations = llvm::all_of(launch.getResultTypes(), [](Type t) {
+        return cast<RankedTensorType>(t).hasStaticShape();
+      });
       plan.steps.push_back(std::move(step));
       continue;
     }

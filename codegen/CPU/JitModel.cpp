@@ -4,6 +4,7 @@
 #include "bathy/Codegen/ExecutionPlan.h"
 #include "bathy/Codegen/Pipelines.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Passes/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -58,6 +59,16 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
                           /*lowerHost=*/false);
   if (failed(pm.run(module)))
     return failure();
+  // The plan decided from tensor types which steps pass destinations; the
+  // kernels must have been compiled that way.
+  for (const rt::Plan::Step &step : plan->steps) {
+    const std::string &name = plan->kernels[step.kernel];
+    auto kernel = module.lookupSymbol<func::FuncOp>(name);
+    if (!kernel || kernel->hasAttr(kKernelDestinationsAttrName) !=
+                       step.destinations)
+      return module.emitError("kernel '")
+             << name << "' was not compiled for its launch in the plan";
+  }
   PassManager toLLVM(module.getContext());
   buildCpuToLLVMPipeline(toLLVM);
   if (failed(toLLVM.run(module)))

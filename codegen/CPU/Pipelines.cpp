@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -93,6 +94,10 @@ void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
   // GEMM-class ops go to the runtime's packed, multithreaded kernels.
   pm.addPass(createUseMicrokernelsPass());
   pm.addPass(createExpandStridedCopiesPass());
+  // Without a host, kernels are entered from the execution plan, whose
+  // memory planner places static-size results in one arena.
+  if (!lowerHost)
+    pm.addPass(createKernelDestinationsPass());
   // Free intermediate buffers; a function's results become its caller's
   // (the executor frees kernel results after their last reader, a copy is
   // made of a result the function does not own); clones become alloc + copy.
@@ -146,6 +151,9 @@ void registerCodegenDialects(DialectRegistry &registry) {
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
+  // memref.alloc as an allocation: lets bathy-cpu-kernel-destinations write a
+  // result into its destination instead of allocating and copying.
+  memref::registerAllocationOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

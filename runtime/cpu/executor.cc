@@ -127,6 +127,7 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
       return absl::InvalidArgumentError(
           absl::StrCat("kernel '", plan.kernels[i], "' has no code"));
   plan.ComputeReleases();
+  plan.PlanMemory();
   std::unique_ptr<CpuExecutor> executor(
       new CpuExecutor(std::move(plan), std::move(entries)));
   for (const Plan::Constant &c : executor->plan_.constants)
@@ -170,28 +171,51 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
     FillDescriptor(&desc[at[c.value]], c.bytes.data.get(), c.shape);
   }
 
+  // The planned buffers: one allocation per run, so runs may overlap.
+  AlignedBytes arena = AlignedBytes::Allocate(plan_.arenaBytes);
+  uint8_t *arenaBegin = arena.data.get();
+  for (const Plan::Step &step : plan_.steps)
+    if (step.destinations)
+      for (int64_t r : step.results)
+        FillDescriptor(&desc[at[r]], arenaBegin + values[r].offset,
+                       values[r].shape);
+
   Buffers buffers(std::move(external));
   std::vector<void *> owner(values.size(), nullptr);
   std::vector<int64_t> resultWords;
   std::vector<void *> pointers, argv;
   for (const Plan::Step &step : plan_.steps) {
-    size_t n = 0;
-    for (int64_t r : step.results)
-      n += DescriptorWords(values[r].rank);
-    resultWords.assign(n, 0);
     pointers.clear();
-    pointers.push_back(resultWords.data());
+    if (!step.destinations) {
+      size_t n = 0;
+      for (int64_t r : step.results)
+        n += DescriptorWords(values[r].rank);
+      resultWords.assign(n, 0);
+      pointers.push_back(resultWords.data());
+    }
     for (int64_t a : step.args)
       pointers.push_back(&desc[at[a]]);
+    if (step.destinations)
+      for (int64_t r : step.results)
+        pointers.push_back(&desc[at[r]]);
     argv.clear();
     for (void *&p : pointers)
       argv.push_back(&p);
     entries_[step.kernel](argv.data());
+    if (step.destinations)
+      continue; // Nothing to take over or release: the arena holds them.
     size_t offset = 0;
     for (int64_t r : step.results) {
       size_t count = DescriptorWords(values[r].rank);
-      std::memcpy(&desc[at[r]], &resultWords[offset], count * sizeof(int64_t));
-      owner[r] = buffers.Retain(PointerAt(&resultWords[offset], 0));
+      const int64_t *words = &resultWords[offset];
+      // A view into the arena would outlive its slot's next tenant.
+      auto *allocated = static_cast<uint8_t *>(PointerAt(words, 0));
+      if (allocated >= arenaBegin && allocated < arenaBegin + plan_.arenaBytes)
+        return absl::InternalError(absl::StrCat(
+            "kernel '", plan_.kernels[step.kernel],
+            "' returned a view of a planned buffer instead of its own"));
+      std::memcpy(&desc[at[r]], words, count * sizeof(int64_t));
+      owner[r] = buffers.Retain(allocated);
       offset += count;
     }
     for (int64_t r : step.release) {

@@ -2,9 +2,10 @@
 //
 // The CPU device's executor: binds each kernel of a plan to a function
 // pointer (the compiler's JIT hands them over; nothing here knows LLVM), then
-// runs the plan's launches in order. Kernels take and return MLIR memref
-// descriptors; a returned buffer belongs to the executor, which frees it
-// after the value's last reader. Kernels split their loops across the
+// runs the plan's launches in order. Kernels take MLIR memref descriptors
+// and either write their results into the run's arena (where the plan's
+// memory planner put them) or return buffers they allocated, which the
+// executor frees after the value's last reader. Kernels split their loops across the
 // runtime's thread pool themselves.
 //
 //===----------------------------------------------------------------------===//
@@ -20,12 +21,14 @@
 
 namespace bathy::rt {
 
-/// A kernel's packed entry point. args[0] points to a pointer to the result
-/// descriptors (one after another, in result order); args[1 + i] points to
-/// a pointer to argument i's descriptor. A descriptor of rank r is
-/// {allocated, aligned, offset, sizes[r], strides[r]} in 64-bit words. The
-/// kernel owns none of its arguments and returns buffers it allocated with
-/// malloc (aligned pointer inside allocated), which its caller frees.
+/// A kernel's packed entry point; each args[i] points to a pointer to one
+/// memref descriptor ({allocated, aligned, offset, sizes[r], strides[r]} in
+/// 64-bit words for rank r). A kernel that returns its results: args[0] for
+/// the result descriptors (one after another, in result order), then one
+/// per argument; it returns buffers it allocated with malloc (aligned
+/// pointer inside allocated), which its caller frees. A kernel with
+/// destinations (Plan::Step::destinations): one per argument, then one per
+/// result buffer to write. Kernels own none of their arguments.
 using KernelEntry = void (*)(void **args);
 
 class CpuExecutor {

@@ -19,9 +19,15 @@ namespace bathy {
 #define GEN_PASS_REGISTRATION
 #include "bathy/Passes/Passes.h.inc"
 
+/// On bufferized kernels that write their results into buffers passed after
+/// their arguments (bathy-cpu-kernel-destinations).
+constexpr llvm::StringLiteral kKernelDestinationsAttrName =
+    "bathy.destinations";
+
 /// Shape arithmetic that stays in the host function: shape/size, and ops
 /// whose results are all small static i64 vectors (the Gather/Concat/
-/// Unsqueeze chains computing reshape targets). Never part of a kernel.
+/// Unsqueeze chains computing reshape targets). Never fused with compute
+/// ops (bathy-kernel-outline outlines them one per kernel when asked to).
 bool isHostShapeOp(mlir::Operation *op);
 
 /// Whether `value`'s type may be refined in place: every user is a bathy op

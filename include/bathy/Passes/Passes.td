@@ -313,6 +313,25 @@ def FuseLinalgElementwisePass : Pass<"bathy-fuse-linalg-elementwise", "mlir::Mod
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def KernelDestinationsPass : Pass<"bathy-cpu-kernel-destinations", "mlir::ModuleOp"> {
+  let summary = "Kernels with static-size results write them into buffers the caller passes.";
+  let description = [{
+    For the execution plan's memory planner: every bufferized `bathy.kernel`
+    function whose results all have static shapes takes one more argument
+    per result, the buffer to write it into (upstream's
+    buffer-results-to-out-params; the result's allocation becomes that
+    argument where the result is one, else the result is copied into it),
+    and is marked `bathy.destinations`. The executor passes those buffers
+    from the plan's arena. Kernels with a dynamically shaped result keep
+    returning buffers they allocate. Run after bufferization, before buffer
+    deallocation.
+  }];
+  let statistics = [
+    Statistic<"numConverted", "num-converted",
+              "Number of kernels that now write into destinations">,
+  ];
+}
+
 def ExpandStridedCopiesPass : Pass<"bathy-cpu-expand-strided-copies", "mlir::ModuleOp"> {
   let summary = "Turns memref.copy between non-contiguous buffers into loops.";
   let description = [{
