@@ -297,7 +297,11 @@ TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
   };
   for (Case t : {Case{1, 5, 9, 11, 3, 3, 1, 1, 1, 1},
                  Case{2, 3, 10, 10, 3, 3, 2, 2, 1, 1},
-                 Case{1, 4, 12, 12, 5, 3, 1, 2, 2, 1}}) {
+                 Case{1, 4, 12, 12, 5, 3, 1, 2, 2, 1},
+                 // Rows of whole 8-output blocks plus a remainder.
+                 Case{1, 3, 6, 37, 3, 3, 1, 1, 1, 1},
+                 Case{2, 2, 7, 41, 3, 3, 2, 2, 1, 1},
+                 Case{1, 2, 9, 30, 5, 5, 1, 1, 1, 1}}) {
     int64_t oh = (t.h - t.dh * (t.kh - 1) - 1) / t.sh + 1;
     int64_t ow = (t.w - t.dw * (t.kw - 1) - 1) / t.sw + 1;
     std::vector<float> x = Random(t.n * t.c * t.h * t.w, 14),
