@@ -283,6 +283,124 @@ func::FuncOp declare(ModuleOp module, StringRef name, TypeRange args) {
   return f;
 }
 
+/// Whether `op` fills all of `buffer` with +0.0 (linalg.fill, or a
+/// linalg.map without inputs yielding that constant).
+bool isZeroFill(Operation *op, Value buffer) {
+  Value value;
+  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+    if (fill.getDpsInitOperand(0)->get() != buffer)
+      return false;
+    value = fill.getDpsInputOperand(0)->get();
+  } else if (auto map = dyn_cast<linalg::MapOp>(op)) {
+    if (!map.getInputs().empty() || map.getInit() != buffer)
+      return false;
+    auto yield = cast<linalg::YieldOp>(map.getMapper().front().getTerminator());
+    if (yield.getNumOperands() != 1)
+      return false;
+    value = yield.getOperand(0);
+  } else {
+    return false;
+  }
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  auto f = constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
+  return f && f.getValue().isPosZero();
+}
+
+/// The buffer `v` is a view of (through subviews and casts).
+Value viewRoot(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto sub = dyn_cast<memref::SubViewOp>(def))
+      v = sub.getSource();
+    else if (auto cast = dyn_cast<memref::CastOp>(def))
+      v = cast.getSource();
+    else
+      break;
+  }
+  return v;
+}
+
+/// A convolution input the lowering zero-padded: a fresh buffer, filled
+/// with zero, the unpadded input copied into its interior, read by nothing
+/// but `conv`. The runtime kernels read the padding in place instead.
+struct PaddedInput {
+  Value source;
+  int64_t top = 0, left = 0;
+  SmallVector<Operation *> dead; // copy, subview, fill, alloc
+};
+
+std::optional<PaddedInput> unpaddedInput(Value input, Operation *conv) {
+  auto alloc = input.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != conv->getBlock())
+    return std::nullopt;
+  Operation *fill = nullptr;
+  memref::SubViewOp sub;
+  for (OpOperand &use : alloc->getUses()) {
+    Operation *u = use.getOwner();
+    if (u == conv)
+      continue;
+    if (auto sv = dyn_cast<memref::SubViewOp>(u); sv && !sub)
+      sub = sv;
+    else if (!fill && isZeroFill(u, alloc))
+      fill = u;
+    else
+      return std::nullopt;
+  }
+  if (!fill || !sub || !sub->hasOneUse())
+    return std::nullopt;
+  auto copy = dyn_cast<memref::CopyOp>(*sub->getUsers().begin());
+  if (!copy || copy.getTarget() != sub.getResult())
+    return std::nullopt;
+  Value source = copy.getSource();
+  auto srcType = cast<MemRefType>(source.getType());
+  ArrayRef<int64_t> offsets = sub.getStaticOffsets();
+  if (srcType.getRank() != 4 || offsets.size() != 4 ||
+      llvm::any_of(offsets, ShapedType::isDynamic) || offsets[0] != 0 ||
+      offsets[1] != 0 ||
+      llvm::any_of(sub.getStaticStrides(), [](int64_t s) { return s != 1; }))
+    return std::nullopt;
+  // The copy covers the whole source.
+  for (auto [i, size] : llvm::enumerate(sub.getMixedSizes())) {
+    if (std::optional<int64_t> c = getConstantIntValue(size)) {
+      if (*c != srcType.getDimSize(i))
+        return std::nullopt;
+      continue;
+    }
+    auto dim = cast<Value>(size).getDefiningOp<memref::DimOp>();
+    std::optional<int64_t> index =
+        dim ? getConstantIntValue(dim.getIndex()) : std::nullopt;
+    if (!dim || dim.getSource() != source || index != int64_t(i))
+      return std::nullopt;
+  }
+  if (!fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(conv))
+    return std::nullopt;
+  // The source is read later than the copy read it: nothing in between may
+  // write it.
+  Value root = viewRoot(source);
+  for (Operation *op = copy->getNextNode(); op != conv; op = op->getNextNode()) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects) {
+      if (!isPure(op))
+        return std::nullopt;
+      continue;
+    }
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (auto &e : instances) {
+      if (!isa<MemoryEffects::Write>(e.getEffect()))
+        continue;
+      Value written = e.getValue();
+      if (!written || viewRoot(written) == root)
+        return std::nullopt;
+    }
+  }
+  PaddedInput p;
+  p.source = source;
+  p.top = offsets[2];
+  p.left = offsets[3];
+  p.dead = {copy, sub, fill, alloc};
+  return p;
+}
+
 struct UseMicrokernelsPass
     : impl::UseMicrokernelsPassBase<UseMicrokernelsPass> {
   void runOnOperation() override {
@@ -314,6 +432,14 @@ struct UseMicrokernelsPass
           ++numFoldedTransposes;
         }
       }
+      // Zero padding of a convolution's input is read in place.
+      PaddedInput pads;
+      bool conv = kind == "conv2d_f32" || kind == "dwconv2d_f32";
+      if (conv)
+        if (std::optional<PaddedInput> p = unpaddedInput((*ops)[0], g)) {
+          pads = std::move(*p);
+          (*ops)[0] = pads.source;
+        }
       OpBuilder b(g);
       Location loc = g.getLoc();
       SmallVector<Value> args;
@@ -322,19 +448,27 @@ struct UseMicrokernelsPass
         auto unranked = UnrankedMemRefType::get(f32, t.getMemorySpace());
         args.push_back(memref::CastOp::create(b, loc, unranked, v));
       }
-      if (kind == "conv2d_f32" || kind == "dwconv2d_f32") {
+      if (conv) {
+        SmallVector<int64_t> scalars;
         for (StringLiteral attr :
              {codegen::kUkernelStridesAttr, codegen::kUkernelDilationsAttr})
-          for (int64_t v :
-               cast<DenseI64ArrayAttr>(g->getAttr(attr)).asArrayRef())
-            args.push_back(
-                arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v)));
+          llvm::append_range(
+              scalars, cast<DenseI64ArrayAttr>(g->getAttr(attr)).asArrayRef());
+        scalars.push_back(pads.top);
+        scalars.push_back(pads.left);
+        for (int64_t v : scalars)
+          args.push_back(
+              arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v)));
       }
       std::string symbol = ("bathy_rt_" + kind).str();
       func::FuncOp callee =
           declare(module, symbol, ValueRange(args).getTypes());
       func::CallOp::create(b, loc, callee, args);
       g.erase();
+      for (Operation *op : pads.dead)
+        op->erase();
+      if (!pads.dead.empty())
+        ++numFoldedPads;
       ++numCalls;
     }
     // Fused attention (called since the lowering): transposes around it

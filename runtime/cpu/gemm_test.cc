@@ -268,7 +268,8 @@ TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
   auto dx = Descriptor(x.data(), {1, c, h, w});
   auto dw = Descriptor(wt.data(), {f, c, 3, 3});
   auto dout = Descriptor(out.data(), {1, f, 7, 7});
-  bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), 1, 1, 1, 1);
+  bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), 1, 1, 1, 1, 0,
+                      0);
   for (int64_t o = 0; o < f; ++o)
     for (int64_t y = 0; y < 7; ++y)
       for (int64_t xo = 0; xo < 7; ++xo) {
@@ -284,7 +285,8 @@ TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
   std::vector<float> again(out.size(), 0.0f);
   auto dagain = Descriptor(again.data(), {1, f, 7, 7});
   bathy_rt_register_constant(wt.data(), wt.size() * sizeof(float));
-  bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dagain.data(), 1, 1, 1, 1);
+  bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dagain.data(), 1, 1, 1, 1,
+                      0, 0);
   bathy_rt_unregister_constant(wt.data());
   for (size_t i = 0; i < out.size(); ++i)
     ASSERT_NEAR(again[i], out[i], 1e-4);
@@ -294,16 +296,23 @@ TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
 TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
   struct Case {
     int64_t n, c, h, w, kh, kw, sh, sw, dh, dw;
+    int64_t pt, pb, pl, pr; // zero padding read in place (0 if omitted)
   };
-  for (Case t : {Case{1, 5, 9, 11, 3, 3, 1, 1, 1, 1},
-                 Case{2, 3, 10, 10, 3, 3, 2, 2, 1, 1},
-                 Case{1, 4, 12, 12, 5, 3, 1, 2, 2, 1},
+  for (Case t : {Case{1, 5, 9, 11, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
+                 Case{2, 3, 10, 10, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
+                 Case{1, 4, 12, 12, 5, 3, 1, 2, 2, 1, 0, 0, 0, 0},
                  // Rows of whole 8-output blocks plus a remainder.
-                 Case{1, 3, 6, 37, 3, 3, 1, 1, 1, 1},
-                 Case{2, 2, 7, 41, 3, 3, 2, 2, 1, 1},
-                 Case{1, 2, 9, 30, 5, 5, 1, 1, 1, 1}}) {
-    int64_t oh = (t.h - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-    int64_t ow = (t.w - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+                 Case{1, 3, 6, 37, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
+                 Case{2, 2, 7, 41, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
+                 Case{1, 2, 9, 30, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0},
+                 // Padding on every side, uneven, with strides/dilations.
+                 Case{1, 3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                 Case{2, 2, 10, 11, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0},
+                 Case{1, 2, 8, 8, 5, 5, 1, 2, 2, 1, 2, 3, 2, 2}}) {
+    int64_t oh =
+        (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+    int64_t ow =
+        (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
     std::vector<float> x = Random(t.n * t.c * t.h * t.w, 14),
                        w = Random(t.c * t.kh * t.kw, 15),
                        out(t.n * t.c * oh * ow, 0.25f);
@@ -314,18 +323,21 @@ TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
           for (int64_t xo = 0; xo < ow; ++xo) {
             double s = 0;
             for (int64_t a = 0; a < t.kh; ++a)
-              for (int64_t b = 0; b < t.kw; ++b)
-                s += double(
-                         x[((i * t.c + ch) * t.h + y * t.sh + a * t.dh) * t.w +
-                           xo * t.sw + b * t.dw]) *
+              for (int64_t b = 0; b < t.kw; ++b) {
+                int64_t r = y * t.sh + a * t.dh - t.pt;
+                int64_t q = xo * t.sw + b * t.dw - t.pl;
+                if (r < 0 || r >= t.h || q < 0 || q >= t.w)
+                  continue;
+                s += double(x[((i * t.c + ch) * t.h + r) * t.w + q]) *
                      w[(ch * t.kh + a) * t.kw + b];
+              }
             expected[((i * t.c + ch) * oh + y) * ow + xo] += float(s);
           }
     auto dx = Descriptor(x.data(), {t.n, t.c, t.h, t.w});
     auto dw = Descriptor(w.data(), {t.c, 1, t.kh, t.kw});
     auto dout = Descriptor(out.data(), {t.n, t.c, oh, ow});
     bathy_rt_dwconv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), t.sh,
-                          t.sw, t.dh, t.dw);
+                          t.sw, t.dh, t.dw, t.pt, t.pl);
     for (size_t i = 0; i < out.size(); ++i)
       ASSERT_NEAR(out[i], expected[i], 1e-4) << "at " << i;
   }
@@ -334,14 +346,23 @@ TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
 TEST(Kernels, Conv2dMatchesDirectLoops) {
   struct Case {
     int64_t n, c, h, w, f, kh, kw, sh, sw, dh, dw;
+    int64_t pt, pb, pl, pr; // zero padding read in place (0 if omitted)
   };
-  for (Case t : {Case{1, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1},
-                 Case{2, 5, 10, 10, 7, 3, 2, 2, 3, 1, 1},
-                 Case{1, 4, 12, 12, 6, 3, 3, 1, 1, 2, 2},
-                 Case{2, 8, 5, 6, 3, 1, 1, 1, 1, 1, 1},
-                 Case{1, 8, 7, 7, 16, 1, 1, 2, 2, 1, 1}}) {
-    int64_t oh = (t.h - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-    int64_t ow = (t.w - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+  for (Case t : {Case{1, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
+                 Case{2, 5, 10, 10, 7, 3, 2, 2, 3, 1, 1, 0, 0, 0, 0},
+                 Case{1, 4, 12, 12, 6, 3, 3, 1, 1, 2, 2, 0, 0, 0, 0},
+                 Case{2, 8, 5, 6, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+                 Case{1, 8, 7, 7, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0},
+                 // Padding: same-size 3x3, uneven with strides, 7x7 stem-like,
+                 // and a padded 1x1 (no in-place pointwise shortcut).
+                 Case{1, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                 Case{2, 5, 10, 10, 7, 3, 2, 2, 3, 1, 1, 0, 1, 1, 0},
+                 Case{1, 3, 16, 16, 4, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},
+                 Case{1, 4, 5, 5, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1}}) {
+    int64_t oh =
+        (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+    int64_t ow =
+        (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
     std::vector<float> x = Random(t.n * t.c * t.h * t.w, 6),
                        w = Random(t.f * t.c * t.kh * t.kw, 7),
                        out(t.n * t.f * oh * ow, 0.5f);
@@ -353,19 +374,21 @@ TEST(Kernels, Conv2dMatchesDirectLoops) {
             double s = 0;
             for (int64_t ci = 0; ci < t.c; ++ci)
               for (int64_t a = 0; a < t.kh; ++a)
-                for (int64_t b = 0; b < t.kw; ++b)
-                  s +=
-                      double(
-                          x[((i * t.c + ci) * t.h + y * t.sh + a * t.dh) * t.w +
-                            xo * t.sw + b * t.dw]) *
-                      w[((f * t.c + ci) * t.kh + a) * t.kw + b];
+                for (int64_t b = 0; b < t.kw; ++b) {
+                  int64_t r = y * t.sh + a * t.dh - t.pt;
+                  int64_t q = xo * t.sw + b * t.dw - t.pl;
+                  if (r < 0 || r >= t.h || q < 0 || q >= t.w)
+                    continue;
+                  s += double(x[((i * t.c + ci) * t.h + r) * t.w + q]) *
+                       w[((f * t.c + ci) * t.kh + a) * t.kw + b];
+                }
             expected[((i * t.f + f) * oh + y) * ow + xo] += float(s);
           }
     auto dx = Descriptor(x.data(), {t.n, t.c, t.h, t.w});
     auto dw = Descriptor(w.data(), {t.f, t.c, t.kh, t.kw});
     auto dout = Descriptor(out.data(), {t.n, t.f, oh, ow});
     bathy_rt_conv2d_f32(4, dx.data(), 4, dw.data(), 4, dout.data(), t.sh, t.sw,
-                        t.dh, t.dw);
+                        t.dh, t.dw, t.pt, t.pl);
     for (size_t i = 0; i < out.size(); ++i)
       ASSERT_NEAR(out[i], expected[i], 1e-4) << "case c=" << t.c << " at " << i;
   }

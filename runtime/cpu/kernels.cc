@@ -1,6 +1,7 @@
 //===- kernels.cc - Microkernels generated code calls ---------------------===//
 #include "runtime/cpu/kernels.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -172,10 +173,25 @@ extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
   }
 }
 
+namespace {
+/// The output columns [lo, hi) whose input column xo*sw + off - pad lies in
+/// [0, width): outside it a tap reads padding.
+std::pair<int64_t, int64_t> ValidColumns(int64_t ow, int64_t sw, int64_t off,
+                                         int64_t pad, int64_t width) {
+  // xo*sw >= pad - off and xo*sw <= width - 1 + pad - off.
+  int64_t first = pad - off, last = width - 1 + pad - off;
+  int64_t lo = first <= 0 ? 0 : (first + sw - 1) / sw;
+  int64_t hi = last < 0 ? 0 : last / sw + 1;
+  lo = std::min(lo, ow);
+  hi = std::max(lo, std::min(hi, ow));
+  return {lo, hi};
+}
+} // namespace
+
 extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
                                     void *w, int64_t out_rank, void *out,
                                     int64_t sh, int64_t sw, int64_t dh,
-                                    int64_t dw) {
+                                    int64_t dw, int64_t pt, int64_t pl) {
   View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
        vo = Decode(out_rank, out);
   int64_t batch = vo.sizes[0], f = vo.sizes[1], oh = vo.sizes[2],
@@ -205,7 +221,9 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   // The output per image as an [f, oh*ow] matrix (contiguous rows needed).
   bool outFlat = vo.strides[3] == 1 && vo.strides[2] == ow;
   std::vector<float> outCopy;
-  bool pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1;
+  bool pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 &&
+                   pl == 0;
+  int64_t ih = vx.sizes[2], iw = vx.sizes[3];
   bool inFlat = vx.strides[3] == 1 && vx.strides[2] == vx.sizes[3];
   // Kept per thread across calls: a fresh buffer per convolution costs page
   // faults on every run.
@@ -226,17 +244,24 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
         for (int64_t a = 0; a < kh; ++a)
           for (int64_t bidx = 0; bidx < kw; ++bidx) {
             float *row = colsData + ((ci * kh + a) * kw + bidx) * pixels;
+            auto [lo, hi] = ValidColumns(ow, sw, bidx * dw, pl, iw);
             for (int64_t y = 0; y < oh; ++y) {
-              const float *src = xi + ci * vx.strides[1] +
-                                 (y * sh + a * dh) * vx.strides[2] +
-                                 bidx * dw * vx.strides[3];
               float *dst = row + y * ow;
+              int64_t r = y * sh + a * dh - pt;
+              if (r < 0 || r >= ih) {
+                std::fill(dst, dst + ow, 0.0f);
+                continue;
+              }
+              std::fill(dst, dst + lo, 0.0f);
+              std::fill(dst + hi, dst + ow, 0.0f);
+              const float *src = xi + ci * vx.strides[1] + r * vx.strides[2] +
+                                 (lo * sw + bidx * dw - pl) * vx.strides[3];
               int64_t step = sw * vx.strides[3];
               if (step == 1)
-                std::memcpy(dst, src, ow * sizeof(float));
+                std::memcpy(dst + lo, src, (hi - lo) * sizeof(float));
               else
-                for (int64_t xo = 0; xo < ow; ++xo)
-                  dst[xo] = src[xo * step];
+                for (int64_t xo = lo; xo < hi; ++xo)
+                  dst[xo] = src[(xo - lo) * step];
             }
           }
       });
@@ -276,11 +301,12 @@ TapRow(float *dst, const float *src, int64_t n, int64_t step, float w) {
 extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
                                       void *w, int64_t out_rank, void *out,
                                       int64_t sh, int64_t sw, int64_t dh,
-                                      int64_t dw) {
+                                      int64_t dw, int64_t pt, int64_t pl) {
   View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
        vo = Decode(out_rank, out);
   int64_t batch = vo.sizes[0], c = vo.sizes[1], oh = vo.sizes[2],
           ow = vo.sizes[3];
+  int64_t ih = vx.sizes[2], iw = vx.sizes[3];
   int64_t kh = vw.sizes[2], kw = vw.sizes[3];
   // One task per (image, channel) plane; rows are accumulated in a
   // contiguous scratch row when the output row is strided.
@@ -295,13 +321,20 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
       if (vo.strides[3] != 1)
         for (int64_t xo = 0; xo < ow; ++xo)
           dst[xo] = op[y * vo.strides[2] + xo * vo.strides[3]];
-      for (int64_t a = 0; a < kh; ++a)
-        for (int64_t b = 0; b < kw; ++b)
-          TapRow(dst,
-                 xp + (y * sh + a * dh) * vx.strides[2] +
-                     b * dw * vx.strides[3],
-                 ow, sw * vx.strides[3],
-                 wp[a * vw.strides[2] + b * vw.strides[3]]);
+      for (int64_t a = 0; a < kh; ++a) {
+        int64_t r = y * sh + a * dh - pt;
+        if (r < 0 || r >= ih)
+          continue; // A padding row adds nothing.
+        for (int64_t b = 0; b < kw; ++b) {
+          auto [lo, hi] = ValidColumns(ow, sw, b * dw, pl, iw);
+          if (lo < hi)
+            TapRow(dst + lo,
+                   xp + r * vx.strides[2] +
+                       (lo * sw + b * dw - pl) * vx.strides[3],
+                   hi - lo, sw * vx.strides[3],
+                   wp[a * vw.strides[2] + b * vw.strides[3]]);
+        }
+      }
       if (vo.strides[3] != 1)
         for (int64_t xo = 0; xo < ow; ++xo)
           op[y * vo.strides[2] + xo * vo.strides[3]] = dst[xo];

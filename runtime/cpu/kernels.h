@@ -19,20 +19,25 @@ extern "C" {
 void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank, void *b,
                          int64_t out_rank, void *out);
 
-/// out[n, f, oh, ow] += sum_{c, kh, kw} x[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
+/// out[n, f, oh, ow] += sum_{c, kh, kw} x[n, c, oh*sh + kh*dh - pad_top,
+///                                        ow*sw + kw*dw - pad_left]
 ///                                      * w[f, c, kh, kw]
-/// with x already padded. All operands rank 4.
+/// where x reads 0 outside its sizes (zero padding on every side; the output
+/// sizes fix the bottom and right padding). All operands rank 4.
 void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
                          int64_t out_rank, void *out, int64_t stride_h,
                          int64_t stride_w, int64_t dilation_h,
-                         int64_t dilation_w);
+                         int64_t dilation_w, int64_t pad_top,
+                         int64_t pad_left);
 
 /// Depthwise: out[n, c, oh, ow] += sum_{kh, kw}
-///   x[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * w[c, 0, kh, kw], x padded.
+///   x[n, c, oh*sh + kh*dh - pad_top, ow*sw + kw*dw - pad_left]
+///   * w[c, 0, kh, kw], x zero outside its sizes.
 void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
                            int64_t out_rank, void *out, int64_t stride_h,
                            int64_t stride_w, int64_t dilation_h,
-                           int64_t dilation_w);
+                           int64_t dilation_w, int64_t pad_top,
+                           int64_t pad_left);
 
 /// Scaled dot-product attention, flash style (see runtime/cpu/attention.h):
 /// out[..., h, i, :] = softmax_j(cap(q[..., h, i, :] . k[..., h/g, j, :] *

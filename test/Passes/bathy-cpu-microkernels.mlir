@@ -27,13 +27,16 @@ func.func @matmul(%a: memref<2x8x16xf32>, %b: memref<16x32xf32, strided<[1, 16]>
 
 // -----
 
-// A convolution passes strides then dilations as i64 scalars.
+// A convolution passes strides, dilations, then top/left padding (none
+// here) as i64 scalars.
 // CHECK-LABEL: func.func @conv
 // CHECK: %[[SH:.+]] = arith.constant 2 : i64
 // CHECK: %[[SW:.+]] = arith.constant 2 : i64
 // CHECK: %[[DH:.+]] = arith.constant 1 : i64
 // CHECK: %[[DW:.+]] = arith.constant 1 : i64
-// CHECK: call @bathy_rt_conv2d_f32(%{{.+}}, %{{.+}}, %{{.+}}, %[[SH]], %[[SW]], %[[DH]], %[[DW]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64, i64, i64) -> ()
+// CHECK: %[[PT:.+]] = arith.constant 0 : i64
+// CHECK: %[[PL:.+]] = arith.constant 0 : i64
+// CHECK: call @bathy_rt_conv2d_f32(%{{.+}}, %{{.+}}, %{{.+}}, %[[SH]], %[[SW]], %[[DH]], %[[DW]], %[[PT]], %[[PL]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64) -> ()
 #in = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5 * 2 + d3, d6 * 2 + d4)>
 #w = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d2, d3, d4)>
 #o = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d5, d6)>
@@ -41,6 +44,70 @@ func.func @conv(%x: memref<1x3x10x10xf32>, %w: memref<4x3x3x3xf32>, %o: memref<1
   linalg.generic {indexing_maps = [#in, #w, #o], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
       ins(%x, %w : memref<1x3x10x10xf32>, memref<4x3x3x3xf32>) outs(%o : memref<1x4x4x4xf32>)
       attrs = {bathy.ukernel = "conv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 2, 2>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Zero padding the lowering wrote (fill + copy into the interior) is read in
+// place: the unpadded input goes to the kernel with its top/left padding,
+// and the padded buffer is gone.
+// CHECK-LABEL: func.func @padded_dwconv
+// CHECK-SAME: (%[[X:.+]]: memref<1x8x10x10xf32>,
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.copy
+// CHECK: %[[CX:.+]] = memref.cast %[[X]] : memref<1x8x10x10xf32> to memref<*xf32>
+// CHECK: %[[PT:.+]] = arith.constant 2 : i64
+// CHECK: %[[PL:.+]] = arith.constant 1 : i64
+// CHECK: call @bathy_rt_dwconv2d_f32(%[[CX]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[PT]], %[[PL]])
+#dwin = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4 + d2, d5 + d3)>
+#dww = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d2, d3)>
+#dwo = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+func.func @padded_dwconv(%x: memref<1x8x10x10xf32>, %w: memref<8x1x3x3xf32>, %o: memref<1x8x11x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %pad = memref.alloc() : memref<1x8x13x12xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x8x13x12xf32>)
+  %in = memref.subview %pad[0, 0, 2, 1] [1, 8, 10, 10] [1, 1, 1, 1] : memref<1x8x13x12xf32> to memref<1x8x10x10xf32, strided<[1248, 156, 12, 1], offset: 25>>
+  memref.copy %x, %in : memref<1x8x10x10xf32> to memref<1x8x10x10xf32, strided<[1248, 156, 12, 1], offset: 25>>
+  linalg.fill ins(%zero : f32) outs(%o : memref<1x8x11x10xf32>)
+  linalg.generic {indexing_maps = [#dwin, #dww, #dwo], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%pad, %w : memref<1x8x13x12xf32>, memref<8x1x3x3xf32>) outs(%o : memref<1x8x11x10xf32>)
+      attrs = {bathy.ukernel = "dwconv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The input is written after it was copied into the padded buffer: the
+// padded copy is what the convolution must read, so it stays.
+// CHECK-LABEL: func.func @padded_source_written
+// CHECK: memref.copy
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[X:.+]] : memref<1x8x10x10xf32>)
+// CHECK: %[[CP:.+]] = memref.cast %{{.+}} : memref<1x8x12x12xf32> to memref<*xf32>
+// CHECK: call @bathy_rt_dwconv2d_f32(%[[CP]],
+#dwin2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4 + d2, d5 + d3)>
+#dww2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d2, d3)>
+#dwo2 = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+func.func @padded_source_written(%x: memref<1x8x10x10xf32>, %w: memref<8x1x3x3xf32>, %o: memref<1x8x10x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %pad = memref.alloc() : memref<1x8x12x12xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x8x12x12xf32>)
+  %in = memref.subview %pad[0, 0, 1, 1] [1, 8, 10, 10] [1, 1, 1, 1] : memref<1x8x12x12xf32> to memref<1x8x10x10xf32, strided<[1152, 144, 12, 1], offset: 13>>
+  memref.copy %x, %in : memref<1x8x10x10xf32> to memref<1x8x10x10xf32, strided<[1152, 144, 12, 1], offset: 13>>
+  linalg.fill ins(%zero : f32) outs(%x : memref<1x8x10x10xf32>)
+  linalg.generic {indexing_maps = [#dwin2, #dww2, #dwo2], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%pad, %w : memref<1x8x12x12xf32>, memref<8x1x3x3xf32>) outs(%o : memref<1x8x10x10xf32>)
+      attrs = {bathy.ukernel = "dwconv2d_f32", bathy.ukernel.dilations = array<i64: 1, 1>, bathy.ukernel.strides = array<i64: 1, 1>} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32

@@ -362,7 +362,10 @@ def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
     `linalg.transpose` or a permuting copy generic) writes into a fresh
     buffer used nowhere else is read through a `memref.transpose` view of the
     transpose's source instead, and the copy is dropped, provided nothing in
-    between writes the source.
+    between writes the source. Likewise a convolution input the lowering
+    zero-padded (a fresh buffer filled with zero, the input copied into its
+    interior, read only by the convolution) is passed unpadded with its
+    top/left padding: the runtime kernels read zeros outside the input.
   }];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
@@ -374,6 +377,8 @@ def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
               "Number of marked ops left as loops (unexpected form)">,
     Statistic<"numFoldedTransposes", "num-folded-transposes",
               "Number of operand transposes replaced by strided views">,
+    Statistic<"numFoldedPads", "num-folded-pads",
+              "Number of convolution input paddings read in place">,
   ];
 }
 
