@@ -308,6 +308,10 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
           ow = vo.sizes[3];
   int64_t ih = vx.sizes[2], iw = vx.sizes[3];
   int64_t kh = vw.sizes[2], kw = vw.sizes[3];
+  // The output columns each tap column reads inside the input.
+  std::vector<std::pair<int64_t, int64_t>> columns(kw);
+  for (int64_t b = 0; b < kw; ++b)
+    columns[b] = ValidColumns(ow, sw, b * dw, pl, iw);
   // One task per (image, channel) plane; rows are accumulated in a
   // contiguous scratch row when the output row is strided.
   ThreadPool::Default().ParallelFor(batch * c, [&](int64_t t) {
@@ -326,7 +330,7 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
         if (r < 0 || r >= ih)
           continue; // A padding row adds nothing.
         for (int64_t b = 0; b < kw; ++b) {
-          auto [lo, hi] = ValidColumns(ow, sw, b * dw, pl, iw);
+          auto [lo, hi] = columns[b];
           if (lo < hi)
             TapRow(dst + lo,
                    xp + r * vx.strides[2] +
