@@ -123,8 +123,8 @@ struct FormFusionGroupsPass
     if (role == Role::Reduction && g.kind != "elementwise")
       return "a reduction fuses only an elementwise prologue";
     if (role == Role::Conv)
-      return "conv operands are not fused (its input is padded and "
-             "unfolded first)";
+      return "conv operands are not fused (the convolution kernel reads "
+             "its input from memory)";
     if (role == Role::Attention && value == cast<AttentionOp>(consumer).getMask())
       return "an attention fuses only re-indexing producers of q, k and v";
     if (role == Role::Gemm || role == Role::Attention) {
