@@ -88,18 +88,22 @@ FailureOr<rt::AlignedBytes> bytesOf(ConstantOp op, size_t elementBytes,
   size_t size = static_cast<size_t>(count) * elementBytes;
   rt::AlignedBytes out = rt::AlignedBytes::Allocate(size);
   uint8_t *dst = out.data.get();
+  // Bytes already in the plan's layout.
+  auto copyAll = [&](ArrayRef<char> data,
+                     StringRef what) -> FailureOr<rt::AlignedBytes> {
+    if (data.size() != size)
+      return op.emitError(what)
+             << " holds " << data.size() << " bytes, its type needs " << size;
+    if (size)
+      std::memcpy(dst, data.data(), size);
+    return std::move(out);
+  };
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
       return op.emitError("constant's resource '")
              << resource.getRawHandle().getKey() << "' has no data";
-    ArrayRef<char> data = blob->getData();
-    if (data.size() != size)
-      return op.emitError("constant's resource holds ")
-             << data.size() << " bytes, its type needs " << size;
-    if (size)
-      std::memcpy(dst, data.data(), size);
-    return out;
+    return copyAll(blob->getData(), "constant's resource");
   }
   auto dense = dyn_cast<DenseElementsAttr>(value);
   if (!dense)
@@ -120,12 +124,7 @@ FailureOr<rt::AlignedBytes> bytesOf(ConstantOp op, size_t elementBytes,
       std::memcpy(dst + i * elementBytes, raw.data(), elementBytes);
     return out;
   }
-  if (raw.size() != size)
-    return op.emitError("constant holds ")
-           << raw.size() << " bytes, its type needs " << size;
-  if (size)
-    std::memcpy(dst, raw.data(), size);
-  return out;
+  return copyAll(raw, "constant");
 }
 
 } // namespace

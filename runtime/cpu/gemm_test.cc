@@ -293,6 +293,14 @@ TEST(Kernels, Conv2dManyChannelsOnFourThreads) {
   ThreadPool::SetDefaultThreads(0);
 }
 
+/// x[i, ch, r, q] of a dense [*, c, h, w] tensor, 0 outside it (padding).
+double PaddedAt(const std::vector<float> &x, int64_t c, int64_t h, int64_t w,
+                int64_t i, int64_t ch, int64_t r, int64_t q) {
+  if (r < 0 || r >= h || q < 0 || q >= w)
+    return 0.0;
+  return x[((i * c + ch) * h + r) * w + q];
+}
+
 TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
   struct Case {
     int64_t n, c, h, w, kh, kw, sh, sw, dh, dw;
@@ -323,14 +331,11 @@ TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
           for (int64_t xo = 0; xo < ow; ++xo) {
             double s = 0;
             for (int64_t a = 0; a < t.kh; ++a)
-              for (int64_t b = 0; b < t.kw; ++b) {
-                int64_t r = y * t.sh + a * t.dh - t.pt;
-                int64_t q = xo * t.sw + b * t.dw - t.pl;
-                if (r < 0 || r >= t.h || q < 0 || q >= t.w)
-                  continue;
-                s += double(x[((i * t.c + ch) * t.h + r) * t.w + q]) *
+              for (int64_t b = 0; b < t.kw; ++b)
+                s += PaddedAt(x, t.c, t.h, t.w, i, ch,
+                              y * t.sh + a * t.dh - t.pt,
+                              xo * t.sw + b * t.dw - t.pl) *
                      w[(ch * t.kh + a) * t.kw + b];
-              }
             expected[((i * t.c + ch) * oh + y) * ow + xo] += float(s);
           }
     auto dx = Descriptor(x.data(), {t.n, t.c, t.h, t.w});
@@ -374,14 +379,11 @@ TEST(Kernels, Conv2dMatchesDirectLoops) {
             double s = 0;
             for (int64_t ci = 0; ci < t.c; ++ci)
               for (int64_t a = 0; a < t.kh; ++a)
-                for (int64_t b = 0; b < t.kw; ++b) {
-                  int64_t r = y * t.sh + a * t.dh - t.pt;
-                  int64_t q = xo * t.sw + b * t.dw - t.pl;
-                  if (r < 0 || r >= t.h || q < 0 || q >= t.w)
-                    continue;
-                  s += double(x[((i * t.c + ci) * t.h + r) * t.w + q]) *
+                for (int64_t b = 0; b < t.kw; ++b)
+                  s += PaddedAt(x, t.c, t.h, t.w, i, ci,
+                                y * t.sh + a * t.dh - t.pt,
+                                xo * t.sw + b * t.dw - t.pl) *
                        w[((f * t.c + ci) * t.kh + a) * t.kw + b];
-                }
             expected[((i * t.f + f) * oh + y) * ow + xo] += float(s);
           }
     auto dx = Descriptor(x.data(), {t.n, t.c, t.h, t.w});
