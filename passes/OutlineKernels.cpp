@@ -11,7 +11,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 
 namespace bathy {
@@ -64,19 +66,78 @@ struct OutlineKernelsPass
                      dense.getNumElements() <= maxInlineConstantElements);
   }
 
-  /// One kernel for one op: the op is wrapped in a group of its own.
-  void outline(Operation *op, func::FuncOp host, SymbolTable &symbols,
-               unsigned index, StringRef kind = "") {
-    OpBuilder builder(op);
-    auto group =
-        FusionGroupOp::create(builder, op->getLoc(), op->getResultTypes(),
-                              builder.getStringAttr(kind), ArrayAttr());
+  /// One kernel for `ops` (in block order, each reading only values defined
+  /// before the last of them, their results read outside only after it): a
+  /// group at the last op holds them all and yields what others read.
+  void outline(ArrayRef<Operation *> ops, func::FuncOp host,
+               SymbolTable &symbols, unsigned index, StringRef kind = "") {
+    llvm::SmallPtrSet<Operation *, 8> members(ops.begin(), ops.end());
+    SmallVector<Value> escaping;
+    SmallVector<Location> locs;
+    for (Operation *op : ops) {
+      locs.push_back(op->getLoc());
+      for (Value r : op->getResults())
+        if (llvm::any_of(r.getUsers(), [&](Operation *user) {
+              return !members.contains(user);
+            }))
+          escaping.push_back(r);
+    }
+    // Read by nothing: still computed, as before outlining.
+    if (escaping.empty())
+      for (Operation *op : ops)
+        llvm::append_range(escaping, op->getResults());
+    OpBuilder builder(ops.front()->getContext());
+    builder.setInsertionPointAfter(ops.back());
+    Location loc = ops.size() == 1 ? ops.front()->getLoc()
+                                   : builder.getFusedLoc(locs);
+    auto group = FusionGroupOp::create(builder, loc, ValueRange(escaping).getTypes(),
+                                       builder.getStringAttr(kind), ArrayAttr());
+    for (auto [value, result] : llvm::zip(escaping, group.getResults()))
+      value.replaceUsesWithIf(result, [&](OpOperand &use) {
+        return !members.contains(use.getOwner());
+      });
     Block *body = builder.createBlock(&group.getBody());
-    op->replaceAllUsesWith(group.getResults());
-    op->moveBefore(body, body->end());
+    for (Operation *op : ops)
+      op->moveBefore(body, body->end());
     builder.setInsertionPointToEnd(body);
-    YieldOp::create(builder, op->getLoc(), op->getResults());
+    YieldOp::create(builder, loc, escaping);
     outlineGroup(group, host, symbols, index);
+  }
+
+  /// Host shape ops in runs that can share a kernel: a run grows until an
+  /// op outside it reads one of its values (the kernel must come before
+  /// that reader), so a Shape -> Gather -> Concat chain, even interleaved
+  /// with compute, is one launch.
+  static SmallVector<SmallVector<Operation *>>
+  shapeRuns(Block &block, ArrayRef<Operation *> shapeOps) {
+    llvm::SmallPtrSet<Operation *, 16> isShape(shapeOps.begin(),
+                                               shapeOps.end());
+    SmallVector<SmallVector<Operation *>> runs;
+    SmallVector<Operation *> open;
+    llvm::DenseSet<Value> produced;
+    auto seal = [&] {
+      if (!open.empty())
+        runs.push_back(std::move(open));
+      open.clear();
+      produced.clear();
+    };
+    for (Operation &op : block) {
+      if (isShape.contains(&op)) {
+        open.push_back(&op);
+        produced.insert(op.result_begin(), op.result_end());
+        continue;
+      }
+      bool reads = false;
+      op.walk([&](Operation *inner) {
+        reads |= llvm::any_of(inner->getOperands(), [&](Value v) {
+          return produced.contains(v);
+        });
+      });
+      if (reads)
+        seal();
+    }
+    seal();
+    return runs;
   }
 
   /// One kernel for a whole fusion group: values from above become
@@ -181,10 +242,17 @@ struct OutlineKernelsPass
         }
         work.push_back(op);
       });
+      // Runs are found before anything moves (positions are what count).
+      SmallVector<SmallVector<Operation *>> runs;
+      if (host.getBody().hasOneBlock())
+        runs = shapeRuns(host.getBody().front(), shapeWork);
+      else
+        for (Operation *op : shapeWork)
+          runs.push_back({op});
       for (Operation *op : work)
-        outline(op, host, symbols, index++);
-      for (Operation *op : shapeWork)
-        outline(op, host, symbols, index++, "shape");
+        outline(ArrayRef<Operation *>(op), host, symbols, index++);
+      for (ArrayRef<Operation *> run : runs)
+        outline(run, host, symbols, index++, "shape");
       for (FusionGroupOp group : groups)
         outlineGroup(group, host, symbols, index++);
       // Constants copied into every user are dead in the host.

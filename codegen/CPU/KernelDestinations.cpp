@@ -33,6 +33,22 @@ struct KernelDestinationsPass
     for (auto func : module.getOps<func::FuncOp>())
       if (hasPlannableResults(func))
         kernels.push_back(func);
+    // One buffer returned as two results (CSE merges equal shape
+    // computations a run of shape ops yields) needs two destinations:
+    // later occurrences become copies.
+    for (func::FuncOp k : kernels)
+      k.walk([&](func::ReturnOp ret) {
+        llvm::SmallDenseSet<Value> seen;
+        OpBuilder b(ret);
+        for (OpOperand &operand : ret->getOpOperands()) {
+          if (seen.insert(operand.get()).second)
+            continue;
+          auto type = cast<MemRefType>(operand.get().getType());
+          Value copy = memref::AllocOp::create(b, ret.getLoc(), type);
+          memref::CopyOp::create(b, ret.getLoc(), operand.get(), copy);
+          operand.set(copy);
+        }
+      });
     bufferization::BufferResultsToOutParamsOpts options;
     llvm::DenseSet<Operation *> chosen;
     for (func::FuncOp k : kernels)

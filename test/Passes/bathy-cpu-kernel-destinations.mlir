@@ -49,3 +49,20 @@ func.func @helper() -> memref<4xf32> {
   %out = memref.alloc() : memref<4xf32>
   return %out : memref<4xf32>
 }
+
+// One buffer returned twice gets two destinations: the second is a copy.
+// CHECK-LABEL: func.func @twice_3(
+// CHECK-SAME: %[[X:.*]]: memref<2xi64>, %[[D0:.*]]: memref<2xi64>, %[[D1:.*]]: memref<2xi64>)
+// CHECK: linalg.generic {{.*}} outs(%[[D0]] : memref<2xi64>)
+// CHECK: memref.copy %[[D0]], %[[D1]]
+// CHECK: return{{$}}
+func.func @twice_3(%x: memref<2xi64>) -> (memref<2xi64>, memref<2xi64>) attributes {bathy.kernel} {
+  %out = memref.alloc() : memref<2xi64>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                  iterator_types = ["parallel"]}
+      ins(%x : memref<2xi64>) outs(%out : memref<2xi64>) {
+  ^bb0(%a: i64, %b: i64):
+    linalg.yield %a : i64
+  }
+  return %out, %out : memref<2xi64>, memref<2xi64>
+}

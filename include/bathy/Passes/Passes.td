@@ -258,8 +258,10 @@ def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
            "Constants up to this many elements are copied into kernels">,
     Option<"shapeOpsInHost", "shape-ops-in-host", "bool", /*default=*/"true",
            "Leave host shape arithmetic in the host function; when false it "
-           "becomes kernels too (kind `shape`, one per op), so the host holds "
-           "only constants and launches and can become an execution plan">,
+           "becomes kernels too (kind `shape`: each run of shape ops up to "
+           "the first op outside the run reading one of its values), so the "
+           "host holds only constants and launches and can become an "
+           "execution plan">,
   ];
 }
 
