@@ -88,10 +88,11 @@ struct OutlineKernelsPass
         llvm::append_range(escaping, op->getResults());
     OpBuilder builder(ops.front()->getContext());
     builder.setInsertionPointAfter(ops.back());
-    Location loc = ops.size() == 1 ? ops.front()->getLoc()
-                                   : builder.getFusedLoc(locs);
-    auto group = FusionGroupOp::create(builder, loc, ValueRange(escaping).getTypes(),
-                                       builder.getStringAttr(kind), ArrayAttr());
+    Location loc =
+        ops.size() == 1 ? ops.front()->getLoc() : builder.getFusedLoc(locs);
+    auto group =
+        FusionGroupOp::create(builder, loc, ValueRange(escaping).getTypes(),
+                              builder.getStringAttr(kind), ArrayAttr());
     for (auto [value, result] : llvm::zip(escaping, group.getResults()))
       value.replaceUsesWithIf(result, [&](OpOperand &use) {
         return !members.contains(use.getOwner());
@@ -129,9 +130,8 @@ struct OutlineKernelsPass
       }
       bool reads = false;
       op.walk([&](Operation *inner) {
-        reads |= llvm::any_of(inner->getOperands(), [&](Value v) {
-          return produced.contains(v);
-        });
+        reads |= llvm::any_of(inner->getOperands(),
+                              [&](Value v) { return produced.contains(v); });
       });
       if (reads)
         seal();

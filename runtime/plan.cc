@@ -1,4 +1,5 @@
-//===- plan.cc - The execution plan a compiled model runs as ---------------===//
+//===- plan.cc - The execution plan a compiled model runs as
+//---------------===//
 #include "runtime/plan.h"
 
 #include <algorithm>
@@ -54,9 +55,9 @@ AlignedBytes AlignedBytes::Allocate(size_t size) {
   // aligned_alloc wants a multiple of the alignment, and a zero-size
   // constant still needs an address.
   size_t rounded = (size + 63) / 64 * 64;
-  b.data = {static_cast<uint8_t *>(
-                std::aligned_alloc(64, rounded ? rounded : 64)),
-            std::free};
+  b.data = {
+      static_cast<uint8_t *>(std::aligned_alloc(64, rounded ? rounded : 64)),
+      std::free};
   b.size = size;
   return b;
 }
@@ -90,8 +91,8 @@ absl::Status Plan::Validate() const {
                               ShapeToString(v.shape)));
     for (int64_t d : v.shape)
       if (d < -1)
-        return Bad(absl::StrCat("value ", i, " has shape ",
-                                ShapeToString(v.shape)));
+        return Bad(
+            absl::StrCat("value ", i, " has shape ", ShapeToString(v.shape)));
   }
   if (inputs.size() != inputSpecs.size() ||
       outputs.size() != outputSpecs.size())
@@ -102,8 +103,7 @@ absl::Status Plan::Validate() const {
         values[v].index != static_cast<int64_t>(i))
       return Bad(absl::StrCat("input ", i, " refers to value ", v,
                               ", which is not that input"));
-    if (absl::Status s = CheckSpec(inputSpecs[i], values[v], "input");
-        !s.ok())
+    if (absl::Status s = CheckSpec(inputSpecs[i], values[v], "input"); !s.ok())
       return s;
   }
   for (size_t c = 0; c < constants.size(); ++c) {
@@ -129,8 +129,8 @@ absl::Status Plan::Validate() const {
     if (values[i].kind == Kind::kInput) {
       if (!InRange(values[i].index, inputs.size()) ||
           inputs[values[i].index] != static_cast<int64_t>(i))
-        return Bad(absl::StrCat("value ", i, " claims to be input ",
-                                values[i].index));
+        return Bad(
+            absl::StrCat("value ", i, " claims to be input ", values[i].index));
       defined[i] = true;
     } else if (values[i].kind == Kind::kConstant) {
       if (!InRange(values[i].index, constants.size()) ||
@@ -201,7 +201,8 @@ void Plan::ComputeReleases() {
   for (Step &step : steps)
     step.release.clear();
   for (size_t v = 0; v < values.size(); ++v)
-    if (values[v].kind == Value::Kind::kResult && InRange(last[v], steps.size()))
+    if (values[v].kind == Value::Kind::kResult &&
+        InRange(last[v], steps.size()))
       steps[last[v]].release.push_back(static_cast<int64_t>(v));
 }
 
@@ -228,10 +229,10 @@ void Plan::PlanMemory() {
                        std::max(last[r], static_cast<int64_t>(s)), 0});
     }
   }
-  std::stable_sort(items.begin(), items.end(), [](const Item &a,
-                                                  const Item &b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : a.begin < b.begin;
-  });
+  std::stable_sort(
+      items.begin(), items.end(), [](const Item &a, const Item &b) {
+        return a.bytes != b.bytes ? a.bytes > b.bytes : a.begin < b.begin;
+      });
   for (Value &v : values)
     v.offset = -1;
   arenaBytes = 0;
@@ -241,8 +242,9 @@ void Plan::PlanMemory() {
     for (const Item *p : placed)
       if (p->begin <= item.end && item.begin <= p->end && p->bytes > 0)
         conflicts.push_back(p);
-    std::sort(conflicts.begin(), conflicts.end(),
-              [](const Item *a, const Item *b) { return a->offset < b->offset; });
+    std::sort(
+        conflicts.begin(), conflicts.end(),
+        [](const Item *a, const Item *b) { return a->offset < b->offset; });
     int64_t offset = 0;
     for (const Item *c : conflicts) {
       if (offset + item.bytes <= c->offset)
@@ -265,8 +267,8 @@ std::string Plan::ToString() const {
     return absl::StrJoin(parts, ", ");
   };
   auto type = [&](int64_t v) {
-    std::string t =
-        absl::StrCat(DTypeName(values[v].dtype), ShapeToString(values[v].shape));
+    std::string t = absl::StrCat(DTypeName(values[v].dtype),
+                                 ShapeToString(values[v].shape));
     if (values[v].offset >= 0)
       absl::StrAppend(&t, " at ", values[v].offset);
     return t;

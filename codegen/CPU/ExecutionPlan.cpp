@@ -174,9 +174,8 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
         return constant.emitError("constant of dynamic shape ") << shaped;
       rt::Plan::Constant c;
       c.shape.assign(shaped.getShape().begin(), shaped.getShape().end());
-      FailureOr<rt::AlignedBytes> bytes =
-          bytesOf(constant, rt::DTypeSize(value->dtype),
-                  shaped.getNumElements());
+      FailureOr<rt::AlignedBytes> bytes = bytesOf(
+          constant, rt::DTypeSize(value->dtype), shaped.getNumElements());
       if (failed(bytes))
         return failure();
       c.bytes = std::move(*bytes);

@@ -36,8 +36,7 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   if (failed(kernelPm.run(module)))
     return failure();
   auto main = module.lookupSymbol<func::FuncOp>("main");
-  FailureOr<rt::Plan> plan =
-      buildExecutionPlan(main, opts.releaseWeightBlobs);
+  FailureOr<rt::Plan> plan = buildExecutionPlan(main, opts.releaseWeightBlobs);
   if (failed(plan))
     return failure();
   main.erase();
@@ -64,8 +63,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   for (const rt::Plan::Step &step : plan->steps) {
     const std::string &name = plan->kernels[step.kernel];
     auto kernel = module.lookupSymbol<func::FuncOp>(name);
-    if (!kernel || kernel->hasAttr(kKernelDestinationsAttrName) !=
-                       step.destinations)
+    if (!kernel ||
+        kernel->hasAttr(kKernelDestinationsAttrName) != step.destinations)
       return module.emitError("kernel '")
              << name << "' was not compiled for its launch in the plan";
   }
@@ -123,8 +122,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
     auto entry = model->engine_->lookupPacked("_mlir_ciface_" + name);
     if (!entry)
       return module.emitError("kernel '")
-             << name << "' has no entry point: "
-             << llvm::toString(entry.takeError());
+             << name
+             << "' has no entry point: " << llvm::toString(entry.takeError());
     entries.push_back(*entry);
   }
   absl::StatusOr<std::unique_ptr<rt::CpuExecutor>> executor =

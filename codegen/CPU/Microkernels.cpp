@@ -376,7 +376,8 @@ std::optional<PaddedInput> unpaddedInput(Value input, Operation *conv) {
   // The source is read later than the copy read it: nothing in between may
   // write it.
   Value root = viewRoot(source);
-  for (Operation *op = copy->getNextNode(); op != conv; op = op->getNextNode()) {
+  for (Operation *op = copy->getNextNode(); op != conv;
+       op = op->getNextNode()) {
     auto effects = dyn_cast<MemoryEffectOpInterface>(op);
     if (!effects) {
       if (!isPure(op))

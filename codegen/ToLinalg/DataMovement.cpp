@@ -718,9 +718,8 @@ void populateDataMovementToLinalg(RewritePatternSet &patterns) {
            StaticReshapeLowering<UnsqueezeOp>, DynamicReshapeLowering,
            ConcatLowering, SliceLowering, DynamicSliceLowering, SplitLowering,
            GatherLowering, GatherElementsLowering, PadLowering, ExpandLowering,
-           TriluLowering, ConstantOfShapeLowering, RangeLowering,
-           ShapeLowering, SizeLowering>(
-      patterns.getContext());
+           TriluLowering, ConstantOfShapeLowering, RangeLowering, ShapeLowering,
+           SizeLowering>(patterns.getContext());
 }
 
 } // namespace bathy::codegen

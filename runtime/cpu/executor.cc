@@ -48,8 +48,8 @@ absl::StatusOr<HostTensor> CopyOut(const int64_t *w, DType dtype,
     return out.status();
   size_t elem = DTypeSize(dtype);
   const int64_t *strides = w + 3 + rank;
-  const char *base =
-      static_cast<const char *>(PointerAt(w, 1)) + w[2] * static_cast<int64_t>(elem);
+  const char *base = static_cast<const char *>(PointerAt(w, 1)) +
+                     w[2] * static_cast<int64_t>(elem);
   bool contiguous = true;
   for (int64_t d = rank - 1, expected = 1; d >= 0; expected *= shape[d], --d)
     if (shape[d] != 1 && strides[d] != expected)
@@ -120,8 +120,8 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
     return s;
   if (entries.size() != plan.kernels.size())
     return absl::InvalidArgumentError(
-        absl::StrCat("the plan launches ", plan.kernels.size(),
-                     " kernels but ", entries.size(), " were bound"));
+        absl::StrCat("the plan launches ", plan.kernels.size(), " kernels but ",
+                     entries.size(), " were bound"));
   for (size_t i = 0; i < entries.size(); ++i)
     if (!entries[i])
       return absl::InvalidArgumentError(

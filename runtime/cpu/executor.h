@@ -5,8 +5,8 @@
 // runs the plan's launches in order. Kernels take MLIR memref descriptors
 // and either write their results into the run's arena (where the plan's
 // memory planner put them) or return buffers they allocated, which the
-// executor frees after the value's last reader. Kernels split their loops across the
-// runtime's thread pool themselves.
+// executor frees after the value's last reader. Kernels split their loops
+// across the runtime's thread pool themselves.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BATHY_RUNTIME_CPU_EXECUTOR_H

@@ -177,8 +177,7 @@ TEST(CpuExecutor, RejectsMalformedPlans) {
   auto expectBad = [](Plan p, const std::string &what) {
     auto e = CpuExecutor::Create(std::move(p), Entries());
     ASSERT_FALSE(e.ok()) << what;
-    EXPECT_NE(e.status().message().find(what), std::string::npos)
-        << e.status();
+    EXPECT_NE(e.status().message().find(what), std::string::npos) << e.status();
   };
   Plan p = SamplePlan();
   p.steps[0].args = {0, 6};
@@ -273,8 +272,7 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
           0, {a, b}, {static_cast<int64_t>(p.values.size())}, {}, true});
       p.values.push_back(Val(Kind::kResult, s, 1 + rng() % 300));
     }
-    p.outputSpecs = {
-        TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
+    p.outputSpecs = {TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
     p.outputs = {static_cast<int64_t>(p.values.size()) - 1};
     ASSERT_TRUE(p.Validate().ok()) << p.Validate();
     p.ComputeReleases();
@@ -290,8 +288,7 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
         bool alive = da <= std::max(last[b], db) && db <= std::max(last[a], da);
         int64_t ea = p.values[a].offset + p.values[a].shape[0] * 4;
         int64_t eb = p.values[b].offset + p.values[b].shape[0] * 4;
-        bool overlap =
-            p.values[a].offset < eb && p.values[b].offset < ea;
+        bool overlap = p.values[a].offset < eb && p.values[b].offset < ea;
         EXPECT_FALSE(alive && overlap) << "values " << a << " and " << b;
         EXPECT_LE(ea, p.arenaBytes);
       }

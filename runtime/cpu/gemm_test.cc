@@ -317,10 +317,8 @@ TEST(Kernels, DepthwiseConv2dMatchesDirectLoops) {
                  Case{1, 3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
                  Case{2, 2, 10, 11, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0},
                  Case{1, 2, 8, 8, 5, 5, 1, 2, 2, 1, 2, 3, 2, 2}}) {
-    int64_t oh =
-        (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-    int64_t ow =
-        (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+    int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+    int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
     std::vector<float> x = Random(t.n * t.c * t.h * t.w, 14),
                        w = Random(t.c * t.kh * t.kw, 15),
                        out(t.n * t.c * oh * ow, 0.25f);
@@ -364,10 +362,8 @@ TEST(Kernels, Conv2dMatchesDirectLoops) {
                  Case{2, 5, 10, 10, 7, 3, 2, 2, 3, 1, 1, 0, 1, 1, 0},
                  Case{1, 3, 16, 16, 4, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},
                  Case{1, 4, 5, 5, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1}}) {
-    int64_t oh =
-        (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
-    int64_t ow =
-        (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+    int64_t oh = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+    int64_t ow = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
     std::vector<float> x = Random(t.n * t.c * t.h * t.w, 6),
                        w = Random(t.f * t.c * t.kh * t.kw, 7),
                        out(t.n * t.f * oh * ow, 0.5f);

@@ -221,8 +221,8 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   // The output per image as an [f, oh*ow] matrix (contiguous rows needed).
   bool outFlat = vo.strides[3] == 1 && vo.strides[2] == ow;
   std::vector<float> outCopy;
-  bool pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 &&
-                   pl == 0;
+  bool pointwise =
+      kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
   int64_t ih = vx.sizes[2], iw = vx.sizes[3];
   bool inFlat = vx.strides[3] == 1 && vx.strides[2] == vx.sizes[3];
   // Kept per thread across calls: a fresh buffer per convolution costs page

@@ -27,8 +27,7 @@ void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank, void *b,
 void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank, void *w,
                          int64_t out_rank, void *out, int64_t stride_h,
                          int64_t stride_w, int64_t dilation_h,
-                         int64_t dilation_w, int64_t pad_top,
-                         int64_t pad_left);
+                         int64_t dilation_w, int64_t pad_top, int64_t pad_left);
 
 /// Depthwise: out[n, c, oh, ow] += sum_{kh, kw}
 ///   x[n, c, oh*sh + kh*dh - pad_top, ow*sw + kw*dw - pad_left]
