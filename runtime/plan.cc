@@ -86,9 +86,6 @@ absl::Status Plan::Validate() const {
   using Kind = Value::Kind;
   for (size_t i = 0; i < values.size(); ++i) {
     const Value &v = values[i];
-    if (v.rank < 0 || static_cast<int64_t>(v.shape.size()) != v.rank)
-      return Bad(absl::StrCat("value ", i, " has rank ", v.rank, " and shape ",
-                              ShapeToString(v.shape)));
     for (int64_t d : v.shape)
       if (d < -1)
         return Bad(

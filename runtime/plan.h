@@ -49,12 +49,12 @@ struct Plan {
     enum class Kind : uint8_t { kInput, kConstant, kResult };
     Kind kind = Kind::kResult;
     DType dtype = DType::kF32;
-    int64_t rank = 0;
     /// For results: the step defining it; for inputs and constants: their
     /// index in `inputs` / `constants`.
     int64_t index = 0;
-    /// Sizes known when compiling (-1 where dynamic); `rank` entries.
+    /// Sizes known when compiling (-1 where dynamic); its size is the rank.
     std::vector<int64_t> shape;
+    int64_t rank() const { return static_cast<int64_t>(shape.size()); }
     /// Where the memory planner placed it in the run's arena (results of
     /// steps with destinations only; -1 elsewhere).
     int64_t offset = -1;

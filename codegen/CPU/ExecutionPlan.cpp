@@ -55,7 +55,6 @@ FailureOr<rt::Plan::Value> valueOf(Value v, StringRef what) {
                           << ", which the runtime does not support";
   rt::Plan::Value value;
   value.dtype = *dtype;
-  value.rank = ranked.getRank();
   for (int64_t d : ranked.getShape())
     value.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
   return value;

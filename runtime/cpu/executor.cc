@@ -139,6 +139,14 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
   return executor;
 }
 
+CpuExecutor::CpuExecutor(Plan plan, std::vector<KernelEntry> entries)
+    : plan_(std::move(plan)), entries_(std::move(entries)) {
+  for (const Plan::Value &v : plan_.values) {
+    descriptorAt_.push_back(descriptorWords_);
+    descriptorWords_ += DescriptorWords(v.rank());
+  }
+}
+
 CpuExecutor::~CpuExecutor() {
   for (const void *p : registered_)
     bathy_rt_unregister_constant(p);
@@ -149,13 +157,8 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
   if (absl::Status s = CheckInputs(plan_.inputSpecs, inputs); !s.ok())
     return s;
   const std::vector<Plan::Value> &values = plan_.values;
-  std::vector<size_t> at(values.size());
-  size_t words = 0;
-  for (size_t v = 0; v < values.size(); ++v) {
-    at[v] = words;
-    words += DescriptorWords(values[v].rank);
-  }
-  std::vector<int64_t> desc(words, 0);
+  const std::vector<size_t> &at = descriptorAt_;
+  std::vector<int64_t> desc(descriptorWords_, 0);
   std::unordered_set<const void *> external;
   // A zero-size tensor still needs an address.
   static const int64_t dummy = 0;
@@ -189,7 +192,7 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
     if (!step.destinations) {
       size_t n = 0;
       for (int64_t r : step.results)
-        n += DescriptorWords(values[r].rank);
+        n += DescriptorWords(values[r].rank());
       resultWords.assign(n, 0);
       pointers.push_back(resultWords.data());
     }
@@ -206,7 +209,7 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
       continue; // Nothing to take over or release: the arena holds them.
     size_t offset = 0;
     for (int64_t r : step.results) {
-      size_t count = DescriptorWords(values[r].rank);
+      size_t count = DescriptorWords(values[r].rank());
       const int64_t *words = &resultWords[offset];
       // A view into the arena would outlive its slot's next tenant.
       auto *allocated = static_cast<uint8_t *>(PointerAt(words, 0));
@@ -227,7 +230,7 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
   std::vector<HostTensor> results;
   for (int64_t o : plan_.outputs) {
     absl::StatusOr<HostTensor> out =
-        CopyOut(&desc[at[o]], values[o].dtype, values[o].rank);
+        CopyOut(&desc[at[o]], values[o].dtype, values[o].rank());
     if (!out.ok())
       return out.status();
     results.push_back(std::move(*out));

@@ -47,10 +47,13 @@ public:
   Run(const std::vector<const HostTensor *> &inputs) const;
 
 private:
-  CpuExecutor(Plan plan, std::vector<KernelEntry> entries)
-      : plan_(std::move(plan)), entries_(std::move(entries)) {}
+  CpuExecutor(Plan plan, std::vector<KernelEntry> entries);
   Plan plan_;
   std::vector<KernelEntry> entries_;
+  /// Where each value's memref descriptor starts in a run's descriptor
+  /// words, and how many words they take in all.
+  std::vector<size_t> descriptorAt_;
+  size_t descriptorWords_ = 0;
   /// Start of each constant registered with the GEMM cache.
   std::vector<const void *> registered_;
 };

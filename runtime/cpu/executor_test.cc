@@ -60,7 +60,6 @@ Plan::Value Val(Kind kind, int64_t index, int64_t size = -1) {
   Plan::Value v;
   v.kind = kind;
   v.dtype = DType::kF32;
-  v.rank = 1;
   v.shape = {size};
   v.index = index;
   return v;
