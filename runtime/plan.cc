@@ -3,6 +3,7 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <map>
@@ -54,11 +55,14 @@ AlignedBytes AlignedBytes::Allocate(size_t size) {
   AlignedBytes b;
   // aligned_alloc wants a multiple of the alignment, and a zero-size
   // constant still needs an address.
+  if (size > SIZE_MAX - 63)
+    return b;
   size_t rounded = (size + 63) / 64 * 64;
   b.data = {
       static_cast<uint8_t *>(std::aligned_alloc(64, rounded ? rounded : 64)),
       std::free};
-  b.size = size;
+  if (b.data)
+    b.size = size;
   return b;
 }
 

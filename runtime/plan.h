@@ -40,6 +40,7 @@ absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
 struct AlignedBytes {
   std::unique_ptr<uint8_t, void (*)(void *)> data{nullptr, nullptr};
   size_t size = 0;
+  /// `size` bytes; `data` is null when the allocation failed.
   static AlignedBytes Allocate(size_t size);
 };
 
@@ -84,6 +85,9 @@ struct Plan {
   std::vector<Constant> constants;
   /// Kernel names; steps refer to them by index.
   std::vector<std::string> kernels;
+  /// The ONNX nodes each kernel computes ("a, b, c"; may be empty), for
+  /// errors raised while it runs.
+  std::vector<std::string> kernelNodes;
   std::vector<Step> steps;
   /// Value of each graph output, in order.
   std::vector<int64_t> outputs;

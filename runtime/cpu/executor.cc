@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/run_context.h"
+#include "runtime/memory.h"
 
 namespace bathy::rt {
 namespace {
@@ -77,15 +79,13 @@ absl::StatusOr<HostTensor> CopyOut(const int64_t *w, DType dtype,
 
 /// Buffers kernels returned during one run, counted by allocation: a kernel
 /// may hand back one buffer as two results, or a view of a buffer another
-/// value holds. Freed when the last value holding them is released.
+/// value holds. Freed when the last value holding them is released; what is
+/// left at the end of the run (outputs, or everything after a failed check)
+/// goes with the run's context.
 class Buffers {
 public:
   explicit Buffers(std::unordered_set<const void *> external)
       : external_(std::move(external)) {}
-  ~Buffers() {
-    for (auto &entry : count_)
-      std::free(entry.first);
-  }
   /// Takes a reference for a value whose buffer starts at `allocated`;
   /// returns what to release later (null: not ours to free).
   void *Retain(void *allocated) {
@@ -102,7 +102,7 @@ public:
       return;
     auto it = count_.find(allocated);
     if (it != count_.end() && --it->second == 0) {
-      std::free(allocated);
+      bathy_rt_free(allocated);
       count_.erase(it);
     }
   }
@@ -111,6 +111,15 @@ private:
   std::unordered_set<const void *> external_;
   std::unordered_map<void *, int> count_;
 };
+
+/// The kernel a failing check ran in, when its message does not say.
+std::string KernelContext(const Plan &plan, int64_t kernel) {
+  std::string where = absl::StrCat("kernel '", plan.kernels[kernel], "'");
+  if (static_cast<size_t>(kernel) < plan.kernelNodes.size() &&
+      !plan.kernelNodes[kernel].empty())
+    absl::StrAppend(&where, " (ONNX nodes ", plan.kernelNodes[kernel], ")");
+  return where;
+}
 
 } // namespace
 
@@ -128,6 +137,10 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
           absl::StrCat("kernel '", plan.kernels[i], "' has no code"));
   plan.ComputeReleases();
   plan.PlanMemory();
+  if (absl::Status s =
+          CheckAllocationSize(plan.arenaBytes, "the arena of the plan's intermediate tensors");
+      !s.ok())
+    return s;
   std::unique_ptr<CpuExecutor> executor(
       new CpuExecutor(std::move(plan), std::move(entries)));
   for (const Plan::Constant &c : executor->plan_.constants)
@@ -175,7 +188,22 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
   }
 
   // The planned buffers: one allocation per run, so runs may overlap.
+  if (!ReserveMemory(plan_.arenaBytes))
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the run's intermediate tensors need ", FormatBytes(plan_.arenaBytes),
+        ", which does not fit the memory limit of ",
+        FormatBytes(MemoryLimit()), " (--max-memory; ",
+        FormatBytes(MemoryInUse()), " in use)"));
+  struct Reservation {
+    int64_t bytes;
+    ~Reservation() { ReleaseMemory(bytes); }
+  } reservation{plan_.arenaBytes};
   AlignedBytes arena = AlignedBytes::Allocate(plan_.arenaBytes);
+  if (!arena.data)
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory allocating the run's intermediate "
+                     "tensors (",
+                     FormatBytes(plan_.arenaBytes), ")"));
   uint8_t *arenaBegin = arena.data.get();
   for (const Plan::Step &step : plan_.steps)
     if (step.destinations)
@@ -183,6 +211,9 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
         FillDescriptor(&desc[at[r]], arenaBegin + values[r].offset,
                        values[r].shape);
 
+  // Every buffer a kernel allocates is recorded here and freed with it, also
+  // when a check stops the run half way.
+  RunContext context;
   Buffers buffers(std::move(external));
   std::vector<void *> owner(values.size(), nullptr);
   std::vector<int64_t> resultWords;
@@ -204,7 +235,13 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
     argv.clear();
     for (void *&p : pointers)
       argv.push_back(&p);
-    entries_[step.kernel](argv.data());
+    if (absl::Status s = context.CallKernel(entries_[step.kernel], argv.data());
+        !s.ok()) {
+      std::string message(s.message());
+      if (message.rfind("node '", 0) != 0)
+        message = KernelContext(plan_, step.kernel) + ": " + message;
+      return absl::Status(s.code(), message);
+    }
     if (step.destinations)
       continue; // Nothing to take over or release: the arena holds them.
     size_t offset = 0;
@@ -235,7 +272,7 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
       return out.status();
     results.push_back(std::move(*out));
   }
-  // Outputs' buffers (never released by a step) go with `buffers`.
+  // Outputs' buffers (never released by a step) go with `context`.
   return results;
 }
 

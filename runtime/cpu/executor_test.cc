@@ -1,11 +1,17 @@
 //===- executor_test.cc - The CPU executor on hand-written kernels --------===//
 #include "runtime/cpu/executor.h"
 
+#include <atomic>
+
 #include <cstdlib>
 #include <cstring>
 #include <random>
 
 #include "gtest/gtest.h"
+#include "runtime/cpu/kernels.h"
+#include "runtime/cpu/run_context.h"
+#include "runtime/cpu/thread_pool.h"
+#include "runtime/memory.h"
 
 namespace bathy::rt {
 namespace {
@@ -19,8 +25,9 @@ struct Desc1 {
 Desc1 *Arg(void **args, int i) { return *static_cast<Desc1 **>(args[i]); }
 
 Desc1 Fresh(int64_t n) {
-  // Like MLIR's lowering: an aligned pointer inside the allocation.
-  auto *base = static_cast<float *>(std::malloc(sizeof(float) * (n + 4)));
+  // Like MLIR's lowering: an aligned pointer inside the allocation, which
+  // comes from the runtime's allocator.
+  auto *base = static_cast<float *>(bathy_rt_alloc(sizeof(float) * (n + 4)));
   return {base, base + 2, 0, n, 1};
 }
 
@@ -292,6 +299,159 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
         EXPECT_LE(ea, p.arenaBytes);
       }
   }
+}
+
+/// Allocates a buffer, then fails a check when x[0] is negative: the run
+/// must stop with the message, and nothing it allocated may stay behind.
+void CheckedKernel(void **args) {
+  Desc1 *a = Arg(args, 1);
+  Desc1 out = Fresh(a->size);
+  if (a->aligned[a->offset] < 0)
+    bathy_rt_fail("node 'check' (Test): x[0] is {0}, sizes {1} and {2}",
+                  static_cast<int64_t>(a->aligned[a->offset]), a->size, 7);
+  for (int64_t i = 0; i < a->size; ++i)
+    out.aligned[i] = a->aligned[a->offset + i * a->stride];
+  *Arg(args, 0) = out;
+}
+
+/// The same check, failing inside a task of a parallel loop.
+void ParallelCheckedKernel(void **args) {
+  Desc1 *a = Arg(args, 1);
+  Desc1 out = Fresh(a->size);
+  struct Ctx {
+    Desc1 *a;
+    Desc1 out;
+  } ctx{a, out};
+  bathy_rt_parallel_for(
+      a->size, 1,
+      [](void *p, int64_t begin, int64_t end) {
+        auto *c = static_cast<Ctx *>(p);
+        for (int64_t i = begin; i < end; ++i) {
+          float v = c->a->aligned[c->a->offset + i * c->a->stride];
+          if (v < 0)
+            bathy_rt_fail("element {0} is negative", i, 0, 0);
+          c->out.aligned[i] = v;
+        }
+      },
+      &ctx);
+  *Arg(args, 0) = out;
+}
+
+/// Asks for more memory than any limit allows.
+void HugeKernel(void **args) {
+  Desc1 *a = Arg(args, 1);
+  *Arg(args, 0) = Fresh(int64_t{1} << 60);
+  (void)a;
+}
+
+Plan OneStepPlan() {
+  Plan p;
+  p.values = {Val(Kind::kInput, 0), Val(Kind::kResult, 0)};
+  p.inputSpecs = {Spec("x")};
+  p.outputSpecs = {Spec("y")};
+  p.inputs = {0};
+  p.kernels = {"checked"};
+  p.kernelNodes = {"check"};
+  p.steps = {{0, {0}, {1}, {}}};
+  p.outputs = {1};
+  return p;
+}
+
+TEST(CpuExecutor, AFailingCheckStopsTheRunAndFreesItsBuffers) {
+  for (KernelEntry entry : {&CheckedKernel, &ParallelCheckedKernel}) {
+    auto executor = CpuExecutor::Create(OneStepPlan(), {entry});
+    ASSERT_TRUE(executor.ok()) << executor.status();
+    auto x = HostTensor::Create(DType::kF32, {64});
+    for (int i = 0; i < 64; ++i)
+      x->data_as<float>()[i] = static_cast<float>(i);
+    int64_t before = MemoryInUse();
+    auto out = (*executor)->Run({&*x});
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_FLOAT_EQ((*out)[0].data_as<float>()[63], 63);
+    // A negative element fails the check, on this thread or a worker.
+    x->data_as<float>()[0] = -5;
+    x->data_as<float>()[40] = -1;
+    out = (*executor)->Run({&*x});
+    ASSERT_FALSE(out.ok());
+    std::string message(out.status().message());
+    if (entry == &CheckedKernel)
+      EXPECT_EQ(message, "node 'check' (Test): x[0] is -5, sizes 64 and 7");
+    else
+      EXPECT_NE(message.find("kernel 'checked' (ONNX nodes check): element "),
+                std::string::npos)
+          << message;
+    EXPECT_EQ(MemoryInUse(), before);
+    // The executor is still usable.
+    x->data_as<float>()[0] = 1;
+    x->data_as<float>()[40] = 1;
+    out = (*executor)->Run({&*x});
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(MemoryInUse(), before);
+  }
+}
+
+TEST(CpuExecutor, AllocationsBeyondTheLimitFailTheRun) {
+  auto executor = CpuExecutor::Create(OneStepPlan(), {&HugeKernel});
+  ASSERT_TRUE(executor.ok()) << executor.status();
+  auto x = HostTensor::Create(DType::kF32, {4});
+  auto out = (*executor)->Run({&*x});
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("cannot allocate a buffer of 4.0 EiB"),
+            std::string::npos)
+      << out.status();
+  // A plan whose arena exceeds the limit is refused when loaded.
+  SetMemoryLimit(1 << 20);
+  Plan p = ChainPlan();
+  for (Plan::Value &v : p.values)
+    v.shape = {1 << 20};
+  for (TensorSpec *s : {&p.inputSpecs[0], &p.outputSpecs[0], &p.outputSpecs[1]})
+    s->shape = {1 << 20};
+  auto big = CpuExecutor::Create(std::move(p), {&IncrementInto});
+  SetMemoryLimit(0);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find(
+                "the arena of the plan's intermediate tensors needs 12.0 MiB, "
+                "more than the "
+                "memory limit of 1.0 MiB"),
+            std::string::npos)
+      << big.status();
+}
+
+TEST(RunContext, ChecksOutsideTasksAndInside) {
+  RunContext context;
+  struct Args {
+    int64_t fail_at;
+  } args{3};
+  void *argv[] = {&args};
+  auto kernel = [](void **a) {
+    auto *p = static_cast<Args *>(a[0]);
+    void *kept = bathy_rt_alloc(100);
+    (void)kept; // left live: the context frees it
+    if (p->fail_at >= 0)
+      bathy_rt_fail("failed at {0}", p->fail_at, 0, 0);
+  };
+  absl::Status s = context.CallKernel(kernel, argv);
+  EXPECT_EQ(s.message(), "failed at 3");
+  EXPECT_EQ(context.live_buffers(), 1);
+  EXPECT_EQ(context.live_bytes(), 100);
+}
+
+TEST(ThreadPool, TaskExceptionsReachTheCaller) {
+  bathy_rt_set_num_threads(3);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(ThreadPool::Default().ParallelFor(8,
+                                                 [&](int64_t i) {
+                                                   ++ran;
+                                                   if (i == 5)
+                                                     throw std::bad_alloc();
+                                                 }),
+               std::bad_alloc);
+  EXPECT_EQ(ran.load(), 8);
+  // The pool keeps working.
+  ran = 0;
+  ThreadPool::Default().ParallelFor(8, [&](int64_t) { ++ran; });
+  EXPECT_EQ(ran.load(), 8);
+  bathy_rt_set_num_threads(0);
 }
 
 } // namespace

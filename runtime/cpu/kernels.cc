@@ -2,8 +2,10 @@
 #include "runtime/cpu/kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
+#include <new>
 #include <mutex>
 #include <tuple>
 #if defined(__GLIBC__)
@@ -15,6 +17,7 @@
 #include "runtime/cpu/attention.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/cpu/memref.h"
+#include "runtime/cpu/run_context.h"
 #include "runtime/cpu/thread_pool.h"
 
 namespace bathy::rt {
@@ -111,10 +114,10 @@ extern "C" void bathy_rt_unregister_constant(const void *data) {
   }
 }
 
-extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
-                                    void *b, int64_t out_rank, void *out) {
-  View va = Decode(a_rank, a), vb = Decode(b_rank, b),
-       vo = Decode(out_rank, out);
+namespace bathy::rt {
+namespace {
+void Matmul(const View &va, const View &vb, const View &vo) {
+  int64_t a_rank = va.rank, b_rank = vb.rank, out_rank = vo.rank;
   int64_t batch_rank = out_rank - 2;
   int64_t m = vo.sizes[out_rank - 2], n = vo.sizes[out_rank - 1];
   int64_t k = va.sizes[a_rank - 1];
@@ -173,7 +176,6 @@ extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
   }
 }
 
-namespace {
 /// The output columns [lo, hi) whose input column xo*sw + off - pad lies in
 /// [0, width): outside it a tap reads padding.
 std::pair<int64_t, int64_t> ValidColumns(int64_t ow, int64_t sw, int64_t off,
@@ -186,14 +188,9 @@ std::pair<int64_t, int64_t> ValidColumns(int64_t ow, int64_t sw, int64_t off,
   hi = std::max(lo, std::min(hi, ow));
   return {lo, hi};
 }
-} // namespace
 
-extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
-                                    void *w, int64_t out_rank, void *out,
-                                    int64_t sh, int64_t sw, int64_t dh,
-                                    int64_t dw, int64_t pt, int64_t pl) {
-  View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
-       vo = Decode(out_rank, out);
+void Conv2d(const View &vx, const View &vw, const View &vo, int64_t sh,
+            int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl) {
   int64_t batch = vo.sizes[0], f = vo.sizes[1], oh = vo.sizes[2],
           ow = vo.sizes[3];
   int64_t c = vx.sizes[1], kh = vw.sizes[2], kw = vw.sizes[3];
@@ -283,7 +280,6 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   }
 }
 
-namespace {
 /// One output row of a depthwise tap: dst[x] += w * src[x * step]. Built
 /// for AVX2 as well, picked at load time.
 __attribute__((target_clones("avx2", "default"))) void
@@ -296,14 +292,9 @@ TapRow(float *dst, const float *src, int64_t n, int64_t step, float w) {
       dst[x] += w * src[x * step];
   }
 }
-} // namespace
 
-extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
-                                      void *w, int64_t out_rank, void *out,
-                                      int64_t sh, int64_t sw, int64_t dh,
-                                      int64_t dw, int64_t pt, int64_t pl) {
-  View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
-       vo = Decode(out_rank, out);
+void DwConv2d(const View &vx, const View &vw, const View &vo, int64_t sh,
+              int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl) {
   int64_t batch = vo.sizes[0], c = vo.sizes[1], oh = vo.sizes[2],
           ow = vo.sizes[3];
   int64_t ih = vx.sizes[2], iw = vx.sizes[3];
@@ -346,6 +337,93 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   });
 }
 
+/// Runs a kernel body that may throw (std::bad_alloc from scratch buffers):
+/// an exception may not cross generated code, so it stops the run instead.
+template <typename Body> void RunBody(const char *kernel, Body &&body) {
+  const char *error = nullptr;
+  try {
+    body();
+  } catch (const std::bad_alloc &) {
+    error = "out of memory for scratch buffers";
+  } catch (const std::exception &) {
+    error = "internal error";
+  }
+  if (error)
+    bathy_rt_fail(error, 0, 0, 0);
+  (void)kernel;
+}
+
+/// Operand sizes the generated code should have checked already; checked
+/// again here, since reading outside an operand is never acceptable.
+void CheckMatmul(const View &a, const View &b, const View &o) {
+  if (a.rank < 2 || b.rank < 2 || o.rank < 2 ||
+      o.rank < std::max(a.rank, b.rank))
+    bathy_rt_fail("matmul: operand ranks {0} and {1} do not fit the result's",
+                  a.rank, b.rank, 0);
+  int64_t k = a.sizes[a.rank - 1];
+  if (b.sizes[b.rank - 2] != k)
+    bathy_rt_fail("matmul: the inner dims differ: {0} vs {1}", k,
+                  b.sizes[b.rank - 2], 0);
+  if (a.sizes[a.rank - 2] != o.sizes[o.rank - 2] ||
+      b.sizes[b.rank - 1] != o.sizes[o.rank - 1])
+    bathy_rt_fail("matmul: the result's sizes do not match the operands'", 0,
+                  0, 0);
+  for (const View *v : {&a, &b})
+    for (int64_t j = 0; j < v->rank - 2; ++j) {
+      int64_t d = j + o.rank - v->rank;
+      if (v->sizes[j] != 1 && v->sizes[j] != o.sizes[d])
+        bathy_rt_fail("matmul: batch dim of size {0} does not broadcast to "
+                      "{1}",
+                      v->sizes[j], o.sizes[d], 0);
+    }
+}
+
+void CheckConv(const View &x, const View &w, const View &o, bool depthwise) {
+  if (x.rank != 4 || w.rank != 4 || o.rank != 4)
+    bathy_rt_fail("conv2d: operands must have rank 4", 0, 0, 0);
+  if (x.sizes[0] != o.sizes[0])
+    bathy_rt_fail("conv2d: batch {0} of the input vs {1} of the result",
+                  x.sizes[0], o.sizes[0], 0);
+  if (depthwise ? (w.sizes[0] != x.sizes[1] || o.sizes[1] != x.sizes[1])
+                : (w.sizes[1] != x.sizes[1] || w.sizes[0] != o.sizes[1]))
+    bathy_rt_fail("conv2d: the input has {0} channels, the weight {1}",
+                  x.sizes[1], w.sizes[depthwise ? 0 : 1], 0);
+}
+
+} // namespace
+} // namespace bathy::rt
+
+using namespace bathy::rt;
+
+extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
+                                    void *b, int64_t out_rank, void *out) {
+  View va = Decode(a_rank, a), vb = Decode(b_rank, b),
+       vo = Decode(out_rank, out);
+  CheckMatmul(va, vb, vo);
+  RunBody("matmul", [&] { Matmul(va, vb, vo); });
+}
+
+extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
+                                    void *w, int64_t out_rank, void *out,
+                                    int64_t sh, int64_t sw, int64_t dh,
+                                    int64_t dw, int64_t pt, int64_t pl) {
+  View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
+       vo = Decode(out_rank, out);
+  CheckConv(vx, vw, vo, /*depthwise=*/false);
+  RunBody("conv2d", [&] { Conv2d(vx, vw, vo, sh, sw, dh, dw, pt, pl); });
+}
+
+extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
+                                      void *w, int64_t out_rank, void *out,
+                                      int64_t sh, int64_t sw, int64_t dh,
+                                      int64_t dw, int64_t pt, int64_t pl) {
+  View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
+       vo = Decode(out_rank, out);
+  CheckConv(vx, vw, vo, /*depthwise=*/true);
+  RunBody("dwconv2d", [&] { DwConv2d(vx, vw, vo, sh, sw, dh, dw, pt, pl); });
+}
+
+namespace bathy::rt {
 namespace {
 AttentionArgs AttentionOperands(int64_t q_rank, void *q, int64_t k_rank,
                                 void *k, int64_t v_rank, void *v,
@@ -361,15 +439,57 @@ AttentionArgs AttentionOperands(int64_t q_rank, void *q, int64_t k_rank,
   args.causal = static_cast<int>(causal);
   return args;
 }
+void CheckAttention(const AttentionArgs &args) {
+  const View &q = args.q, &k = args.k, &v = args.v, &o = args.out;
+  int64_t r = o.rank;
+  if (r < 3 || q.rank != r || k.rank != r || v.rank != r ||
+      (args.mask.data && args.mask.rank > r))
+    bathy_rt_fail("attention: operands must share a rank of at least 3", 0, 0,
+                  0);
+  if (q.sizes[r - 1] != k.sizes[r - 1])
+    bathy_rt_fail("attention: q's head dim {0} differs from k's {1}",
+                  q.sizes[r - 1], k.sizes[r - 1], 0);
+  if (k.sizes[r - 2] != v.sizes[r - 2])
+    bathy_rt_fail("attention: k has {0} keys but v has {1}", k.sizes[r - 2],
+                  v.sizes[r - 2], 0);
+  int64_t hq = q.sizes[r - 3], hk = k.sizes[r - 3];
+  if (hk != v.sizes[r - 3] || hk == 0 || hq % hk != 0)
+    bathy_rt_fail("attention: {0} query heads do not group over {1} key heads",
+                  hq, hk, 0);
+  if (o.sizes[r - 3] != hq || o.sizes[r - 2] != q.sizes[r - 2] ||
+      o.sizes[r - 1] != v.sizes[r - 1])
+    bathy_rt_fail("attention: the result's sizes do not match the operands'",
+                  0, 0, 0);
+  for (const View *t : {&q, &k, &v})
+    for (int64_t d = 0; d < r - 3; ++d)
+      if (t->sizes[d] != 1 && t->sizes[d] != o.sizes[d])
+        bathy_rt_fail("attention: batch dim of size {0} does not broadcast "
+                      "to {1}",
+                      t->sizes[d], o.sizes[d], 0);
+  if (const View &m = args.mask; m.data)
+    for (int64_t i = 0; i < m.rank; ++i) {
+      int64_t d = r - m.rank + i;
+      int64_t want = d == r - 1   ? k.sizes[r - 2]
+                     : d == r - 2 ? q.sizes[r - 2]
+                                  : o.sizes[d];
+      if (m.sizes[i] != 1 && m.sizes[i] != want)
+        bathy_rt_fail("attention: mask dim of size {0} does not broadcast to "
+                      "{1}",
+                      m.sizes[i], want, 0);
+    }
+}
 } // namespace
+} // namespace bathy::rt
 
 extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
                                        void *k, int64_t v_rank, void *v,
                                        int64_t out_rank, void *out,
                                        float scale, float softcap,
                                        int64_t causal) {
-  Attention(AttentionOperands(q_rank, q, k_rank, k, v_rank, v, out_rank, out,
-                              scale, softcap, causal));
+  AttentionArgs args = AttentionOperands(q_rank, q, k_rank, k, v_rank, v,
+                                         out_rank, out, scale, softcap, causal);
+  CheckAttention(args);
+  RunBody("attention", [&] { Attention(args); });
 }
 
 extern "C" void bathy_rt_attention_masked_f32(
@@ -380,8 +500,21 @@ extern "C" void bathy_rt_attention_masked_f32(
                                          out_rank, out, scale, softcap, causal);
   args.mask = Decode(mask_rank, mask);
   args.masked_score = masked_score;
-  Attention(args);
+  CheckAttention(args);
+  RunBody("attention", [&] { Attention(args); });
 }
+
+namespace {
+struct Slice {
+  void (*fn)(void *, int64_t, int64_t);
+  void *ctx;
+  int64_t begin, end;
+};
+void RunSlice(void *p) {
+  auto *s = static_cast<Slice *>(p);
+  s->fn(s->ctx, s->begin, s->end);
+}
+} // namespace
 
 extern "C" void bathy_rt_parallel_for(int64_t size, int64_t grain,
                                       void (*fn)(void *, int64_t, int64_t),
@@ -397,9 +530,20 @@ extern "C" void bathy_rt_parallel_for(int64_t size, int64_t grain,
     fn(ctx, 0, size);
     return;
   }
+  // Each slice runs guarded: a check failing in one ends that slice (the
+  // others skip their work), and the failure resumes here, on the thread
+  // that runs the kernel, once the loop is over.
+  RunContext *run = RunContext::Current();
+  std::atomic<bool> failed{false};
   pool.ParallelFor(slices, [&](int64_t i) {
-    fn(ctx, size * i / slices, size * (i + 1) / slices);
+    if (failed.load(std::memory_order_relaxed))
+      return;
+    Slice slice{fn, ctx, size * i / slices, size * (i + 1) / slices};
+    if (!RunTask(run, &RunSlice, &slice))
+      failed.store(true, std::memory_order_relaxed);
   });
+  if (failed.load())
+    ResumeFailure();
 }
 
 extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
@@ -445,6 +589,9 @@ const KernelSymbol *KernelSymbols(int *count) {
        reinterpret_cast<void *>(&bathy_rt_parallel_for)},
       {"bathy_rt_set_num_threads",
        reinterpret_cast<void *>(&bathy_rt_set_num_threads)},
+      {"bathy_rt_fail", reinterpret_cast<void *>(&bathy_rt_fail)},
+      {"bathy_rt_alloc", reinterpret_cast<void *>(&bathy_rt_alloc)},
+      {"bathy_rt_free", reinterpret_cast<void *>(&bathy_rt_free)},
   };
   *count = sizeof(symbols) / sizeof(symbols[0]);
   return symbols;

@@ -2,6 +2,7 @@
 #include "runtime/cpu/thread_pool.h"
 
 #include <memory>
+#include <system_error>
 
 namespace bathy::rt {
 namespace {
@@ -15,8 +16,15 @@ std::unique_ptr<ThreadPool> &DefaultSlot() {
 } // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
-  for (int i = 1; i < num_threads; ++i)
-    workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 1; i < num_threads; ++i) {
+    // The system may refuse threads (limits, memory): the pool then runs
+    // on the ones it got.
+    try {
+      workers_.emplace_back([this] { WorkerLoop(); });
+    } catch (const std::system_error &) {
+      break;
+    }
+  }
 }
 
 ThreadPool::~ThreadPool() {
@@ -36,7 +44,15 @@ void ThreadPool::RunTasks() {
     int64_t i = next_++;
     const std::function<void(int64_t)> *task = task_;
     lock.unlock();
-    (*task)(i);
+    // An exception may not leave a worker thread: the first one is handed
+    // to the loop's caller once every task is done.
+    try {
+      (*task)(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> guard(error_mu_);
+      if (!error_)
+        error_ = std::current_exception();
+    }
     lock.lock();
     if (++finished_ == num_tasks_)
       done_.notify_all();
@@ -87,6 +103,9 @@ void ThreadPool::ParallelFor(int64_t num_tasks,
       task(i);
     return;
   }
+  // One loop at a time: runs on other threads (a server's requests) take
+  // turns, where they would overwrite each other's loop state.
+  std::lock_guard<std::mutex> turn(loop_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     task_ = &task;
@@ -104,6 +123,14 @@ void ThreadPool::ParallelFor(int64_t num_tasks,
   done_.wait(lock, [&] { return finished_ == num_tasks_; });
   task_ = nullptr;
   num_tasks_ = 0;
+  lock.unlock();
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> guard(error_mu_);
+    std::swap(error, error_);
+  }
+  if (error)
+    std::rethrow_exception(error);
 }
 
 ThreadPool &ThreadPool::Default() {

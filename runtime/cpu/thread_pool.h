@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -32,6 +33,8 @@ public:
 
   /// Runs `task(i)` for every i in [0, num_tasks) and returns when all are
   /// done. Tasks are handed out dynamically; there is no order among them.
+  /// Loops from different threads take turns. If tasks throw, the first
+  /// exception is rethrown here once every task is done.
   void ParallelFor(int64_t num_tasks, const std::function<void(int64_t)> &task);
 
   /// The pool kernels use. Created on first use with all hardware threads
@@ -56,6 +59,9 @@ private:
   std::atomic<int64_t> finished_{0};
   std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
+  std::mutex loop_mu_;  // held by the thread whose loop runs
+  std::mutex error_mu_; // guards error_
+  std::exception_ptr error_;
 };
 
 } // namespace bathy::rt

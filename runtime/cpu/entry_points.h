@@ -1,0 +1,33 @@
+//===- entry_points.h - Names of the runtime functions generated code calls ===//
+//
+// The one list of the CPU runtime's C entry points that bathy's code
+// generator emits calls to. The compiler (codegen/CPU) and the runtime
+// (runtime/cpu/kernels.cc, run_context.cc) both include it, so a renamed or
+// removed entry point breaks the build instead of the link of a compiled
+// model. Declarations and semantics are in kernels.h and run_context.h.
+// Plain C string literals: this header has no dependencies.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_RUNTIME_CPU_ENTRY_POINTS_H
+#define BATHY_RUNTIME_CPU_ENTRY_POINTS_H
+
+namespace bathy::rt::entry {
+
+// Run-time checks and tensor memory (run_context.h).
+inline constexpr char kFail[] = "bathy_rt_fail";
+inline constexpr char kAlloc[] = "bathy_rt_alloc";
+inline constexpr char kFree[] = "bathy_rt_free";
+
+// Parallel loops (kernels.h).
+inline constexpr char kParallelFor[] = "bathy_rt_parallel_for";
+
+// Microkernels (kernels.h).
+inline constexpr char kMatmulF32[] = "bathy_rt_matmul_f32";
+inline constexpr char kConv2dF32[] = "bathy_rt_conv2d_f32";
+inline constexpr char kDwConv2dF32[] = "bathy_rt_dwconv2d_f32";
+inline constexpr char kAttentionF32[] = "bathy_rt_attention_f32";
+inline constexpr char kAttentionMaskedF32[] = "bathy_rt_attention_masked_f32";
+
+} // namespace bathy::rt::entry
+
+#endif // BATHY_RUNTIME_CPU_ENTRY_POINTS_H
