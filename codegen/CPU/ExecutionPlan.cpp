@@ -8,6 +8,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
+#include "runtime/memory.h"
 
 using namespace mlir;
 
@@ -86,6 +87,9 @@ FailureOr<rt::AlignedBytes> bytesOf(ConstantOp op, size_t elementBytes,
   Attribute value = op.getValue();
   size_t size = static_cast<size_t>(count) * elementBytes;
   rt::AlignedBytes out = rt::AlignedBytes::Allocate(size);
+  if (!out.data)
+    return op.emitError("out of memory copying a constant of ")
+           << rt::FormatBytes(static_cast<int64_t>(size));
   uint8_t *dst = out.data.get();
   // Bytes already in the plan's layout.
   auto copyAll = [&](ArrayRef<char> data,
@@ -191,8 +195,16 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
     if (auto launch = dyn_cast<LaunchOp>(op)) {
       auto [it, fresh] = kernels.try_emplace(
           launch.getKernel(), static_cast<int64_t>(plan.kernels.size()));
-      if (fresh)
+      if (fresh) {
         plan.kernels.push_back(launch.getKernel().str());
+        std::string nodes;
+        if (auto kernel = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+                launch, launch.getKernelAttr()))
+          if (auto list = kernel->getAttrOfType<ArrayAttr>(kKernelNodesAttrName))
+            for (auto name : list.getAsRange<StringAttr>())
+              nodes += (nodes.empty() ? "" : ", ") + name.str();
+        plan.kernelNodes.push_back(std::move(nodes));
+      }
       rt::Plan::Step step;
       step.kernel = it->second;
       for (Value arg : launch.getArgs())

@@ -103,6 +103,8 @@ void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
   // made of a result the function does not own); clones become alloc + copy.
   addTextual(pm,
              "buffer-deallocation-pipeline,convert-bufferization-to-memref");
+  // Sizes that come from run-time values are checked before allocating.
+  pm.addPass(createCheckAllocationsPass());
   // Large generated loop nests run across the runtime's threads.
   if (options.parallelLoops)
     pm.addPass(createParallelizeLoopsPass());
@@ -114,13 +116,20 @@ void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
 void buildCpuToLLVMPipeline(OpPassManager &pm) {
   // Polynomials instead of libm calls, so loops around them vectorize.
   pm.addPass(createApproximateMathPass());
+  addTextual(pm, "convert-linalg-to-loops");
+  // Failed checks call the runtime, which ends the run.
+  pm.addPass(createLowerChecksPass());
+  addTextual(pm, "lower-affine,convert-scf-to-cf,"
+                 "expand-strided-metadata,lower-affine");
+  // No integer division may trap (SIGFPE) on run-time values.
+  pm.addPass(createSafeIntegerDivisionPass());
   addTextual(
-      pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-          "expand-strided-metadata,lower-affine,"
-          "finalize-memref-to-llvm,convert-math-to-funcs,convert-math-to-llvm,"
+      pm, "finalize-memref-to-llvm{use-generic-functions=true},"
+          "convert-math-to-funcs,convert-math-to-llvm,"
           "convert-math-to-libm,convert-arith-to-llvm,"
           "convert-index-to-llvm,convert-cf-to-llvm,"
           "convert-func-to-llvm,reconcile-unrealized-casts");
+  pm.addPass(createRuntimeAllocatorPass());
   pm.addPass(createParallelLaunchToLLVMPass());
 }
 

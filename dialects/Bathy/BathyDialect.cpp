@@ -37,7 +37,21 @@ Operation *BathyDialect::materializeConstant(OpBuilder &builder,
 #include "bathy/Dialect/Bathy/BathyOps.cpp.inc"
 
 //===----------------------------------------------------------------------===//
-// LaunchOp
+// CheckOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CheckOp::verify() {
+  if (getValues().size() > 3)
+    return emitOpError("formats at most 3 values, got ")
+           << getValues().size();
+  for (Type t : getValues().getTypes())
+    if (auto it = dyn_cast<IntegerType>(t); it && it.getWidth() > 64)
+      return emitOpError("values wider than 64 bits cannot be printed");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// FusionGroupOp
 //===----------------------------------------------------------------------===//
 
 LogicalResult FusionGroupOp::verify() {
@@ -53,6 +67,10 @@ LogicalResult FusionGroupOp::verify() {
     return emitOpError("body takes no arguments (it reads values above it)");
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// LaunchOp
+//===----------------------------------------------------------------------===//
 
 LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   auto kernel =

@@ -446,4 +446,73 @@ def ApproximateMathPass : Pass<"bathy-cpu-approximate-math", "mlir::ModuleOp"> {
   ];
 }
 
+def CheckAllocationsPass : Pass<"bathy-cpu-check-allocations", "mlir::ModuleOp"> {
+  let summary = "Checks the run-time sizes of every dynamically sized allocation.";
+  let description = [{
+    A `memref.alloc` with dynamic sizes lowers to `sizes × element size`
+    bytes computed with wrapping arithmetic: a hostile shape ([3, 2^62+1],
+    a negative dim) would allocate a tiny buffer that the kernel then writes
+    past. Before each such allocation this pass adds a `bathy.check` that
+    every dynamic size is non-negative and that the byte count does not
+    overflow (reported with the op's ONNX node and the sizes). The runtime's
+    allocator then checks the byte count against the memory limit. Run
+    after bufferization, before `bathy-cpu-lower-checks`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::bathy::BathyDialect"];
+  let statistics = [
+    Statistic<"numChecked", "num-checked", "Number of allocations checked">,
+  ];
+}
+
+def LowerChecksPass : Pass<"bathy-cpu-lower-checks", "mlir::ModuleOp"> {
+  let summary = "Turns bathy.check and cf.assert into calls of the runtime's bathy_rt_fail.";
+  let description = [{
+    Each `bathy.check %ok, "message" (%values)` becomes `scf.if` on the
+    negated condition around a call of `bathy_rt_fail(message, v0, v1, v2)`
+    (values widened to i64, the message a private LLVM string constant).
+    `cf.assert` (written by upstream runtime verification in the
+    bounds-checked mode) becomes the same call with its message. The
+    runtime's `bathy_rt_fail` ends the run with that message: it does not
+    return. Run before SCF is lowered to control flow.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect"
+  ];
+  let statistics = [
+    Statistic<"numChecks", "num-checks", "Number of checks lowered">,
+  ];
+}
+
+def SafeIntegerDivisionPass : Pass<"bathy-cpu-safe-integer-division", "mlir::ModuleOp"> {
+  let summary = "Gives integer division by 0 and INT_MIN / -1 a defined result.";
+  let description = [{
+    On x86 an integer division by zero, or of the smallest signed value by
+    -1, raises SIGFPE, and in LLVM both are undefined behaviour. Every
+    `arith` integer division or remainder whose divisor is not a constant
+    other than 0 and -1 gets a divisor that cannot trap and a result
+    selected as follows: `x / 0 = 0` and `x % 0 = 0` (NumPy's results);
+    `x / -1 = -x` with wrapping (so INT_MIN / -1 = INT_MIN), `x % -1 = 0`.
+    Elementwise Div and Mod have these semantics, and the constant folder
+    agrees with them. Run before arith is converted to LLVM.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numGuarded", "num-guarded", "Number of divisions guarded">,
+  ];
+}
+
+def RuntimeAllocatorPass : Pass<"bathy-cpu-runtime-allocator", "mlir::ModuleOp"> {
+  let summary = "Kernel buffers come from the runtime's allocator.";
+  let description = [{
+    Runs on the LLVM dialect, after `finalize-memref-to-llvm` with
+    `use-generic-functions`: calls of `_mlir_memref_to_llvm_alloc` and
+    `_mlir_memref_to_llvm_free` become calls of the runtime's
+    `bathy_rt_alloc` and `bathy_rt_free`, which count buffers against the
+    memory limit, stop the run when one does not fit, and free what a
+    failed run left.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // BATHY_PASSES_PASSES_TD

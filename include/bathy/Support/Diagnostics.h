@@ -10,14 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "bathy/Dialect/Bathy/Provenance.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace bathy {
-
-/// Describes a location for people: "node 'conv1' (Conv)" for an imported
-/// op, "file.onnx" for a file, "" when there is nothing useful to say.
-std::string describeLocation(mlir::Location loc);
 
 /// Prints every diagnostic of `context` to `os` while alive.
 class ToolDiagnosticHandler : public mlir::ScopedDiagnosticHandler {

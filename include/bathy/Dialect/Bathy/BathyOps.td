@@ -947,4 +947,39 @@ def Bathy_YieldOp : Bathy_Op<"yield", [Terminator, ReturnLike,
   let assemblyFormat = [{ ($values^ `:` type($values))? attr-dict }];
 }
 
+//===----------------------------------------------------------------------===//
+// Run-time checks
+//===----------------------------------------------------------------------===//
+
+def Bathy_CheckOp : Op<Bathy_Dialect, "check", [
+    MemoryEffects<[MemWrite]>]> {
+  let summary = "Stops the run with an error unless a condition holds.";
+  let description = [{
+    What the compiler needs but cannot prove about run-time sizes and values
+    (operand sizes that must agree, indices that must be in range, sizes that
+    must not overflow) is checked in the kernel with `bathy.check`. When
+    `condition` is false the run stops, before anything depends on the
+    requirement, with `message` as its error; `{0}`, `{1}` and `{2}` in the
+    message stand for the `values` (integers, printed in decimal). Lowering
+    to bathy's kernel IR writes these checks; each target implements them
+    (on the CPU: a call of the runtime's `bathy_rt_fail`, which ends the run
+    and reports the message).
+
+    The op writes to memory as far as other passes know, so nothing moves a
+    read it guards above it and it is never removed as dead.
+
+    Example:
+    ```mlir
+    bathy.check %same, "node 'mm' (MatMul): inner dims differ: {0} vs {1}"
+        (%k0, %k1 : index, index)
+    ```
+  }];
+  let arguments = (ins I1:$condition, StrAttr:$message,
+                       Variadic<AnySignlessIntegerOrIndex>:$values);
+  let assemblyFormat = [{
+    $condition `,` $message (`(` $values^ `:` type($values) `)`)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // BATHY_DIALECT_BATHY_BATHYOPS_TD
