@@ -1,9 +1,25 @@
 //===- Common.cpp - Shared helpers for lowering bathy to linalg -----------===//
 #include "Common.h"
 
+#include "bathy/Dialect/Bathy/Provenance.h"
+#include "mlir/IR/Matchers.h"
+
 using namespace mlir;
 
 namespace bathy::codegen {
+
+void emitCheck(OpBuilder &b, Location loc, Value ok, const Twine &what,
+               ValueRange values) {
+  if (matchPattern(ok, m_One()))
+    return;
+  std::string where = describeLocation(loc);
+  std::string message = where.empty() ? what.str() : where + ": " + what.str();
+  CheckOp::create(b, loc, ok, b.getStringAttr(message), values);
+}
+
+Value sameSize(OpBuilder &b, Location loc, Value a, Value c) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, c);
+}
 
 Value dimValue(OpBuilder &b, Location loc, Value v, int64_t d) {
   auto type = cast<RankedTensorType>(v.getType());
@@ -99,15 +115,21 @@ ArrayRef<int64_t> knownEqualDims(Operation *op) {
 }
 
 Value broadcastOperandAtRuntime(OpBuilder &b, Location loc, Value operand,
-                                ArrayRef<int64_t> dims, ArrayRef<Value> sizes) {
+                                ArrayRef<int64_t> dims, ArrayRef<Value> sizes,
+                                StringRef operandName) {
   auto type = cast<RankedTensorType>(operand.getType());
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   SmallVector<Value> have;
   Value same;
   for (auto [j, size] : llvm::zip(dims, sizes)) {
     have.push_back(dimValue(b, loc, operand, j));
-    Value eq = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                     have.back(), size);
+    Value eq = sameSize(b, loc, have.back(), size);
+    emitCheck(b, loc,
+              arith::OrIOp::create(b, loc, eq, sameSize(b, loc, have.back(), one)),
+              (operandName.empty() ? Twine("") : operandName + " ") + "dim " +
+                  Twine(j) +
+                  " has size {0}, which does not broadcast to {1}",
+              ValueRange{have.back(), size});
     same = same ? arith::AndIOp::create(b, loc, same, eq).getResult() : eq;
   }
   auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, same,
@@ -166,8 +188,33 @@ SmallVector<Value> broadcastOperands(OpBuilder &b, Location loc,
       sizes[d] = broadcastSizeAtRuntime(b, loc, operands, result, d);
     return sizes[d];
   };
+  // Static sizes another operand's dynamic size meets: the broadcast size
+  // must be that size (dynamic operands are checked below, when read).
+  for (int64_t d = 0; d < rank; ++d) {
+    if (llvm::is_contained(equalDims, d))
+      continue;
+    bool anyDynamic = false;
+    for (Value v : operands) {
+      auto type = cast<RankedTensorType>(v.getType());
+      int64_t j = d - (rank - type.getRank());
+      anyDynamic |= j >= 0 && type.isDynamicDim(j);
+    }
+    if (!anyDynamic)
+      continue;
+    for (auto [i, v] : llvm::enumerate(operands)) {
+      auto type = cast<RankedTensorType>(v.getType());
+      int64_t j = d - (rank - type.getRank());
+      if (j < 0 || type.isDynamicDim(j) || type.getDimSize(j) == 1)
+        continue;
+      Value have = arith::ConstantIndexOp::create(b, loc, type.getDimSize(j));
+      emitCheck(b, loc, sameSize(b, loc, have, sizeOf(d)),
+                "operand " + Twine(i) + " dim " + Twine(j) +
+                    " has size {0}, which does not broadcast to {1}",
+                ValueRange{have, sizeOf(d)});
+    }
+  }
   SmallVector<Value> out;
-  for (Value v : operands) {
+  for (auto [i, v] : llvm::enumerate(operands)) {
     auto type = cast<RankedTensorType>(v.getType());
     int64_t offset = rank - type.getRank();
     SmallVector<int64_t> dims;
@@ -189,8 +236,9 @@ SmallVector<Value> broadcastOperands(OpBuilder &b, Location loc,
       want.push_back(sizeOf(d));
     }
     out.push_back(dims.empty() ? v
-                               : broadcastOperandAtRuntime(b, loc, v, dims,
-                                                           want));
+                               : broadcastOperandAtRuntime(
+                                     b, loc, v, dims, want,
+                                     "operand " + std::to_string(i)));
   }
   return out;
 }

@@ -21,6 +21,16 @@ inline constexpr llvm::StringLiteral kUkernelStridesAttr =
 inline constexpr llvm::StringLiteral kUkernelDilationsAttr =
     "bathy.ukernel.dilations";
 
+/// A run-time requirement (bathy.check): the run stops with "<node>: <what>"
+/// unless `ok` holds; "{0}".."{2}" in `what` print `values`. Emits nothing
+/// when `ok` is the constant true.
+void emitCheck(mlir::OpBuilder &b, mlir::Location loc, mlir::Value ok,
+               const llvm::Twine &what, mlir::ValueRange values = {});
+
+/// `a == b` on index values.
+mlir::Value sameSize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
+                     mlir::Value c);
+
 /// The size of dim `d` of `v` as an index value (constant when static).
 mlir::Value dimValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                      int64_t d);
@@ -72,17 +82,21 @@ llvm::ArrayRef<int64_t> knownEqualDims(mlir::Operation *op);
 /// whose sizes must then be `sizes` (one per entry of `dims`). A dynamic dim
 /// that is 1 at run time where the size is larger must broadcast instead:
 /// returns `operand` itself when every size already matches, else (chosen
-/// at run time by scf.if) a copy broadcast to `sizes`. Indices are clamped,
-/// so sizes no valid broadcast allows read in bounds, not past the operand.
+/// at run time by scf.if) a copy broadcast to `sizes`. A size that is
+/// neither 1 nor the wanted one stops the run (bathy.check; `operandName`
+/// says which operand in the message); indices are also clamped, so no
+/// read leaves the operand.
 mlir::Value broadcastOperandAtRuntime(mlir::OpBuilder &b, mlir::Location loc,
                                       mlir::Value operand,
                                       llvm::ArrayRef<int64_t> dims,
-                                      llvm::ArrayRef<mlir::Value> sizes);
+                                      llvm::ArrayRef<mlir::Value> sizes,
+                                      llvm::StringRef operandName = "");
 
 /// The operands of a NumPy broadcast to `result`, each dynamic dim that may
 /// broadcast at run time (another operand has a size there that is not a
 /// static 1, and the dim is not in `equalDims`) passed through
-/// broadcastOperandAtRuntime, so identity maps read them correctly.
+/// broadcastOperandAtRuntime, so identity maps read them correctly. Sizes
+/// that do not broadcast (neither 1 nor the others' size) stop the run.
 llvm::SmallVector<mlir::Value>
 broadcastOperands(mlir::OpBuilder &b, mlir::Location loc,
                   mlir::ValueRange operands, mlir::RankedTensorType result,

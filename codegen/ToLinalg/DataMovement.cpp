@@ -26,6 +26,16 @@ Value reshapeTo(OpBuilder &b, Location loc, Value x, RankedTensorType type,
   return tensor::ReshapeOp::create(b, loc, type, x, shape);
 }
 
+/// "[2, ?, 4]" for messages.
+std::string describeShape(RankedTensorType type) {
+  std::string out = "[";
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    out += (d ? ", " : "") + (type.isDynamicDim(d)
+                                  ? std::string("?")
+                                  : std::to_string(type.getDimSize(d)));
+  return out + "]";
+}
+
 /// Number of elements of `x` as i64.
 Value numElements(OpBuilder &b, Location loc, Value x) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -104,8 +114,32 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
           known = arith::MulIOp::create(
               rewriter, loc, known,
               arith::ConstantIntOp::create(rewriter, loc, d, 64));
-      Value missing = arith::DivSIOp::create(
-          rewriter, loc, numElements(rewriter, loc, x), known);
+      // The one open dim is what is left of the element count; the count
+      // must divide exactly (and with a 0 among the static dims, be 0).
+      Value count = numElements(rewriter, loc, x);
+      Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
+      Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+      Value knownIsZero = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::eq, known, zero);
+      Value divisor =
+          arith::SelectOp::create(rewriter, loc, knownIsZero, one, known);
+      Value missing = arith::DivSIOp::create(rewriter, loc, count, divisor);
+      if (!out.hasStaticShape()) {
+        Value rebuilt = arith::MulIOp::create(rewriter, loc, missing, known);
+        emitCheck(rewriter, loc,
+                  arith::CmpIOp::create(rewriter, loc,
+                                        arith::CmpIPredicate::eq, rebuilt,
+                                        count),
+                  "cannot reshape {0} elements into " + describeShape(out),
+                  ValueRange{count});
+      } else if (!in.hasStaticShape()) {
+        emitCheck(rewriter, loc,
+                  arith::CmpIOp::create(rewriter, loc,
+                                        arith::CmpIPredicate::eq, known,
+                                        count),
+                  "cannot reshape {0} elements into " + describeShape(out),
+                  ValueRange{count});
+      }
       for (int64_t d : out.getShape())
         dims.push_back(
             ShapedType::isDynamic(d)
@@ -145,21 +179,89 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
       }
       dims.push_back(v);
     }
-    // Resolve -1: product of the others, then count / product.
+    // Entries are sizes or one -1: the product of the others (overflow
+    // checked) must equal the element count, or divide it when there is a
+    // -1, which then takes the quotient.
+    Value count = numElements(rewriter, loc, x);
     Value product = one;
-    for (Value v : dims) {
+    Value overflow = arith::ConstantIntOp::create(rewriter, loc, 0, 1);
+    Value inferCount = zero;
+    for (auto [d, v] : llvm::enumerate(dims)) {
       Value isInfer = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::eq, v, minusOne);
-      product = arith::MulIOp::create(
+      Value valid = arith::OrIOp::create(
+          rewriter, loc, isInfer,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, v,
+                                zero));
+      emitCheck(rewriter, loc, valid,
+                "shape entry " + Twine(d) +
+                    " is {0}; entries must be >= -1",
+                ValueRange{v});
+      inferCount = arith::AddIOp::create(
+          rewriter, loc, inferCount,
+          arith::ExtUIOp::create(rewriter, loc, rewriter.getI64Type(),
+                                 isInfer));
+      auto mul = arith::MulUIExtendedOp::create(
           rewriter, loc, product,
           arith::SelectOp::create(rewriter, loc, isInfer, one, v));
+      overflow = arith::OrIOp::create(
+          rewriter, loc, overflow,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
+                                mul.getHigh(), zero));
+      product = mul.getLow();
     }
-    Value inferred = arith::DivSIOp::create(
-        rewriter, loc, numElements(rewriter, loc, x), product);
+    emitCheck(rewriter, loc,
+              arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ule,
+                                    inferCount, one),
+              "the shape has {0} entries of -1; at most one may be",
+              ValueRange{inferCount});
+    emitCheck(rewriter, loc,
+              arith::XOrIOp::create(
+                  rewriter, loc, overflow,
+                  arith::ConstantIntOp::create(rewriter, loc, 1, 1)),
+              "the sizes of the shape overflow");
+    Value hasInfer = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::eq, inferCount, one);
+    Value productIsZero = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::eq, product, zero);
+    Value divisor =
+        arith::SelectOp::create(rewriter, loc, productIsZero, one, product);
+    Value inferred = arith::DivSIOp::create(rewriter, loc, count, divisor);
+    // With a -1: product * inferred == count and product != 0 (a -1 next
+    // to a 0 is ambiguous); without: product == count.
+    Value exact = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::eq,
+        arith::MulIOp::create(rewriter, loc, inferred, product), count);
+    Value okInfer = arith::AndIOp::create(
+        rewriter, loc, exact,
+        arith::XOrIOp::create(
+            rewriter, loc, productIsZero,
+            arith::ConstantIntOp::create(rewriter, loc, 1, 1)));
+    Value okPlain = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::eq, product, count);
+    emitCheck(rewriter, loc,
+              arith::SelectOp::create(rewriter, loc, hasInfer, okInfer,
+                                      okPlain),
+              "cannot reshape {0} elements into a shape whose sizes (other "
+              "than -1) multiply to {1}",
+              ValueRange{count, product});
     for (Value &v : dims) {
       Value isInfer = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::eq, v, minusOne);
       v = arith::SelectOp::create(rewriter, loc, isInfer, inferred, v);
+    }
+    // Static dims of the result type were inferred from the shape: a
+    // run-time shape must agree with them.
+    for (auto [d, v] : llvm::enumerate(dims)) {
+      if (out.isDynamicDim(d))
+        continue;
+      Value want =
+          arith::ConstantIntOp::create(rewriter, loc, out.getDimSize(d), 64);
+      emitCheck(rewriter, loc,
+                arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                      v, want),
+                "result dim " + Twine(d) + " is {0}, but {1} was inferred",
+                ValueRange{v, want});
     }
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, x, out, dims));
     return success();
@@ -183,6 +285,28 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
         pieces.push_back(v);
     if (pieces.empty())
       pieces.push_back(op.getInputs().front());
+    // Every input has the result's size in the other dims.
+    Location loc = op.getLoc();
+    for (int64_t d = 0; d < out.getRank(); ++d) {
+      if (d == axis)
+        continue;
+      Value want = out.isDynamicDim(d)
+                       ? dimValue(rewriter, loc, op.getInputs().front(), d)
+                       : Value(arith::ConstantIndexOp::create(
+                             rewriter, loc, out.getDimSize(d)));
+      for (auto [i, v] : llvm::enumerate(op.getInputs())) {
+        auto t = cast<RankedTensorType>(v.getType());
+        if (!t.isDynamicDim(d) && !out.isDynamicDim(d))
+          continue;
+        if (i == 0 && out.isDynamicDim(d))
+          continue;
+        Value have = dimValue(rewriter, loc, v, d);
+        emitCheck(rewriter, loc, sameSize(rewriter, loc, have, want),
+                  "input " + Twine(i) + " has size {0} in dim " + Twine(d) +
+                      ", input 0 has {1}",
+                  ValueRange{have, want});
+      }
+    }
     if (pieces.size() == 1 && pieces[0].getType() == out) {
       rewriter.replaceOp(op, pieces[0]);
       return success();
@@ -331,6 +455,78 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
   }
 };
 
+/// Every value of `indices` (an integer tensor) must lie in [-size, size):
+/// constant indices are checked now (one out of range becomes a check that
+/// always fails, reported when the kernel runs), others at run time from
+/// their minimum and maximum (one pass over the indices before the gather
+/// reads any data).
+void checkIndicesInRange(PatternRewriter &rewriter, Location loc,
+                         Value indices, Value size, int64_t axis) {
+  auto type = cast<RankedTensorType>(indices.getType());
+  auto elem = cast<IntegerType>(type.getElementType());
+  std::string what = "index {0} is out of range for axis " +
+                     std::to_string(axis) + " of size {1}";
+  DenseIntElementsAttr constant;
+  std::optional<int64_t> staticSize = getConstantIntValue(size);
+  if (matchPattern(indices, m_Constant(&constant)) && staticSize) {
+    for (const APInt &v : constant.getValues<APInt>()) {
+      int64_t i = v.getSExtValue();
+      if (i >= -*staticSize && i < *staticSize)
+        continue;
+      emitCheck(rewriter, loc, arith::ConstantIntOp::create(rewriter, loc, 0, 1),
+                what,
+                ValueRange{arith::ConstantIntOp::create(rewriter, loc, i, 64),
+                           arith::ConstantIntOp::create(rewriter, loc,
+                                                        *staticSize, 64)});
+      break;
+    }
+    return;
+  }
+  MLIRContext *ctx = rewriter.getContext();
+  int64_t rank = type.getRank();
+  auto scalar = RankedTensorType::get({}, elem);
+  int64_t width = elem.getWidth();
+  Value lo = filledTensor(rewriter, loc, scalar, {},
+                          arith::ConstantOp::create(
+                              rewriter, loc,
+                              rewriter.getIntegerAttr(
+                                  elem, APInt::getSignedMaxValue(width))));
+  Value hi = filledTensor(rewriter, loc, scalar, {},
+                          arith::ConstantOp::create(
+                              rewriter, loc,
+                              rewriter.getIntegerAttr(
+                                  elem, APInt::getSignedMinValue(width))));
+  AffineMap all = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap none = AffineMap::get(rank, 0, {}, ctx);
+  auto bounds = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{scalar, scalar}, ValueRange{indices},
+      ValueRange{lo, hi}, {all, none, none},
+      SmallVector<IteratorType>(rank, IteratorType::reduction), "", "",
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        linalg::YieldOp::create(
+            b, l,
+            ValueRange{arith::MinSIOp::create(b, l, a[0], a[1]),
+                       arith::MaxSIOp::create(b, l, a[0], a[2])});
+      });
+  Type i64 = rewriter.getI64Type();
+  auto widen = [&](Value v) -> Value {
+    v = tensor::ExtractOp::create(rewriter, loc, v, ValueRange{});
+    return width < 64 ? Value(arith::ExtSIOp::create(rewriter, loc, i64, v))
+                      : v;
+  };
+  Value min = widen(bounds.getResult(0)), max = widen(bounds.getResult(1));
+  Value n = indexToI64(rewriter, loc, size);
+  Value negN = arith::SubIOp::create(
+      rewriter, loc, arith::ConstantIntOp::create(rewriter, loc, 0, 64), n);
+  Value maxOk =
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, max, n);
+  Value minOk = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge,
+                                      min, negN);
+  Value culprit = arith::SelectOp::create(rewriter, loc, maxOk, min, max);
+  emitCheck(rewriter, loc, arith::AndIOp::create(rewriter, loc, maxOk, minOk),
+            what, ValueRange{culprit, n});
+}
+
 /// An ONNX gather index as an in-bounds `index`: negative values count from
 /// the end, and anything still outside [0, size) is clamped, so a hostile
 /// index (a token id past the vocabulary) cannot read outside the buffer.
@@ -372,6 +568,7 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
       return dimValue(rewriter, loc, op.getData(), d - q + 1);
     });
     Value axisSize = dimValue(rewriter, loc, op.getData(), axis);
+    checkIndicesInRange(rewriter, loc, op.getIndices(), axisSize, axis);
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{out}, ValueRange{op.getIndices()},
         ValueRange{init}, maps,
@@ -412,6 +609,20 @@ struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
       return dimValue(rewriter, loc, op.getIndices(), d);
     });
     Value axisSize = dimValue(rewriter, loc, op.getData(), axis);
+    checkIndicesInRange(rewriter, loc, op.getIndices(), axisSize, axis);
+    // Off the axis, indices read data at their own position.
+    for (int64_t d = 0; d < r; ++d) {
+      if (d == axis)
+        continue;
+      Value have = dimValue(rewriter, loc, op.getIndices(), d);
+      Value bound = dimValue(rewriter, loc, op.getData(), d);
+      emitCheck(rewriter, loc,
+                arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ule,
+                                      have, bound),
+                "the indices have size {0} in dim " + Twine(d) +
+                    ", more than the data's {1}",
+                ValueRange{have, bound});
+    }
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{out}, ValueRange{op.getIndices()},
         ValueRange{init}, SmallVector<AffineMap>{id, id},
@@ -488,11 +699,49 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
         continue;
       }
       Value size = dimValue(rewriter, loc, op.getInput(), i);
-      Value isOne = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::eq, size,
-          arith::ConstantIndexOp::create(rewriter, loc, 1));
+      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      Value isOne = sameSize(rewriter, loc, size, one);
+      // Bidirectional broadcast: either side may be 1, else they agree.
+      emitCheck(rewriter, loc,
+                arith::OrIOp::create(
+                    rewriter, loc, isOne,
+                    arith::OrIOp::create(rewriter, loc,
+                                         sameSize(rewriter, loc, target, one),
+                                         sameSize(rewriter, loc, target,
+                                                  size))),
+                "the input's dim " + Twine(i) +
+                    " of size {0} does not broadcast to the shape's {1}",
+                ValueRange{size, target});
       sizes.push_back(
           arith::SelectOp::create(rewriter, loc, isOne, target, size));
+    }
+    // A static result dim was inferred from the shape operand's values; a
+    // run-time shape must agree with it.
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t j = d - (rank - shapeLen);
+      int64_t i = d - (rank - in.getRank());
+      if (!out.isDynamicDim(d) && j >= 0) {
+        Value target = i64ToIndex(
+            rewriter, loc,
+            tensor::ExtractOp::create(
+                rewriter, loc, op.getShape(),
+                ValueRange{arith::ConstantIndexOp::create(rewriter, loc, j)}));
+        Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+        Value ok = sameSize(rewriter, loc, target, sizes[d]);
+        // Where the input has a size that is not 1, the target may be 1.
+        if (i >= 0 && in.getDimSize(i) != 1)
+          ok = arith::OrIOp::create(rewriter, loc, ok,
+                                    sameSize(rewriter, loc, target, one));
+        if (i >= 0 && in.getDimSize(i) != 1)
+          emitCheck(rewriter, loc, ok,
+                    "the input's dim " + Twine(i) +
+                        " of size {1} does not broadcast to the shape's {0}",
+                    ValueRange{target, sizes[d]});
+        else
+          emitCheck(rewriter, loc, ok,
+                    "shape entry " + Twine(j) + " is {0}, but {1} was inferred",
+                    ValueRange{target, sizes[d]});
+      }
     }
     // A dynamic input dim the target may stretch: broadcast at run time
     // when it turns out to be 1.
@@ -655,24 +904,91 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
     Value start = scalar(op.getStart()), limit = scalar(op.getLimit()),
           delta = scalar(op.getDelta());
     Value count;
+    Type i64 = rewriter.getI64Type();
+    Value zero64 = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
     if (auto ft = dyn_cast<FloatType>(elem)) {
+      Value zero = scalarConstant(rewriter, loc, elem, 0);
+      emitCheck(rewriter, loc,
+                arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::ONE,
+                                      delta, zero),
+                "delta is 0 (or NaN): the range has no end");
       Value q = math::CeilOp::create(
           rewriter, loc,
           arith::DivFOp::create(
               rewriter, loc, arith::SubFOp::create(rewriter, loc, limit, start),
               delta));
-      count = arith::FPToSIOp::create(rewriter, loc, rewriter.getI64Type(), q);
+      // In f64, so that counts beyond f32's exact integers are still seen.
+      Value q64 = ft.getWidth() < 64
+                      ? Value(arith::ExtFOp::create(rewriter, loc,
+                                                    rewriter.getF64Type(), q))
+                      : q;
+      Value bound = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getF64FloatAttr(0x1p62));
+      // NaN compares false: a range over NaN is refused too.
+      Value finite = arith::CmpFOp::create(
+          rewriter, loc, arith::CmpFPredicate::OLT, q64, bound);
+      emitCheck(rewriter, loc, finite,
+                "the range has too many elements (or a NaN bound)");
+      Value clamped = arith::MaximumFOp::create(
+          rewriter, loc, q64,
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getF64FloatAttr(0)));
+      Value safe = arith::SelectOp::create(
+          rewriter, loc, finite, clamped,
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getF64FloatAttr(0)));
+      count = arith::FPToSIOp::create(rewriter, loc, i64, safe);
     } else {
-      Value diff = arith::SubIOp::create(rewriter, loc, limit, start);
-      Value q = arith::CeilDivSIOp::create(rewriter, loc, diff, delta);
-      count = elem.isInteger(64)
-                  ? q
-                  : Value(arith::ExtSIOp::create(rewriter, loc,
-                                                 rewriter.getI64Type(), q));
+      // In i64 without overflow: the distance to cover, as an unsigned
+      // count, divided by |delta| (rounding up).
+      auto widen = [&](Value v) -> Value {
+        return elem.isInteger(64)
+                   ? v
+                   : Value(arith::ExtSIOp::create(rewriter, loc, i64, v));
+      };
+      Value s64 = widen(start), l64 = widen(limit), d64 = widen(delta);
+      emitCheck(rewriter, loc,
+                arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
+                                      d64, zero64),
+                "delta is 0: the range has no end");
+      Value up = arith::CmpIOp::create(rewriter, loc,
+                                       arith::CmpIPredicate::sgt, d64, zero64);
+      Value from = arith::SelectOp::create(rewriter, loc, up, s64, l64);
+      Value to = arith::SelectOp::create(rewriter, loc, up, l64, s64);
+      Value nonEmpty = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::slt, from, to);
+      Value distance = arith::SubIOp::create(rewriter, loc, to, from);
+      Value step = arith::SelectOp::create(
+          rewriter, loc, up, d64,
+          arith::SubIOp::create(rewriter, loc, zero64, d64));
+      Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+      // Zero delta was refused above; keep the division defined anyway.
+      Value safeStep = arith::SelectOp::create(
+          rewriter, loc,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, step,
+                                zero64),
+          one, step);
+      Value q = arith::DivUIOp::create(rewriter, loc, distance, safeStep);
+      Value rem = arith::RemUIOp::create(rewriter, loc, distance, safeStep);
+      q = arith::AddIOp::create(
+          rewriter, loc, q,
+          arith::ExtUIOp::create(
+              rewriter, loc, i64,
+              arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
+                                    rem, zero64)));
+      Value fits = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::sge, q, zero64);
+      emitCheck(rewriter, loc,
+                arith::OrIOp::create(
+                    rewriter, loc,
+                    arith::XOrIOp::create(
+                        rewriter, loc, nonEmpty,
+                        arith::ConstantIntOp::create(rewriter, loc, 1, 1)),
+                    fits),
+                "the range from {0} to {1} has too many elements",
+                ValueRange{s64, l64});
+      count = arith::SelectOp::create(rewriter, loc, nonEmpty, q, zero64);
     }
-    count = arith::MaxSIOp::create(
-        rewriter, loc, count,
-        arith::ConstantIntOp::create(rewriter, loc, 0, 64));
     Value init = emptyTensor(rewriter, loc, out, [&](int64_t) {
       return i64ToIndex(rewriter, loc, count);
     });

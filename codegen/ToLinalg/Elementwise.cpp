@@ -58,7 +58,11 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
           Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
                                             x, cst(0));
           Value r = arith::SelectOp::create(b, loc, neg, cst(-1), cst(0));
-          return arith::SelectOp::create(b, loc, pos, cst(1), r);
+          r = arith::SelectOp::create(b, loc, pos, cst(1), r);
+          // NaN is neither: it stays NaN.
+          Value nan =
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+          return arith::SelectOp::create(b, loc, nan, x, r);
         }
         Value pos =
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, cst(0));
@@ -67,9 +71,11 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         Value r = arith::SelectOp::create(b, loc, neg, cst(-1), cst(0));
         return arith::SelectOp::create(b, loc, pos, cst(1), r);
       })
+      // Float clamps use maximumf/minimumf, which propagate NaN (maxnumf
+      // would turn NaN into the bound), as ONNX and onnxruntime do.
       .Case([&](ReluOp) -> Value {
         if (isFloat)
-          return arith::MaxNumFOp::create(b, loc, x, cst(0));
+          return arith::MaximumFOp::create(b, loc, x, cst(0));
         return arith::MaxSIOp::create(b, loc, x, cst(0));
       })
       .Case([&](ExpOp) -> Value { return math::ExpOp::create(b, loc, x); })
@@ -88,12 +94,18 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       .Case([&](HardSwishOp) -> Value {
         Value t = arith::AddFOp::create(
             b, loc, arith::MulFOp::create(b, loc, x, cst(1.0 / 6.0)), cst(0.5));
-        Value c = arith::MinNumFOp::create(
-            b, loc, arith::MaxNumFOp::create(b, loc, t, cst(0)), cst(1));
+        Value c = arith::MinimumFOp::create(
+            b, loc, arith::MaximumFOp::create(b, loc, t, cst(0)), cst(1));
         return arith::MulFOp::create(b, loc, x, c);
       })
       .Case([&](SoftplusOp) -> Value {
-        return math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, x));
+        // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): no overflow for large x.
+        Value negAbs =
+            arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+        Value tail =
+            math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+        return arith::AddFOp::create(
+            b, loc, arith::MaximumFOp::create(b, loc, x, cst(0)), tail);
       })
       .Case([&](CosOp) -> Value { return math::CosOp::create(b, loc, x); })
       .Case([&](SinOp) -> Value { return math::SinOp::create(b, loc, x); })
@@ -145,21 +157,21 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
             arith::MulFOp::create(b, loc, x,
                                   cst(h.getAlpha().convertToDouble())),
             cst(h.getBeta().convertToDouble()));
-        return arith::MinNumFOp::create(
-            b, loc, arith::MaxNumFOp::create(b, loc, t, cst(0)), cst(1));
+        return arith::MinimumFOp::create(
+            b, loc, arith::MaximumFOp::create(b, loc, t, cst(0)), cst(1));
       })
       .Case([&](ClipOp c) -> Value {
         Value r = x;
         if (c.getMin()) {
           Value lo = cst(c.getMin()->convertToDouble());
-          r = isFloat ? Value(arith::MaxNumFOp::create(b, loc, r, lo))
+          r = isFloat ? Value(arith::MaximumFOp::create(b, loc, r, lo))
               : isUnsignedInt(in)
                   ? Value(arith::MaxUIOp::create(b, loc, r, lo))
                   : Value(arith::MaxSIOp::create(b, loc, r, lo));
         }
         if (c.getMax()) {
           Value hi = cst(c.getMax()->convertToDouble());
-          r = isFloat ? Value(arith::MinNumFOp::create(b, loc, r, hi))
+          r = isFloat ? Value(arith::MinimumFOp::create(b, loc, r, hi))
               : isUnsignedInt(in)
                   ? Value(arith::MinUIOp::create(b, loc, r, hi))
                   : Value(arith::MinSIOp::create(b, loc, r, hi));

@@ -369,16 +369,50 @@ AffineMap paramMap(MLIRContext *ctx, RankedTensorType x, Value param) {
                       x);
 }
 
+/// A norm parameter read against `x` (trailing-aligned): a static size must
+/// be 1 or x's size, a dynamic one is broadcast at run time if it is 1 and
+/// must be x's size otherwise.
+Value checkedParam(OpBuilder &b, Location loc, Value x, Value param,
+                   StringRef what) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto pt = cast<RankedTensorType>(param.getType());
+  int64_t offset = xt.getRank() - pt.getRank();
+  SmallVector<int64_t> dims;
+  SmallVector<Value> want;
+  for (int64_t j = 0; j < pt.getRank(); ++j) {
+    int64_t d = j + offset;
+    if (d < 0 || pt.getDimSize(j) == 1)
+      continue;
+    if (pt.isDynamicDim(j)) {
+      dims.push_back(j);
+      want.push_back(dimValue(b, loc, x, d));
+    } else if (xt.isDynamicDim(d)) {
+      Value have = arith::ConstantIndexOp::create(b, loc, pt.getDimSize(j));
+      Value need = dimValue(b, loc, x, d);
+      emitCheck(b, loc, sameSize(b, loc, have, need),
+                Twine(what) + " dim " + Twine(j) +
+                    " has size {0}, but the input's dim " + Twine(d) +
+                    " is {1}",
+                ValueRange{have, need});
+    }
+  }
+  if (dims.empty())
+    return param;
+  return broadcastOperandAtRuntime(b, loc, param, dims, want, what);
+}
+
 /// y = normalized * scale (+ bias) with broadcasting parameters.
 Value applyAffine(OpBuilder &b, Location loc, Value normalized, Value scale,
                   Value bias) {
   auto type = cast<RankedTensorType>(normalized.getType());
   MLIRContext *ctx = b.getContext();
   int64_t rank = type.getRank();
+  scale = checkedParam(b, loc, normalized, scale, "scale");
   SmallVector<Value> inputs = {normalized, scale};
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  paramMap(ctx, type, scale)};
   if (bias) {
+    bias = checkedParam(b, loc, normalized, bias, "bias");
     inputs.push_back(bias);
     maps.push_back(paramMap(ctx, type, bias));
   }
@@ -484,6 +518,21 @@ struct BatchNormLowering : OpRewritePattern<BatchNormOp> {
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
     Value eps = scalarConstant(rewriter, loc, type.getElementType(),
                                op.getEpsilon().convertToDouble());
+    // Each parameter holds one value per channel.
+    Value channels = dimValue(rewriter, loc, op.getInput(), 1);
+    for (auto [name, param] :
+         {std::pair<StringRef, Value>{"scale", op.getScale()},
+          {"bias", op.getBias()},
+          {"mean", op.getMean()},
+          {"variance", op.getVariance()}}) {
+      auto pt = cast<RankedTensorType>(param.getType());
+      if (!pt.isDynamicDim(0) && !type.isDynamicDim(1))
+        continue;
+      Value have = dimValue(rewriter, loc, param, 0);
+      emitCheck(rewriter, loc, sameSize(rewriter, loc, have, channels),
+                Twine(name) + " has {0} values for {1} channels",
+                ValueRange{have, channels});
+    }
     Value init = emptyTensor(rewriter, loc, type, [&](int64_t d) {
       return dimValue(rewriter, loc, op.getInput(), d);
     });
@@ -571,6 +620,16 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     SmallVector<AffineMap> maps = {operandMap(lhs, true),
                                    operandMap(rhs, false),
                                    AffineMap::get(loops, 0, outExprs, ctx)};
+    // The contracted dims must agree.
+    {
+      int64_t lk = lhs.getRank() - 1, rk = rhsVec ? 0 : rhs.getRank() - 2;
+      if (lhs.isDynamicDim(lk) || rhs.isDynamicDim(rk)) {
+        Value a = dimValue(rewriter, loc, op.getLhs(), lk);
+        Value c = dimValue(rewriter, loc, op.getRhs(), rk);
+        emitCheck(rewriter, loc, sameSize(rewriter, loc, a, c),
+                  "the inner dims differ: {0} vs {1}", ValueRange{a, c});
+      }
+    }
     // Batch dims broadcast like elementwise operands: a dynamic one the
     // other side contests is checked at run time.
     Value lhsValue = op.getLhs(), rhsValue = op.getRhs();
@@ -583,31 +642,58 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
         return j >= 0 && j < n ? j : -1;
       };
       ArrayRef<int64_t> equal = knownEqualDims(op);
-      auto fix = [&](Value v, RankedTensorType t, int64_t n, Value other,
-                     RankedTensorType ot, int64_t on) -> Value {
+      // The broadcast size of result batch dim `d`, the same for both
+      // operands (lhs first, as NumPy reads them).
+      SmallVector<Value> batchSize(batchRank);
+      auto sizeOf = [&](int64_t d) {
+        if (batchSize[d])
+          return batchSize[d];
+        if (!out.isDynamicDim(d))
+          return batchSize[d] = arith::ConstantIndexOp::create(
+                     rewriter, loc, out.getDimSize(d));
+        SmallVector<Value> sizes;
+        for (auto [v, t, n] : {std::tuple{op.getLhs(), lhs, lhsBatch},
+                               std::tuple{op.getRhs(), rhs, rhsBatch}}) {
+          int64_t j = alignedDim(n, d);
+          if (j >= 0 && t.getDimSize(j) != 1)
+            sizes.push_back(dimValue(rewriter, loc, v, j));
+        }
+        return batchSize[d] = combineBroadcastSizes(rewriter, loc, sizes);
+      };
+      auto fix = [&](Value v, RankedTensorType t, int64_t n,
+                     RankedTensorType ot, int64_t on,
+                     int64_t index) -> Value {
         SmallVector<int64_t> dims;
         SmallVector<Value> want;
         for (int64_t j = 0; j < n; ++j) {
           int64_t d = j + (batchRank - n);
           int64_t k = alignedDim(on, d);
-          if (!t.isDynamicDim(j) || llvm::is_contained(equal, d) || k < 0 ||
-              ot.getDimSize(k) == 1)
+          if (llvm::is_contained(equal, d) || k < 0 || ot.getDimSize(k) == 1 ||
+              t.getDimSize(j) == 1 ||
+              (!t.isDynamicDim(j) && !ot.isDynamicDim(k)))
             continue;
+          if (!t.isDynamicDim(j)) {
+            // A static size the other operand's dynamic one meets.
+            Value have =
+                arith::ConstantIndexOp::create(rewriter, loc, t.getDimSize(j));
+            emitCheck(rewriter, loc, sameSize(rewriter, loc, have, sizeOf(d)),
+                      Twine(index == 0 ? "the first" : "the second") +
+                          " operand's batch dim " + Twine(j) +
+                          " has size {0}, which does not broadcast to {1}",
+                      ValueRange{have, sizeOf(d)});
+            continue;
+          }
           dims.push_back(j);
-          want.push_back(out.isDynamicDim(d)
-                             ? combineBroadcastSizes(
-                                   rewriter, loc,
-                                   {dimValue(rewriter, loc, v, j),
-                                    dimValue(rewriter, loc, other, k)})
-                             : arith::ConstantIndexOp::create(
-                                   rewriter, loc, out.getDimSize(d)));
+          want.push_back(sizeOf(d));
         }
         return dims.empty() ? v
-                            : broadcastOperandAtRuntime(rewriter, loc, v,
-                                                        dims, want);
+                            : broadcastOperandAtRuntime(
+                                  rewriter, loc, v, dims, want,
+                                  index == 0 ? "the first operand's batch"
+                                             : "the second operand's batch");
       };
-      lhsValue = fix(op.getLhs(), lhs, lhsBatch, op.getRhs(), rhs, rhsBatch);
-      rhsValue = fix(op.getRhs(), rhs, rhsBatch, op.getLhs(), lhs, lhsBatch);
+      lhsValue = fix(op.getLhs(), lhs, lhsBatch, rhs, rhsBatch, 0);
+      rhsValue = fix(op.getRhs(), rhs, rhsBatch, lhs, lhsBatch, 1);
     }
     SmallVector<IteratorType> iterators(loops, IteratorType::parallel);
     iterators[kLoop] = IteratorType::reduction;

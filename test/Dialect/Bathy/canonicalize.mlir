@@ -128,14 +128,19 @@ func.func @constant_folding() -> (tensor<2xi64>, tensor<2xf32>, tensor<2xi64>, t
 
 // -----
 
-// Division by a constant zero is left for run time rather than folded.
-// CHECK-LABEL: func.func @no_fold_division_by_zero
-func.func @no_fold_division_by_zero() -> tensor<2xi64> {
-  %a = bathy.constant dense<[6, 7]> : tensor<2xi64>
-  %z = bathy.constant dense<[1, 0]> : tensor<2xi64>
-  // CHECK: bathy.div
-  %0 = bathy.div %a, %z : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
-  return %0 : tensor<2xi64>
+// Integer division is total, with the run-time semantics: x / 0 = 0,
+// INT_MIN / -1 = INT_MIN, x % 0 = x % -1 = 0.
+// CHECK-LABEL: func.func @fold_division_by_zero
+// CHECK-DAG:     %[[Q:.+]] = bathy.constant dense<[6, 0, -9223372036854775808]> : tensor<3xi64>
+// CHECK-DAG:     %[[R:.+]] = bathy.constant dense<0> : tensor<3xi64>
+// CHECK:         return %[[Q]], %[[R]]
+func.func @fold_division_by_zero() -> (tensor<3xi64>, tensor<3xi64>) {
+  %a = bathy.constant dense<[6, 7, -9223372036854775808]> : tensor<3xi64>
+  %z = bathy.constant dense<[1, 0, -1]> : tensor<3xi64>
+  %0 = bathy.div %a, %z : (tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  %m = bathy.constant dense<[-1, 0, -1]> : tensor<3xi64>
+  %1 = bathy.mod %a, %m : (tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  return %0, %1 : tensor<3xi64>, tensor<3xi64>
 }
 
 // -----
