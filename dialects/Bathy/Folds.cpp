@@ -278,9 +278,13 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
       },
       [](const APInt &a, const APInt &b,
          bool isUnsigned) -> std::optional<APInt> {
-        if (b.isZero() ||
-            (!isUnsigned && b.isAllOnes() && a.isMinSignedValue()))
-          return std::nullopt; // Division by zero stays for run time.
+        // bathy's integer division is total, as on the CPU at run time
+        // (bathy-cpu-safe-integer-division): x / 0 = 0 (NumPy's result),
+        // INT_MIN / -1 wraps to INT_MIN.
+        if (b.isZero())
+          return APInt::getZero(a.getBitWidth());
+        if (!isUnsigned && b.isAllOnes())
+          return -a;
         return isUnsigned ? a.udiv(b) : a.sdiv(b);
       });
 }
@@ -293,9 +297,9 @@ OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
       [](APFloat, APFloat) -> std::optional<APFloat> { return std::nullopt; },
       [fmod](const APInt &a, const APInt &b,
              bool isUnsigned) -> std::optional<APInt> {
-        if (b.isZero() ||
-            (!isUnsigned && b.isAllOnes() && a.isMinSignedValue()))
-          return std::nullopt;
+        // Total, like division: x % 0 = 0, x % -1 = 0.
+        if (b.isZero() || (!isUnsigned && b.isAllOnes()))
+          return APInt::getZero(a.getBitWidth());
         if (isUnsigned)
           return a.urem(b);
         // srem takes the dividend's sign (fmod); ONNX's integer Mod takes

@@ -502,21 +502,31 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
 // slice and gather
 //===----------------------------------------------------------------------===//
 
-/// Number of elements ONNX Slice takes from a dim of size `dim`.
+/// Number of elements ONNX Slice takes from a dim of size `dim`. Bounds and
+/// steps may be anything an int64 holds (INT64_MIN/MAX mean "to the end"):
+/// the count is computed without overflow.
 static int64_t sliceCount(int64_t dim, int64_t start, int64_t end,
                           int64_t step) {
   if (start < 0)
     start += dim;
   if (end < 0)
     end += dim;
+  int64_t span;
+  uint64_t stride;
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, dim);
     end = std::clamp<int64_t>(end, 0, dim);
-    return std::max<int64_t>(0, (end - start + step - 1) / step);
+    span = end - start;
+    stride = static_cast<uint64_t>(step);
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+    span = start - end;
+    stride = 0 - static_cast<uint64_t>(step);
   }
-  start = std::clamp<int64_t>(start, 0, dim - 1);
-  end = std::clamp<int64_t>(end, -1, dim - 1);
-  return std::max<int64_t>(0, (start - end + (-step) - 1) / (-step));
+  if (span <= 0)
+    return 0;
+  return static_cast<int64_t>((static_cast<uint64_t>(span) - 1) / stride + 1);
 }
 
 /// Shared by slice and dynamic_slice: checks axes and steps, and infers the
