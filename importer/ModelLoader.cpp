@@ -8,6 +8,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "runtime/file.h"
 
 using namespace mlir;
 
@@ -90,13 +91,20 @@ FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path, bool text,
 
 FailureOr<LoadedModel> loadModel(StringRef path, MLIRContext *context) {
   Location loc = FileLineColLoc::get(context, path, 0, 0);
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/false);
-  if (!file)
-    return emitError(loc) << "cannot read '" << path
-                          << "': " << file.getError().message();
-  StringRef contents = (*file)->getBuffer();
+  // A regular file (a FIFO or device is refused rather than read), no
+  // larger than protobuf allows (weights beyond it live in external data).
+  absl::StatusOr<std::string> file =
+      rt::ReadRegularFile(path.str(), static_cast<uint64_t>(INT32_MAX));
+  if (!file.ok()) {
+    std::string message(file.status().message());
+    if (message.find("more than the") != std::string::npos)
+      return emitError(loc)
+             << "'" << path
+             << "' is larger than 2 GiB, the protobuf limit; store the "
+                "weights as external data";
+    return emitError(loc) << message;
+  }
+  StringRef contents = *file;
   FailureOr<LoadedModel> loaded =
       parseModel(contents, path, looksLikeText(path, contents), context);
   if (failed(loaded))

@@ -8,14 +8,17 @@
 //===----------------------------------------------------------------------===//
 #include "Tensors.h"
 
+#include <algorithm>
 #include <cstring>
-#include <fstream>
+#include <new>
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Path.h"
+#include "runtime/file.h"
+#include "runtime/memory.h"
 
 using namespace mlir;
 
@@ -140,31 +143,46 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor,
                           << "': external data length " << *length
                           << " does not match the " << expected
                           << " bytes its shape needs";
-  if (expected > source.options->maxExternalBytes)
+  uint64_t limit = std::min<uint64_t>(source.options->maxExternalBytes,
+                                      static_cast<uint64_t>(rt::MemoryLimit()));
+  if (expected > limit)
     return emitError(loc) << "tensor '" << tensor.name() << "' needs "
-                          << expected << " bytes, over the limit of "
-                          << source.options->maxExternalBytes;
+                          << rt::FormatBytes(static_cast<int64_t>(expected))
+                          << " of external data, more than the limit of "
+                          << rt::FormatBytes(static_cast<int64_t>(limit))
+                          << " (--max-memory)";
+  // Resolved beneath the model's folder, symlinks included, and only a
+  // regular file: never /etc/passwd through a link, never a FIFO.
+  absl::StatusOr<rt::File> file =
+      rt::OpenFileBeneath(source.modelDirectory, location);
+  if (!file.ok())
+    return emitError(loc) << "tensor '" << tensor.name()
+                          << "': external data: "
+                          << std::string(file.status().message());
   SmallString<256> full(source.modelDirectory);
   llvm::sys::path::append(full, location);
-  std::ifstream in(std::string(full), std::ios::binary);
-  if (!in)
+  absl::StatusOr<uint64_t> size = file->Size();
+  if (!size.ok())
     return emitError(loc) << "tensor '" << tensor.name()
-                          << "': cannot open external data file '" << full
-                          << "'";
-  in.seekg(0, std::ios::end);
-  uint64_t size = static_cast<uint64_t>(in.tellg());
-  if (offset > size || size - offset < expected)
+                          << "': " << std::string(size.status().message());
+  if (offset > *size || *size - offset < expected)
     return emitError(loc) << "tensor '" << tensor.name()
                           << "': external data file '" << full << "' has "
-                          << size << " bytes, too few for " << expected
+                          << *size << " bytes, too few for " << expected
                           << " bytes at offset " << offset;
-  out.resize(expected);
-  in.seekg(static_cast<std::streamoff>(offset));
-  in.read(out.data(), static_cast<std::streamsize>(expected));
-  if (!in)
+  try {
+    out.resize(expected);
+  } catch (const std::bad_alloc &) {
     return emitError(loc) << "tensor '" << tensor.name()
-                          << "': reading external data file '" << full
-                          << "' failed";
+                          << "': out of memory reading "
+                          << rt::FormatBytes(static_cast<int64_t>(expected))
+                          << " of external data";
+  }
+  if (absl::Status s = file->ReadAt(offset, out.data(), expected,
+                                    std::string(full.str()));
+      !s.ok())
+    return emitError(loc) << "tensor '" << tensor.name()
+                          << "': " << std::string(s.message());
   return success();
 }
 
@@ -235,8 +253,13 @@ FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &tensor,
     return ElementsAttr(
         DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(data)));
   std::string blobName = tensor.name().empty() ? "weight" : tensor.name();
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(data), alignof(uint64_t));
+  // The blob takes the bytes over (operator new's alignment covers every
+  // element type): large weights are not copied a second time.
+  auto *owned = new std::vector<char>(std::move(data));
+  AsmResourceBlob blob(
+      ArrayRef<char>(owned->data(), owned->size()), alignof(uint64_t),
+      [owned](void *, size_t, size_t) { delete owned; },
+      /*dataIsMutable=*/true);
   return ElementsAttr(
       DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
 }

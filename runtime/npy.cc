@@ -1,11 +1,12 @@
 //===- npy.cc - Reading and writing NumPy .npy files ----------------------===//
 #include "runtime/npy.h"
 
+#include "runtime/file.h"
+#include "runtime/memory.h"
+
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -176,14 +177,14 @@ absl::StatusOr<HostTensor> ParseNpy(absl::string_view bytes,
 }
 
 absl::StatusOr<HostTensor> ReadNpy(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad())
-    return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return ParseNpy(contents.str(), path);
+  // A regular file no larger than a tensor may be (a FIFO or /dev/zero is
+  // refused, not read until it ends); the header must then account for
+  // exactly the bytes that follow it.
+  absl::StatusOr<std::string> contents =
+      ReadRegularFile(path, static_cast<uint64_t>(MemoryLimit()));
+  if (!contents.ok())
+    return contents.status();
+  return ParseNpy(*contents, path);
 }
 
 absl::StatusOr<std::string> SerializeNpy(const HostTensor &tensor) {
@@ -232,15 +233,15 @@ absl::Status WriteNpy(const std::string &path, const HostTensor &tensor) {
   if (!bytes.ok())
     return absl::Status(bytes.status().code(),
                         absl::StrCat(path, ": ", bytes.status().message()));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    return absl::PermissionDeniedError(
-        absl::StrCat(path, ": cannot open for writing"));
-  out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-  out.close();
-  if (!out)
-    return absl::DataLossError(absl::StrCat(path, ": write failed"));
-  return absl::OkStatus();
+  // Through a temporary file renamed into place: a symlink at `path` is
+  // replaced, not written through.
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (dir.empty())
+    dir = "/";
+  std::string name =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  return WriteFileAtomically(dir, name, *bytes);
 }
 
 } // namespace bathy::rt

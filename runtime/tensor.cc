@@ -2,9 +2,11 @@
 #include "runtime/tensor.h"
 
 #include <limits>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/memory.h"
 
 namespace bathy::rt {
 
@@ -70,14 +72,27 @@ absl::StatusOr<HostTensor> HostTensor::Create(DType dtype,
   if (!count.ok())
     return count.status();
   size_t elem = DTypeSize(dtype);
-  if (static_cast<uint64_t>(*count) > std::numeric_limits<size_t>::max() / elem)
+  if (static_cast<uint64_t>(*count) >
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / elem)
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor of shape ", ShapeToString(shape), " is too large"));
+  int64_t bytes = *count * static_cast<int64_t>(elem);
+  if (absl::Status s = CheckAllocationSize(
+          bytes, absl::StrCat("a ", DTypeName(dtype), " tensor of shape ",
+                              ShapeToString(shape)));
+      !s.ok())
+    return s;
   HostTensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   t.num_elements_ = *count;
-  t.bytes_.assign(static_cast<size_t>(*count) * elem, 0);
+  try {
+    t.bytes_.assign(static_cast<size_t>(bytes), 0);
+  } catch (const std::bad_alloc &) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory creating a tensor of shape ",
+                     ShapeToString(t.shape_)));
+  }
   return t;
 }
 
