@@ -339,6 +339,44 @@ Value extractSlice(OpBuilder &b, Location loc, Value x, RankedTensorType out,
   return tensor::ExtractSliceOp::create(b, loc, out, x, off, size, stride);
 }
 
+/// out[..., i_d, ...] = x[..., offset_d + i_d * step_d, ...] along `axes`
+/// (steps of any sign; offsets are index values already in bounds), as a
+/// generic reading with tensor.extract: for negative steps, which
+/// tensor.extract_slice cannot express.
+Value stridedRead(OpBuilder &b, Location loc, Value x, RankedTensorType out,
+                  ArrayRef<int64_t> axes, ArrayRef<Value> offsets,
+                  ArrayRef<int64_t> steps, ArrayRef<Value> counts) {
+  int64_t rank = out.getRank();
+  MLIRContext *ctx = b.getContext();
+  Value init = emptyTensor(b, loc, out, [&](int64_t d) -> Value {
+    const auto *it = llvm::find(axes, d);
+    if (it != axes.end())
+      return counts[it - axes.begin()];
+    return dimValue(b, loc, x, d);
+  });
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{out}, ValueRange{}, ValueRange{init},
+             {AffineMap::getMultiDimIdentityMap(rank, ctx)},
+             SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               SmallVector<Value> coords;
+               for (int64_t d = 0; d < rank; ++d) {
+                 Value i = linalg::IndexOp::create(nb, l, d);
+                 const auto *it = llvm::find(axes, d);
+                 if (it != axes.end()) {
+                   size_t k = it - axes.begin();
+                   Value step = arith::ConstantIndexOp::create(nb, l, steps[k]);
+                   i = arith::AddIOp::create(
+                       nb, l, offsets[k], arith::MulIOp::create(nb, l, i, step));
+                 }
+                 coords.push_back(i);
+               }
+               linalg::YieldOp::create(
+                   nb, l, Value(tensor::ExtractOp::create(nb, l, x, coords)));
+             })
+      .getResult(0);
+}
+
 struct SliceLowering : OpRewritePattern<SliceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SliceOp op,
@@ -348,35 +386,49 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
     if (!out || !in)
       return failure();
     SmallVector<int64_t> offsets;
+    bool negative = false;
     for (auto [axis, start, step] :
          llvm::zip(op.getAxes(), op.getStarts(), op.getSteps())) {
       int64_t dim = in.getDimSize(axis);
-      if (ShapedType::isDynamic(dim) || out.isDynamicDim(axis) || step < 1)
-        return rewriter.notifyMatchFailure(
-            op, "slices of dynamic dims or with negative steps");
+      if (ShapedType::isDynamic(dim) || out.isDynamicDim(axis))
+        return rewriter.notifyMatchFailure(op, "slices of dynamic dims");
       int64_t s = start < 0 ? start + dim : start;
-      // An empty slice may start anywhere; 0 keeps the offset in bounds.
+      negative |= step < 0;
+      // An empty slice may start anywhere; 0 keeps the offset in bounds. A
+      // negative step starts at most at the last element.
       offsets.push_back(
           out.getDimSize(axis) == 0 ? 0 : std::clamp<int64_t>(s, 0, dim - 1));
     }
-    rewriter.replaceOp(op,
-                       extractSlice(rewriter, op.getLoc(), op.getInput(), out,
-                                    op.getAxes(), offsets, op.getSteps()));
+    Location loc = op.getLoc();
+    if (!negative) {
+      rewriter.replaceOp(op, extractSlice(rewriter, loc, op.getInput(), out,
+                                          op.getAxes(), offsets,
+                                          op.getSteps()));
+      return success();
+    }
+    SmallVector<Value> offsetValues, counts;
+    for (auto [axis, offset] : llvm::zip(op.getAxes(), offsets)) {
+      offsetValues.push_back(arith::ConstantIndexOp::create(rewriter, loc, offset));
+      counts.push_back(
+          arith::ConstantIndexOp::create(rewriter, loc, out.getDimSize(axis)));
+    }
+    rewriter.replaceOp(op, stridedRead(rewriter, loc, op.getInput(), out,
+                                       op.getAxes(), offsetValues,
+                                       op.getSteps(), counts));
     return success();
   }
 };
 
-/// Run-time bounds, positive steps: offsets and sizes computed with ONNX's
-/// clamping, then one tensor.extract_slice.
+/// Run-time bounds: offsets and sizes computed with ONNX's clamping, then
+/// one tensor.extract_slice (positive steps) or a strided read.
 struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DynamicSliceOp op,
                                 PatternRewriter &rewriter) const override {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
-    if (!out || !in ||
-        llvm::any_of(op.getSteps(), [](int64_t s) { return s < 1; }))
-      return rewriter.notifyMatchFailure(op, "negative steps");
+    if (!out || !in)
+      return failure();
     Location loc = op.getLoc();
     Value x = op.getInput();
     auto bound = [&](Value tensor, size_t i) -> Value {
@@ -388,15 +440,21 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
       return v;
     };
     Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
-    auto clamp = [&](Value v, Value dim) -> Value {
+    Value minusOne = arith::ConstantIntOp::create(rewriter, loc, -1, 64);
+    // ONNX's clamping: negative bounds count from the end, then into
+    // [lo, hi] ([0, dim] for positive steps, [-1, dim - 1] for negative).
+    auto clamp = [&](Value v, Value dim, Value lo, Value hi) -> Value {
       Value neg = arith::CmpIOp::create(rewriter, loc,
                                         arith::CmpIPredicate::slt, v, zero);
       v = arith::SelectOp::create(
           rewriter, loc, neg, arith::AddIOp::create(rewriter, loc, v, dim), v);
-      v = arith::MaxSIOp::create(rewriter, loc, v, zero);
-      return arith::MinSIOp::create(rewriter, loc, v, dim);
+      v = arith::MaxSIOp::create(rewriter, loc, v, lo);
+      return arith::MinSIOp::create(rewriter, loc, v, hi);
     };
+    bool negative = llvm::any_of(op.getSteps(), [](int64_t s) { return s < 0; });
     SmallVector<OpFoldResult> off, size, stride;
+    // Per entry of the op's axes (in that order), for the strided read.
+    SmallVector<Value> offsets(op.getAxes().size()), counts(op.getAxes().size());
     for (int64_t d = 0; d < in.getRank(); ++d) {
       auto it = llvm::find(op.getAxes(), d);
       if (it == op.getAxes().end()) {
@@ -410,17 +468,45 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
       size_t i = it - op.getAxes().begin();
       int64_t step = op.getSteps()[i];
       Value dim = indexToI64(rewriter, loc, dimValue(rewriter, loc, x, d));
-      Value start = clamp(bound(op.getStarts(), i), dim);
-      Value end = clamp(bound(op.getEnds(), i), dim);
-      Value span = arith::MaxSIOp::create(
-          rewriter, loc, arith::SubIOp::create(rewriter, loc, end, start),
+      Value start, end, span;
+      uint64_t magnitude = step > 0 ? static_cast<uint64_t>(step)
+                                    : 0 - static_cast<uint64_t>(step);
+      if (step > 0) {
+        start = clamp(bound(op.getStarts(), i), dim, zero, dim);
+        end = clamp(bound(op.getEnds(), i), dim, zero, dim);
+        span = arith::SubIOp::create(rewriter, loc, end, start);
+      } else {
+        Value last = arith::SubIOp::create(
+            rewriter, loc, dim, arith::ConstantIntOp::create(rewriter, loc, 1, 64));
+        start = clamp(bound(op.getStarts(), i), dim, zero, last);
+        end = clamp(bound(op.getEnds(), i), dim, minusOne, last);
+        span = arith::SubIOp::create(rewriter, loc, start, end);
+      }
+      span = arith::MaxSIOp::create(rewriter, loc, span, zero);
+      // ceil(span / |step|) without overflow: span > 0 ? (span-1)/|step|+1.
+      Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+      Value spanMinus = arith::SubIOp::create(rewriter, loc, span, one);
+      Value q = arith::DivUIOp::create(
+          rewriter, loc, spanMinus,
+          arith::ConstantIntOp::create(rewriter, loc,
+                                       static_cast<int64_t>(magnitude), 64));
+      Value positive = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::sgt, span, zero);
+      Value count = arith::SelectOp::create(
+          rewriter, loc, positive, arith::AddIOp::create(rewriter, loc, q, one),
           zero);
-      Value count = arith::CeilDivSIOp::create(
-          rewriter, loc, span,
-          arith::ConstantIntOp::create(rewriter, loc, step, 64));
+      // An empty slice may start anywhere: 0 keeps the offset in bounds.
+      start = arith::SelectOp::create(rewriter, loc, positive, start, zero);
       off.push_back(i64ToIndex(rewriter, loc, start));
       size.push_back(i64ToIndex(rewriter, loc, count));
       stride.push_back(rewriter.getIndexAttr(step));
+      offsets[i] = i64ToIndex(rewriter, loc, start);
+      counts[i] = i64ToIndex(rewriter, loc, count);
+    }
+    if (negative) {
+      rewriter.replaceOp(op, stridedRead(rewriter, loc, x, out, op.getAxes(),
+                                         offsets, op.getSteps(), counts));
+      return success();
     }
     Value slice =
         tensor::ExtractSliceOp::create(rewriter, loc, x, off, size, stride);

@@ -59,7 +59,10 @@ def check(case, tmp_path):
     for name, want in case.expect.items():
         got = np.load(out / f"{name}.npy")
         assert got.shape == np.shape(want), (name, got.shape, np.shape(want))
-        np.testing.assert_array_equal(got, want, err_msg=name)
+        if np.issubdtype(got.dtype, np.floating):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
 
 
 f32 = np.float32
@@ -215,6 +218,43 @@ CASES = [
          expect={"y": np.tile(np.arange(3, dtype=f32), (2, 1))}),
     Case("reshape_to_minus_one_by_four", RESHAPE, {"x": X23, "s": i64(-1, 4)},
          error="cannot reshape 6 elements"),
+    # 11. NaN in, NaN out (also inside GEMM and convolution epilogues).
+    Case("nan_relu_clip_hardsigmoid_sign", "g (float[4] x) => (float[4] r, float[4] c, float[4] h, float[4] s) {\n"
+         "lo = Constant <value = float {0}> ()\n hi = Constant <value = float {0.5}> ()\n"
+         "r = Relu (x)\n c = Clip (x, lo, hi)\n h = HardSigmoid (x)\n s = Sign (x) }",
+         {"x": NAN4},
+         expect={"r": np.array([np.nan, 1, 0, 0], f32), "c": np.array([np.nan, 0.5, 0, 0], f32),
+                 "h": np.array([np.nan, 0.7, 0.3, 0.5], f32), "s": np.array([np.nan, 1, -1, 0], f32)}),
+    Case("nan_through_gemm_relu", "g (float[2,2] a) => (float[2,2] y) {\n"
+         "w = Constant <value = float[2,2] {1, 0, 0, 1}> ()\n m = MatMul (a, w)\n y = Relu (m) }",
+         {"a": np.array([[np.nan, -1], [2, -3]], f32)},
+         expect={"y": np.array([[np.nan, np.nan], [2, 0]], f32)}),
+    Case("nan_through_conv_clip", "g (float[1,1,2,2] x) => (float[1,1,2,2] y) {\n"
+         "w = Constant <value = float[1,1,1,1] {1}> ()\n c = Conv (x, w)\n"
+         "lo = Constant <value = float {0}> ()\n hi = Constant <value = float {6}> ()\n y = Clip (c, lo, hi) }",
+         {"x": np.array([np.nan, -1, 3, 9], f32).reshape(1, 1, 2, 2)},
+         expect={"y": np.array([np.nan, 0, 3, 6], f32).reshape(1, 1, 2, 2)}),
+    Case("nan_max_pool_and_reduce_max", "g (float[1,1,2,2] x) => (float[1,1,1,1] p, float[1] m) {\n"
+         "p = MaxPool <kernel_shape = [2, 2]> (x)\n m = ReduceMax <keepdims = 0, axes = [1, 2, 3]> (x) }",
+         {"x": np.array([1, np.nan, 3, 2], f32).reshape(1, 1, 2, 2)},
+         expect={"p": np.full((1, 1, 1, 1), np.nan, f32), "m": np.full((1,), np.nan, f32)}),
+    # 12. Softplus does not overflow.
+    Case("softplus_large", "g (float[5] x) => (float[5] y) { y = Softplus (x) }",
+         {"x": np.array([89, 100, 1000, -1000, 0], f32)},
+         expect={"y": np.array([89, 100, 1000, 0, np.log(2)], f32)}),
+    # 13. Slice and Range counts at the int64 limits.
+    Case("slice_step_int64_max", "g (float[3,4] x) => (float[3,1] y) {\n"
+         "st = Constant <value = int64[1] {0}> ()\n en = Constant <value = int64[1] {9223372036854775807}> ()\n"
+         "ax = Constant <value = int64[1] {1}> ()\n sp = Constant <value = int64[1] {9223372036854775807}> ()\n"
+         "y = Slice (x, st, en, ax, sp) }",
+         {"x": np.arange(12, dtype=f32).reshape(3, 4)},
+         expect={"y": np.array([[0], [4], [8]], f32)}),
+    Case("slice_step_int64_min", "g (float[3,4] x) => (float[3,1] y) {\n"
+         "st = Constant <value = int64[1] {-1}> ()\n en = Constant <value = int64[1] {-9223372036854775808}> ()\n"
+         "ax = Constant <value = int64[1] {1}> ()\n sp = Constant <value = int64[1] {-9223372036854775808}> ()\n"
+         "y = Slice (x, st, en, ax, sp) }",
+         {"x": np.arange(12, dtype=f32).reshape(3, 4)},
+         expect={"y": np.array([[3], [7], [11]], f32)}),
 ]
 
 
