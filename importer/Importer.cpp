@@ -21,6 +21,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Format.h"
+#include "onnx/defs/schema.h"
 
 using namespace mlir;
 using namespace bathy::onnx_import;
@@ -56,6 +57,11 @@ public:
 
 private:
   Location nodeLoc(int index) const;
+  /// What ONNX's checker would refuse in one node: attributes given twice or
+  /// without a type, and, against the op's ONNX schema where libonnx knows
+  /// it, the number of inputs and outputs and the attributes' names and
+  /// types.
+  LogicalResult validateNode(int index) const;
   FailureOr<Type> convertValueInfo(const onnx::ValueInfoProto &info,
                                    SmallVector<std::string> &dimParams);
   FailureOr<Value> lookup(StringRef name, OpBuilder &builder, int nodeIndex);
@@ -83,6 +89,112 @@ Location GraphImporter::nodeLoc(int index) const {
   const onnx::NodeProto &node = graph_.node(index);
   return NameLoc::get(StringAttr::get(context_, nodeNames_[index]),
                       NameLoc::get(StringAttr::get(context_, node.op_type())));
+}
+
+/// Ops whose inputs, outputs or attributes changed after opset 17 (the
+/// newest opset libonnx 1.12's schemas describe), or that are newer: at a
+/// later opset their 1.12 schema is not the one that applies, and only the
+/// op's handler checks them. From onnx 1.22's schemas
+/// (onnx.defs.get_all_schemas_with_history: arity or attribute set of the
+/// version in force differs from the last one at or before 17).
+static bool changedAfterOpset17(StringRef op) {
+  static const llvm::StringSet<> changed = {
+      "AffineGrid",  "Attention",        "AveragePool", "BitCast",
+      "BitwiseAnd",  "BitwiseNot",       "BitwiseOr",   "BitwiseXor",
+      "Cast",        "CastLike",         "CausalConvWithState",
+      "CenterCropPad", "Col2Im",         "CumProd",     "DFT",
+      "DeformConv",  "DequantizeLinear", "Gelu",        "GroupNormalization",
+      "ImageDecoder", "LinearAttention", "LpPool",      "Mish",
+      "OptionalHasElement", "Pad",       "QuantizeLinear", "RMSNormalization",
+      "ReduceL1",    "ReduceL2",         "ReduceLogSum", "ReduceLogSumExp",
+      "ReduceMax",   "ReduceMean",       "ReduceMin",   "ReduceProd",
+      "ReduceSumSquare", "RegexFullMatch", "Resize",    "RotaryEmbedding",
+      "Split",       "StringConcat",     "StringSplit", "Swish",
+      "TensorScatter"};
+  return changed.contains(op);
+}
+
+static const char *attributeTypeName(int type) {
+  if (onnx::AttributeProto_AttributeType_IsValid(type))
+    return onnx::AttributeProto_AttributeType_Name(
+               static_cast<onnx::AttributeProto_AttributeType>(type))
+        .c_str();
+  return "an unknown type";
+}
+
+LogicalResult GraphImporter::validateNode(int index) const {
+  const onnx::NodeProto &node = graph_.node(index);
+  auto error = [&]() {
+    return emitError(nodeLoc(index)) << "node '" << nodeNames_[index] << "' ("
+                                     << node.op_type() << "): ";
+  };
+  llvm::StringSet<> seen;
+  for (const onnx::AttributeProto &a : node.attribute()) {
+    if (a.name().empty())
+      return error() << "an attribute has no name";
+    if (!seen.insert(a.name()).second)
+      return error() << "attribute '" << a.name() << "' is given twice";
+    if (a.type() == onnx::AttributeProto::UNDEFINED && a.ref_attr_name().empty())
+      return error() << "attribute '" << a.name() << "' has no type";
+  }
+  std::string domain = canonicalDomain(node.domain());
+  int64_t opset = opsetFor(node.domain());
+  // Past the newest opset libonnx knows for the domain, its schemas hold
+  // only for default-domain ops that have not changed since.
+  const auto &ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto range = ranges.find(domain);
+  if (opset <= 0 || range == ranges.end())
+    return success();
+  if (opset > range->second.second &&
+      (!domain.empty() || changedAfterOpset17(node.op_type())))
+    return success();
+  const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+      node.op_type(), static_cast<int>(std::min<int64_t>(opset, INT32_MAX)),
+      domain);
+  if (!schema || schema->Deprecated())
+    return success();
+  std::string op = node.op_type() + "-" + std::to_string(schema->SinceVersion());
+  // Trailing empty names are optional inputs left out.
+  int inputs = node.input_size();
+  while (inputs > 0 && node.input(inputs - 1).empty())
+    --inputs;
+  if (inputs < schema->min_input() || inputs > schema->max_input())
+    return error() << "has " << inputs << " inputs; " << op << " takes "
+                   << (schema->min_input() == schema->max_input()
+                           ? std::to_string(schema->min_input())
+                           : std::to_string(schema->min_input()) + " to " +
+                                 (schema->max_input() == INT32_MAX
+                                      ? std::string("any number")
+                                      : std::to_string(schema->max_input())));
+  int outputs = node.output_size();
+  if (outputs < schema->min_output() || outputs > schema->max_output())
+    return error() << "has " << outputs << " outputs; " << op << " has "
+                   << (schema->min_output() == schema->max_output()
+                           ? std::to_string(schema->min_output())
+                           : std::to_string(schema->min_output()) + " to " +
+                                 std::to_string(schema->max_output()));
+  const auto &known = schema->attributes();
+  for (const onnx::AttributeProto &a : node.attribute()) {
+    auto it = known.find(a.name());
+    if (it == known.end()) {
+      std::string names;
+      for (const auto &[name, attr] : known)
+        names += (names.empty() ? "" : ", ") + name;
+      return error() << "attribute '" << a.name() << "' is not one " << op
+                     << " takes ("
+                     << (names.empty() ? std::string("it takes none") : names)
+                     << ")";
+    }
+    if (a.ref_attr_name().empty() && a.type() != it->second.type)
+      return error() << "attribute '" << a.name() << "' must be "
+                     << attributeTypeName(it->second.type) << ", not "
+                     << attributeTypeName(a.type());
+  }
+  for (const auto &[name, attr] : known)
+    if (attr.required && !seen.contains(name))
+      return error() << "missing required attribute '" << name << "' (of " << op
+                     << ")";
+  return success();
 }
 
 LogicalResult GraphImporter::analyze() {
@@ -129,6 +241,36 @@ LogicalResult GraphImporter::analyze() {
         return emitError(nodeLoc(i))
                << "value '" << out << "' is produced by both node '"
                << nodeNames_[p->second] << "' and node '" << name << "'";
+    }
+  }
+
+  for (int i = 0; i < numNodes; ++i)
+    if (failed(validateNode(i)))
+      return failure();
+  // An initializer that is also a graph input (a default the caller may
+  // override, as IR < 4 wrote every weight) must agree with its declaration.
+  for (const onnx::ValueInfoProto &in : graph_.input()) {
+    auto it = initializers_.find(in.name());
+    if (it == initializers_.end() || !in.has_type() ||
+        !in.type().has_tensor_type())
+      continue;
+    const onnx::TypeProto::Tensor &tt = in.type().tensor_type();
+    const onnx::TensorProto &init = *it->second;
+    if (tt.elem_type() != 0 && tt.elem_type() != init.data_type())
+      return emitError(fileLoc_)
+             << "graph input '" << in.name() << "' is declared "
+             << onnxTypeName(tt.elem_type()) << " but its initializer is "
+             << onnxTypeName(init.data_type());
+    if (tt.has_shape()) {
+      bool same = tt.shape().dim_size() == init.dims_size();
+      for (int d = 0; same && d < init.dims_size(); ++d)
+        if (tt.shape().dim(d).has_dim_value() &&
+            tt.shape().dim(d).dim_value() != init.dims(d))
+          same = false;
+      if (!same)
+        return emitError(fileLoc_) << "graph input '" << in.name()
+                                   << "' is declared with a shape its "
+                                      "initializer does not have";
     }
   }
 

@@ -1,6 +1,8 @@
 //===- ModelLoader.cpp - Reading ONNX model files -------------------------===//
 #include "ModelLoader.h"
 
+#include <map>
+
 #include "bathy/Importer/OnnxImporter.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
@@ -76,6 +78,26 @@ FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path, bool text,
   if (model.opset_import_size() == 0)
     return emitError(loc) << "'" << path
                           << "' imports no opset (opset_import is empty)";
+  // IR versions 1 to 13 (onnx 1.22's); 0 or negative means the field was
+  // never set or is corrupt, later ones are from a future ONNX.
+  if (model.ir_version() < 1 || model.ir_version() > kMaxIrVersion)
+    return emitError(loc) << "'" << path << "' has ir_version "
+                          << model.ir_version() << "; bathy reads 1 to "
+                          << kMaxIrVersion;
+  // One version per domain: ONNX runtimes disagree on which of two wins.
+  {
+    std::map<std::string, int64_t> versions;
+    for (const onnx::OperatorSetIdProto &opset : model.opset_import()) {
+      auto [it, fresh] =
+          versions.try_emplace(canonicalDomain(opset.domain()), opset.version());
+      if (!fresh)
+        return emitError(loc)
+               << "'" << path << "' imports domain '"
+               << (opset.domain().empty() ? "ai.onnx" : opset.domain())
+               << "' twice (versions " << it->second << " and "
+               << opset.version() << ")";
+    }
+  }
   loaded.opset = getOpsetVersion(model, "");
   if (loaded.opset > kMaxSupportedOpset)
     return emitError(loc) << "'" << path << "' uses ai.onnx opset "

@@ -53,6 +53,8 @@ mlir::LogicalResult checkOnnxFile(llvm::StringRef path,
 
 /// Newest default-domain opset the importer knows.
 constexpr int64_t kMaxSupportedOpset = 23;
+/// Newest ONNX IR version the importer reads (onnx 1.22's).
+constexpr int64_t kMaxIrVersion = 13;
 
 } // namespace bathy
 
