@@ -7,6 +7,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace bathy {
@@ -24,6 +25,22 @@ struct LowerToLinalgPass
   using LowerToLinalgPassBase::LowerToLinalgPassBase;
 
   void runOnOperation() override {
+    // Weights elided from text IR would compile to whatever the missing
+    // blob reads as: refuse them.
+    bool missingWeights = false;
+    getOperation().walk([&](ConstantOp op) {
+      auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue());
+      if (!resource || resource.getRawHandle().getBlob())
+        return;
+      op.emitError("the weights of this constant (resource '")
+          << resource.getRawHandle().getKey()
+          << "') are not in the IR: text IR elides weights over 1 KiB unless "
+             "printed with --keep-weights (bathy-import --keep-weights, or "
+             "--emit-bytecode)";
+      missingWeights = true;
+    });
+    if (missingWeights)
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     codegen::populateElementwiseToLinalg(patterns);
     codegen::populateStructuredToLinalg(patterns);

@@ -9,7 +9,17 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/InitAllPasses.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Affine/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 void bathy::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -22,6 +32,34 @@ void bathy::registerAllDialects(mlir::DialectRegistry &registry) {
 void bathy::registerAllPasses() {
   registerBathyPasses();
   registerPipelines();
-  // Every upstream pass, so bathy-opt can run any pipeline over bathy IR.
-  mlir::registerAllPasses();
+  // The upstream passes of the dialects bathy's IR and CPU pipeline use, and
+  // the conversions from them to LLVM: enough to run any stage of bathy's
+  // pipelines by hand, without the GPU, SPIR-V, TOSA or OpenACC passes
+  // crowding bathy-opt --help.
+  mlir::registerTransformsPasses();
+  mlir::affine::registerAffinePasses();
+  mlir::arith::registerArithPasses();
+  mlir::bufferization::registerBufferizationPasses();
+  mlir::func::registerFuncPasses();
+  mlir::registerLinalgPasses();
+  mlir::math::registerMathPasses();
+  mlir::memref::registerMemRefPasses();
+  mlir::registerSCFPasses();
+  mlir::tensor::registerTensorPasses();
+  mlir::vector::registerVectorPasses();
+  mlir::registerLowerAffinePass();
+  mlir::registerSCFToControlFlowPass();
+  mlir::registerFinalizeMemRefToLLVMConversionPass();
+  mlir::registerConvertMathToFuncs();
+  mlir::registerConvertMathToLLVMPass();
+  mlir::registerConvertMathToLibmPass();
+  mlir::registerArithToLLVMConversionPass();
+  mlir::registerConvertIndexToLLVMPass();
+  mlir::registerConvertControlFlowToLLVMPass();
+  mlir::registerConvertFuncToLLVMPass();
+  mlir::registerReconcileUnrealizedCastsPass();
+  mlir::registerConvertBufferizationToMemRefPass();
+  mlir::registerConvertVectorToLLVMPass();
+  mlir::registerConvertVectorToSCF();
+  mlir::registerConvertToLLVMPass();
 }

@@ -13,6 +13,20 @@
 
 namespace bathy::rt {
 
+std::string SpecToString(const TensorSpec &spec) {
+  std::vector<std::string> dims;
+  for (size_t d = 0; d < spec.shape.size(); ++d) {
+    if (spec.shape[d] >= 0)
+      dims.push_back(absl::StrCat(spec.shape[d]));
+    else if (d < spec.dimParams.size() && !spec.dimParams[d].empty())
+      dims.push_back(spec.dimParams[d]);
+    else
+      dims.push_back("?");
+  }
+  return absl::StrCat(DTypeName(spec.dtype), "[", absl::StrJoin(dims, ", "),
+                      "]");
+}
+
 absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
                          const std::vector<const HostTensor *> &inputs) {
   if (inputs.size() != specs.size())
@@ -277,8 +291,7 @@ std::string Plan::ToString() const {
   std::string out;
   for (size_t i = 0; i < inputs.size(); ++i)
     absl::StrAppend(&out, "input ", name(inputs[i]), " '", inputSpecs[i].name,
-                    "': ", DTypeName(inputSpecs[i].dtype),
-                    ShapeToString(inputSpecs[i].shape), "\n");
+                    "': ", SpecToString(inputSpecs[i]), "\n");
   for (const Constant &c : constants)
     absl::StrAppend(&out, "constant ", name(c.value), ": ",
                     DTypeName(values[c.value].dtype), ShapeToString(c.shape),
@@ -297,7 +310,8 @@ std::string Plan::ToString() const {
   }
   for (size_t i = 0; i < outputs.size(); ++i)
     absl::StrAppend(&out, "output ", name(outputs[i]), " '",
-                    outputSpecs[i].name, "'\n");
+                    outputSpecs[i].name, "': ", SpecToString(outputSpecs[i]),
+                    "\n");
   absl::StrAppend(&out, "arena: ", arenaBytes, " bytes\n");
   return out;
 }

@@ -31,6 +31,10 @@ struct TensorSpec {
   std::vector<std::string> dimParams;
 };
 
+/// "f32[batch, 3, 224, 224]": dynamic dims by their dim_param ("?" when
+/// unnamed).
+std::string SpecToString(const TensorSpec &spec);
+
 /// Checks `inputs` against `specs`: count, element type, rank, static dims,
 /// and one size per dim_param. The error names the input and the dim.
 absl::Status CheckInputs(const std::vector<TensorSpec> &specs,

@@ -104,8 +104,11 @@ FailureOr<rt::AlignedBytes> bytesOf(ConstantOp op, size_t elementBytes,
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
-      return op.emitError("constant's resource '")
-             << resource.getRawHandle().getKey() << "' has no data";
+      return op.emitError("the weights of this constant (resource '")
+             << resource.getRawHandle().getKey()
+             << "') are not in the IR: text IR elides weights over 1 KiB "
+                "unless printed with --keep-weights (bathy-import "
+                "--keep-weights, or --emit-bytecode)";
     return copyAll(blob->getData(), "constant's resource");
   }
   auto dense = dyn_cast<DenseElementsAttr>(value);
@@ -131,6 +134,18 @@ FailureOr<rt::AlignedBytes> bytesOf(ConstantOp op, size_t elementBytes,
 }
 
 } // namespace
+
+FailureOr<std::vector<rt::TensorSpec>> inputSpecsOf(func::FuncOp host) {
+  std::vector<rt::TensorSpec> specs;
+  FunctionType type = host.getFunctionType();
+  for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+    std::string what = ("input " + Twine(i)).str();
+    if (failed(valueOf(host.getArgument(i), what)))
+      return failure();
+    specs.push_back(specFor(type.getInput(i), host.getArgAttrDict(i), what));
+  }
+  return specs;
+}
 
 FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
                                        bool releaseWeightBlobs) {

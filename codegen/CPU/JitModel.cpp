@@ -10,6 +10,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/memory.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -17,6 +18,61 @@
 using namespace mlir;
 
 namespace bathy {
+
+namespace {
+
+/// Every tensor with a static shape must fit the memory limit: an op whose
+/// result would need more (ConstantOfShape [2^40], an Expand or Pad that
+/// large) is an error naming its node and the size, before anything is
+/// allocated or a size computation wraps.
+LogicalResult checkStaticSizes(ModuleOp module) {
+  int64_t limit = rt::MemoryLimit();
+  bool failedAny = false;
+  auto check = [&](Value v, Operation *at, StringRef what) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || failedAny)
+      return;
+    Type element = type.getElementType();
+    uint64_t bytes =
+        element.isIntOrFloat()
+            ? std::max<uint64_t>(1, element.getIntOrFloatBitWidth() / 8)
+            : 8;
+    bool overflow = false;
+    for (int64_t d : type.getShape())
+      overflow |= __builtin_mul_overflow(bytes, static_cast<uint64_t>(d),
+                                         &bytes);
+    if (!overflow && bytes <= static_cast<uint64_t>(limit))
+      return;
+    InFlightDiagnostic diag = at->emitError() << what << " of type " << type;
+    if (overflow || bytes > static_cast<uint64_t>(INT64_MAX))
+      diag << " has more bytes than memory can address";
+    else
+      diag << " needs " << rt::FormatBytes(static_cast<int64_t>(bytes))
+           << ", more than the memory limit of " << rt::FormatBytes(limit)
+           << " (--max-memory)";
+    failedAny = true;
+  };
+  module.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (auto func = dyn_cast<func::FuncOp>(op)) {
+      // The model's inputs (a kernel's arguments are results elsewhere).
+      if (func.getSymName() != "main")
+        return;
+      for (BlockArgument arg : func.getArguments()) {
+        std::string name = "input " + std::to_string(arg.getArgNumber());
+        if (auto attr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                          "bathy.name"))
+          name = "input '" + attr.str() + "'";
+        check(arg, op, name);
+      }
+      return;
+    }
+    for (Value result : op->getResults())
+      check(result, op, "a result");
+  });
+  return failure(failedAny);
+}
+
+} // namespace
 
 JitModel::~JitModel() = default;
 
@@ -31,9 +87,16 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   // and launches, which is the execution plan.
   PipelineOptions kernelOptions = opts.pipeline;
   kernelOptions.shapeKernels = true;
+  auto progress = [&](StringRef what) {
+    if (opts.progress)
+      opts.progress(what);
+  };
+  progress("graph passes and fusion");
   PassManager kernelPm(ctx);
   buildKernelPipeline(kernelPm, kernelOptions);
   if (failed(kernelPm.run(module)))
+    return failure();
+  if (failed(checkStaticSizes(module)))
     return failure();
   auto main = module.lookupSymbol<func::FuncOp>("main");
   FailureOr<rt::Plan> plan = buildExecutionPlan(main, opts.releaseWeightBlobs);
@@ -53,6 +116,7 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
       kernel.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
   }
 
+  progress(("lowering " + Twine(plan->kernels.size()) + " kernels").str());
   PassManager pm(ctx);
   buildCpuCodegenPipeline(pm, Phase::Bufferized, opts.pipeline,
                           /*lowerHost=*/false);
@@ -79,6 +143,9 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
     return true;
   }();
   (void)initialized;
+  progress(("generating code for " + Twine(plan->kernels.size()) +
+            " kernels (LLVM)")
+               .str());
   ExecutionEngineOptions engineOptions;
   // The optimizer needs the host's target machine: without it LLVM's cost
   // models know no vector registers and the loop vectorizer does nothing.

@@ -14,8 +14,9 @@ namespace bathy {
 /// Registers the bathy dialect and the upstream dialects bathy IR uses.
 void registerAllDialects(mlir::DialectRegistry &registry);
 
-/// Registers bathy's passes and the upstream generic passes (canonicalize,
-/// cse, ...) for use by name in pipelines and on the command line.
+/// Registers bathy's passes and pipelines, and the upstream passes of the
+/// dialects bathy uses (canonicalize, cse, linalg, bufferization, the
+/// conversions to LLVM, ...), for use by name on the command line.
 void registerAllPasses();
 
 } // namespace bathy

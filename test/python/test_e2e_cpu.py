@@ -98,7 +98,8 @@ def test_bad_inputs_are_named(tmp_path):
     result = subprocess.run([tool("bathy-run"), str(path), f"--input=image={bad}"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert "input 'image' dim 2 must be 16, got 8" in result.stderr
+    assert "input 'image' dim 2 must be 16 (f32[batch, 3, 16, 16]), but its file gives 8" \
+        in result.stderr
     np.save(bad, np.zeros((1, 3, 16, 16), np.float64))
     result = subprocess.run([tool("bathy-run"), str(path), f"--input=image={bad}"],
                             capture_output=True, text=True, timeout=120)
@@ -343,13 +344,14 @@ def test_static_shapes_reject_inputs_that_contradict_the_model(tmp_path):
                              f"--input=image={bad}"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert "input 'image' must have rank 4, got 3" in result.stderr
+    assert "input 'image' has rank 4 (f32[batch, 3, 16, 16]) but its file gives shape [1, 3, 16]" in result.stderr
     np.save(bad, np.zeros((1, 3, 8, 8), np.float32))
     result = subprocess.run([tool("bathy-run"), str(path), "--static-shapes",
                              f"--input=image={bad}"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert "input 'image' dim 2 must be 16, got 8" in result.stderr
+    assert "input 'image' dim 2 must be 16 (f32[batch, 3, 16, 16]), but its file gives 8" \
+        in result.stderr
 
 
 def attention_chain_model():

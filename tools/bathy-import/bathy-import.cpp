@@ -2,6 +2,7 @@
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Support/Diagnostics.h"
+#include "bathy/Support/ToolSupport.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
@@ -47,6 +48,7 @@ static cl::opt<int64_t> maxInline(
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  bathy::installVersionPrinter("bathy-import");
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,

@@ -24,6 +24,12 @@ namespace bathy {
 mlir::FailureOr<rt::Plan> buildExecutionPlan(mlir::func::FuncOp host,
                                              bool releaseWeightBlobs = false);
 
+/// The input contract of `host` (names, element types, shapes, dim params)
+/// before compiling it; an error if an input cannot be run (unranked, or an
+/// element type the runtime lacks).
+mlir::FailureOr<std::vector<rt::TensorSpec>>
+inputSpecsOf(mlir::func::FuncOp host);
+
 } // namespace bathy
 
 #endif // BATHY_CODEGEN_EXECUTIONPLAN_H

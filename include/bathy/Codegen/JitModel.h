@@ -12,6 +12,7 @@
 #ifndef BATHY_CODEGEN_JITMODEL_H
 #define BATHY_CODEGEN_JITMODEL_H
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct JitOptions {
   /// model's weights are held once. Only for callers that will not use those
   /// blobs again (other modules in the same context would see them empty).
   bool releaseWeightBlobs = false;
+  /// Called as each phase of the compile starts ("lowering 29 kernels"),
+  /// for progress reports.
+  std::function<void(llvm::StringRef)> progress;
 };
 
 class JitModel {
