@@ -75,7 +75,14 @@ struct Group {
   /// Set once an op outside the group reads one of its values: the group
   /// must then stay where it is (before that reader).
   bool sealed = false;
+  /// Values the group reads from outside it: its kernel's arguments.
+  llvm::SmallSetVector<Value, 8> inputs;
 };
+
+/// The most values one kernel reads. Kernels of hundreds of operands (a Sum
+/// of 1,000 inputs) make LLVM's instruction scheduler quadratic; past this
+/// many, the next op starts a kernel of its own.
+constexpr unsigned kMaxKernelInputs = 64;
 
 struct FormFusionGroupsPass
     : bathy::impl::FormFusionGroupsPassBase<FormFusionGroupsPass> {
@@ -167,6 +174,19 @@ struct FormFusionGroupsPass
             cast<RankedTensorType>(consumer->getOperand(0).getType())
                 .getShape())
       return "the reduction reads it broadcast";
+    // The kernel would read too many values.
+    unsigned added = 0;
+    for (Value operand : consumer->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (operand == value || g.inputs.contains(operand) ||
+          (def && groupOf.count(def) &&
+           groupOf.lookup(def) == groupOf.lookup(producer)))
+        continue;
+      ++added;
+    }
+    if (g.inputs.size() + added > kMaxKernelInputs)
+      return "the kernel would read more than " +
+             std::to_string(kMaxKernelInputs) + " values";
     // Every other input must come from before the group starts.
     for (Value operand : consumer->getOperands()) {
       Operation *def = operand.getDefiningOp();
@@ -240,7 +260,10 @@ struct FormFusionGroupsPass
             groups[id].kind = "attention";
         } else {
           id = groups.size();
-          groups.push_back(Group{kindFor(&op, role), {}, position[&op], 0, {}});
+          Group g;
+          g.kind = kindFor(&op, role);
+          g.first = position[&op];
+          groups.push_back(std::move(g));
         }
         for (Value operand : op.getOperands())
           if (Operation *def = operand.getDefiningOp())
@@ -251,6 +274,11 @@ struct FormFusionGroupsPass
         g.ops.push_back(&op);
         g.last = position[&op];
         groupOf[&op] = id;
+        for (Value operand : op.getOperands()) {
+          Operation *def = operand.getDefiningOp();
+          if (!def || !groupOf.count(def) || groupOf.lookup(def) != id)
+            g.inputs.insert(operand);
+        }
         // Reasons about producers the op did not join, recorded on its group
         // (inputs joined through the chosen producer need none).
         for (std::string &r : reasons)
@@ -269,6 +297,12 @@ struct FormFusionGroupsPass
       dst.ops.push_back(op);
       groupOf[op] = into;
     }
+    for (Value v : src.inputs)
+      dst.inputs.insert(v);
+    for (Operation *op : src.ops)
+      for (Value r : op->getResults())
+        dst.inputs.remove(r);
+    src.inputs.clear();
     dst.first = std::min(dst.first, src.first);
     dst.last = std::max(dst.last, src.last);
     for (std::string &r : src.rejected)

@@ -80,6 +80,9 @@ struct Plan {
     /// places them in the arena); otherwise the kernel allocates and returns
     /// them.
     bool destinations = false;
+    /// The ONNX nodes the launch computes ("a, b, c"; may be empty), for
+    /// errors raised while it runs (one kernel may serve several launches).
+    std::string nodes;
   };
 
   std::vector<Value> values;
@@ -89,9 +92,6 @@ struct Plan {
   std::vector<Constant> constants;
   /// Kernel names; steps refer to them by index.
   std::vector<std::string> kernels;
-  /// The ONNX nodes each kernel computes ("a, b, c"; may be empty), for
-  /// errors raised while it runs.
-  std::vector<std::string> kernelNodes;
   std::vector<Step> steps;
   /// Value of each graph output, in order.
   std::vector<int64_t> outputs;

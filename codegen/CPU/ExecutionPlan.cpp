@@ -210,18 +210,20 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
     if (auto launch = dyn_cast<LaunchOp>(op)) {
       auto [it, fresh] = kernels.try_emplace(
           launch.getKernel(), static_cast<int64_t>(plan.kernels.size()));
-      if (fresh) {
+      if (fresh)
         plan.kernels.push_back(launch.getKernel().str());
-        std::string nodes;
-        if (auto kernel = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-                launch, launch.getKernelAttr()))
-          if (auto list = kernel->getAttrOfType<ArrayAttr>(kKernelNodesAttrName))
-            for (auto name : list.getAsRange<StringAttr>())
-              nodes += (nodes.empty() ? "" : ", ") + name.str();
-        plan.kernelNodes.push_back(std::move(nodes));
-      }
       rt::Plan::Step step;
       step.kernel = it->second;
+      // The launch's own nodes (kernels shared by identical launches carry
+      // them on the launch), else its kernel's.
+      ArrayAttr nodes = launch->getAttrOfType<ArrayAttr>(kKernelNodesAttrName);
+      if (!nodes)
+        if (auto kernel = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+                launch, launch.getKernelAttr()))
+          nodes = kernel->getAttrOfType<ArrayAttr>(kKernelNodesAttrName);
+      if (nodes)
+        for (auto name : nodes.getAsRange<StringAttr>())
+          step.nodes += (step.nodes.empty() ? "" : ", ") + name.str();
       for (Value arg : launch.getArgs())
         step.args.push_back(ids.lookup(arg));
       int64_t stepIndex = static_cast<int64_t>(plan.steps.size());

@@ -6,8 +6,10 @@
 #include "bathy/Dialect/Bathy/BathyOps.h"
 #include "bathy/Passes/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Threading.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/memory.h"
@@ -94,6 +96,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   progress("graph passes and fusion");
   PassManager kernelPm(ctx);
   buildKernelPipeline(kernelPm, kernelOptions);
+  // Identical kernels (repeated layers, wide graphs) are compiled once.
+  kernelPm.addPass(createDedupKernelsPass());
   if (failed(kernelPm.run(module)))
     return failure();
   if (failed(checkStaticSizes(module)))
@@ -116,26 +120,61 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
       kernel.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
   }
 
+  // Kernels are independent: they go into chunks (nested modules) that the
+  // pass manager lowers in parallel, and each chunk becomes its own LLVM
+  // module and JIT, compiled in parallel too. A few chunks per thread keep
+  // the threads busy when kernels differ in size.
+  SmallVector<func::FuncOp> kernels(module.getOps<func::FuncOp>());
+  unsigned threads = ctx->isMultithreadingEnabled()
+                         ? std::max(1u, ctx->getNumThreads())
+                         : 1u;
+  size_t numChunks = std::clamp<size_t>(kernels.size(), 1, 4 * threads);
+  SmallVector<ModuleOp> chunks;
+  {
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    for (size_t i = 0; i < numChunks; ++i)
+      chunks.push_back(ModuleOp::create(b, module.getLoc(),
+                                        ("chunk" + Twine(i)).str()));
+    for (auto [i, kernel] : llvm::enumerate(kernels))
+      kernel->moveBefore(chunks[i % numChunks].getBody(),
+                         chunks[i % numChunks].getBody()->end());
+  }
+  llvm::StringMap<ModuleOp> chunkOf;
+  for (ModuleOp chunk : chunks)
+    for (auto kernel : chunk.getOps<func::FuncOp>())
+      chunkOf[kernel.getSymName()] = chunk;
+
   progress(("lowering " + Twine(plan->kernels.size()) + " kernels").str());
   PassManager pm(ctx);
-  buildCpuCodegenPipeline(pm, Phase::Bufferized, opts.pipeline,
-                          /*lowerHost=*/false);
+  buildCpuCodegenPipeline(pm.nest<ModuleOp>(), Phase::Bufferized,
+                          opts.pipeline, /*lowerHost=*/false);
   if (failed(pm.run(module)))
     return failure();
   // The plan decided from tensor types which steps pass destinations; the
   // kernels must have been compiled that way.
   for (const rt::Plan::Step &step : plan->steps) {
     const std::string &name = plan->kernels[step.kernel];
-    auto kernel = module.lookupSymbol<func::FuncOp>(name);
+    auto it = chunkOf.find(name);
+    auto kernel = it == chunkOf.end()
+                      ? func::FuncOp()
+                      : it->second.lookupSymbol<func::FuncOp>(name);
     if (!kernel ||
         kernel->hasAttr(kKernelDestinationsAttrName) != step.destinations)
       return module.emitError("kernel '")
              << name << "' was not compiled for its launch in the plan";
   }
   PassManager toLLVM(module.getContext());
-  buildCpuToLLVMPipeline(toLLVM);
+  buildCpuToLLVMPipeline(toLLVM.nest<ModuleOp>());
   if (failed(toLLVM.run(module)))
     return failure();
+  // Only each kernel's C-interface wrapper is entered from outside: the
+  // kernel itself becomes internal (inlined into the wrapper), so LLVM
+  // compiles two functions per kernel (the wrapper and the packed entry
+  // the ExecutionEngine adds) instead of four.
+  for (const std::string &name : plan->kernels)
+    if (auto fn = chunkOf[name].lookupSymbol<LLVM::LLVMFuncOp>(name))
+      fn.setLinkage(LLVM::Linkage::Internal);
 
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
@@ -144,55 +183,70 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   }();
   (void)initialized;
   progress(("generating code for " + Twine(plan->kernels.size()) +
-            " kernels (LLVM)")
+            " kernels (LLVM, " + Twine(numChunks) + " modules)")
                .str());
-  ExecutionEngineOptions engineOptions;
   // The optimizer needs the host's target machine: without it LLVM's cost
   // models know no vector registers and the loop vectorizer does nothing.
   auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!hostBuilder)
     return module.emitError("cannot describe the host CPU: ")
            << llvm::toString(hostBuilder.takeError());
-  auto hostMachine = hostBuilder->createTargetMachine();
-  if (!hostMachine)
-    return module.emitError("cannot create a target machine for the host: ")
-           << llvm::toString(hostMachine.takeError());
-  // The options hold a function_ref: the transformer must outlive create().
-  std::function<llvm::Error(llvm::Module *)> transformer =
-      makeOptimizingTransformer(opts.optLevel, /*sizeLevel=*/0,
-                                hostMachine->get());
-  engineOptions.transformer = transformer;
   // memrefCopy and friends for strided copies.
   static const std::string runnerUtils =
       std::string(BATHY_MLIR_LIB_DIR) + "/libmlir_c_runner_utils.so";
-  SmallVector<StringRef> libs = {runnerUtils};
-  engineOptions.sharedLibPaths = libs;
-  auto engine = ExecutionEngine::create(module, engineOptions);
-  if (!engine) {
-    std::string message = llvm::toString(engine.takeError());
-    return module.emitError("JIT compilation failed: ") << message;
-  }
-  model->engine_ = std::move(*engine);
-  // Microkernel calls resolve to the runtime linked into this process.
-  model->engine_->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    int count = 0;
-    const rt::KernelSymbol *symbols = rt::KernelSymbols(&count);
-    for (int i = 0; i < count; ++i)
-      map[interner(symbols[i].name)] = {
-          llvm::orc::ExecutorAddr::fromPtr(symbols[i].address),
-          llvm::JITSymbolFlags::Exported};
-    return map;
+  std::vector<std::unique_ptr<ExecutionEngine>> engines(numChunks);
+  std::vector<std::string> errors(numChunks);
+  mlir::parallelFor(ctx, 0, numChunks, [&](size_t i) {
+    // One target machine per thread: they are not shared across threads.
+    auto machine = hostBuilder->createTargetMachine();
+    if (!machine) {
+      errors[i] = "cannot create a target machine for the host: " +
+                  llvm::toString(machine.takeError());
+      return;
+    }
+    ExecutionEngineOptions engineOptions;
+    // The options hold a function_ref: the transformer must outlive
+    // create().
+    std::function<llvm::Error(llvm::Module *)> transformer =
+        makeOptimizingTransformer(opts.optLevel, /*sizeLevel=*/0,
+                                  machine->get());
+    engineOptions.transformer = transformer;
+    SmallVector<StringRef> libs = {runnerUtils};
+    engineOptions.sharedLibPaths = libs;
+    auto engine = ExecutionEngine::create(chunks[i], engineOptions);
+    if (!engine) {
+      errors[i] = "JIT compilation failed: " +
+                  llvm::toString(engine.takeError());
+      return;
+    }
+    // Microkernel calls resolve to the runtime linked into this process.
+    (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      int count = 0;
+      const rt::KernelSymbol *symbols = rt::KernelSymbols(&count);
+      for (int k = 0; k < count; ++k)
+        map[interner(symbols[k].name)] = {
+            llvm::orc::ExecutorAddr::fromPtr(symbols[k].address),
+            llvm::JITSymbolFlags::Exported};
+      return map;
+    });
+    engines[i] = std::move(*engine);
   });
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return module.emitError(error);
   std::vector<rt::KernelEntry> entries;
   for (const std::string &name : plan->kernels) {
-    auto entry = model->engine_->lookupPacked("_mlir_ciface_" + name);
+    size_t i = llvm::find(chunks, chunkOf[name]) - chunks.begin();
+    auto entry = engines[i]->lookupPacked("_mlir_ciface_" + name);
     if (!entry)
       return module.emitError("kernel '")
              << name
              << "' has no entry point: " << llvm::toString(entry.takeError());
     entries.push_back(*entry);
   }
+  for (auto &engine : engines)
+    model->engines_.push_back(std::move(engine));
   absl::StatusOr<std::unique_ptr<rt::CpuExecutor>> executor =
       rt::CpuExecutor::Create(std::move(*plan), std::move(entries));
   if (!executor.ok())

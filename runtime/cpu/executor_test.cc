@@ -80,6 +80,16 @@ void IncrementInto(void **args) {
         a->aligned[a->offset + i * a->stride] + 1;
 }
 
+Plan::Step S(int64_t kernel, std::vector<int64_t> args,
+             std::vector<int64_t> results, bool destinations = false) {
+  Plan::Step step;
+  step.kernel = kernel;
+  step.args = std::move(args);
+  step.results = std::move(results);
+  step.destinations = destinations;
+  return step;
+}
+
 TensorSpec Spec(const std::string &name) {
   TensorSpec s;
   s.name = name;
@@ -107,10 +117,8 @@ Plan SamplePlan() {
   std::memcpy(c.bytes.data.get(), k, sizeof(k));
   p.constants.push_back(std::move(c));
   p.kernels = {"add", "twice", "reverse"};
-  p.steps = {{0, {0, 1}, {2}, {}},
-             {1, {2}, {3, 4}, {}},
-             {2, {3}, {5}, {}},
-             {0, {5, 4}, {6}, {}}};
+  p.steps = {S(0, {0, 1}, {2}), S(1, {2}, {3, 4}), S(2, {3}, {5}),
+             S(0, {5, 4}, {6})};
   p.outputs = {6, 2};
   return p;
 }
@@ -227,7 +235,7 @@ Plan ChainPlan() {
   p.inputs = {0};
   p.kernels = {"increment"};
   for (int64_t s = 0; s < 4; ++s)
-    p.steps.push_back(Plan::Step{0, {s}, {s + 1}, {}, true});
+    p.steps.push_back(S(0, {s}, {s + 1}, true));
   p.outputs = {4, 1};
   return p;
 }
@@ -274,8 +282,8 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
     for (int s = 0; s < steps; ++s) {
       std::uniform_int_distribution<int64_t> pick(0, p.values.size() - 1);
       int64_t a = pick(rng), b = pick(rng);
-      p.steps.push_back(Plan::Step{
-          0, {a, b}, {static_cast<int64_t>(p.values.size())}, {}, true});
+      p.steps.push_back(
+          S(0, {a, b}, {static_cast<int64_t>(p.values.size())}, true));
       p.values.push_back(Val(Kind::kResult, s, 1 + rng() % 300));
     }
     p.outputSpecs = {TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
@@ -351,8 +359,8 @@ Plan OneStepPlan() {
   p.outputSpecs = {Spec("y")};
   p.inputs = {0};
   p.kernels = {"checked"};
-  p.kernelNodes = {"check"};
-  p.steps = {{0, {0}, {1}, {}}};
+  p.steps = {S(0, {0}, {1})};
+  p.steps[0].nodes = "check";
   p.outputs = {1};
   return p;
 }

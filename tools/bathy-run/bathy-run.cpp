@@ -131,6 +131,12 @@ static cl::opt<bool> debug(
              "developers)"),
     cl::cat(category));
 
+static cl::opt<unsigned> optLevel(
+    "opt-level", cl::init(3),
+    cl::desc("LLVM optimization level of the generated code (0-3; for "
+             "triage)"),
+    cl::Hidden, cl::cat(category));
+
 static cl::opt<bool> benchStdin(
     "bench-stdin",
     cl::desc("For the benchmark harness: after the first run print "
@@ -515,6 +521,9 @@ int main(int argc, char **argv) {
   bathy::JitOptions jitOptions;
   jitOptions.pipeline = pipelineOptions;
   jitOptions.releaseWeightBlobs = true; // the module is not used again
+  if (optLevel > 3)
+    return fail("--opt-level expects 0 to 3");
+  jitOptions.optLevel = optLevel;
   jitOptions.progress = [&](llvm::StringRef what) { progress(what); };
   mlir::FailureOr<std::unique_ptr<bathy::JitModel>> model =
       bathy::JitModel::compile(*module, jitOptions);

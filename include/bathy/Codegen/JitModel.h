@@ -71,8 +71,9 @@ public:
 
 private:
   JitModel() = default;
-  /// Declared before the executor: its kernels' code must outlive it.
-  std::unique_ptr<mlir::ExecutionEngine> engine_;
+  /// Declared before the executor: its kernels' code must outlive it. One
+  /// per chunk of kernels compiled in parallel.
+  std::vector<std::unique_ptr<mlir::ExecutionEngine>> engines_;
   std::unique_ptr<rt::CpuExecutor> executor_;
 };
 

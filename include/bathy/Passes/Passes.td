@@ -265,6 +265,22 @@ def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
   ];
 }
 
+def DedupKernelsPass : Pass<"bathy-kernel-dedup", "mlir::ModuleOp"> {
+  let summary = "Launches of identical kernels share one kernel.";
+  let description = [{
+    Kernels with the same type and the same body (ops, attributes and
+    constants; locations and the kernel's own name and provenance aside) are
+    the same code: the repeated layers of a transformer, the many copies of
+    one op in a wide graph. Each launch of a duplicate is pointed at the
+    first such kernel and carries its own ONNX nodes (`bathy.nodes` on the
+    launch), and the duplicates are erased, so each distinct kernel is
+    lowered and compiled once. Run after `bathy-kernel-outline`.
+  }];
+  let statistics = [
+    Statistic<"numMerged", "num-merged", "Number of kernels merged into an identical one">,
+  ];
+}
+
 def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lowers the bathy ops inside kernels to linalg, tensor, arith and math.";
   let description = [{
