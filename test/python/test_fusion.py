@@ -55,3 +55,47 @@ def test_fusion_keeps_provenance(exported, name):
     assert not missing, f"nodes lost by fusion: {sorted(missing)[:10]}"
     print(f"fusion {name}: kernels {unfused['num_kernels']} -> {fused['num_kernels']} "
           f"(ops {unfused['num_ops']} -> {fused['num_ops']}, attention {len(attention)})")
+
+
+def wide_model(tmp_path, op, n):
+    """`op` over n graph inputs of 4 floats (Sum, or Concat on axis 0)."""
+    import onnx
+    from onnx import TensorProto, helper
+    xs = [helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, [4]) for i in range(n)]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    attrs = {"axis": 0} if op == "Concat" else {}
+    node = helper.make_node(op, [f"x{i}" for i in range(n)], ["y"], name="wide", **attrs)
+    model = helper.make_model(helper.make_graph([node], "g", xs, [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / f"{op}_{n}.onnx"
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("op,n,kernels", [("Sum", 200, 4), ("Concat", 100, 5)])
+def test_wide_ops_become_bounded_kernels(tmp_path, op, n, kernels):
+    """No kernel reads more than 64 values (a Sum's chain of adds is cut,
+    a Concat becomes a tree of 32-input concats): kernels of hundreds of
+    operands made LLVM's compile time quadratic."""
+    fused = report(wide_model(tmp_path, op, n))
+    assert len(fused["kernels"]) == kernels, [k["name"] for k in fused["kernels"]]
+    for k in fused["kernels"]:
+        assert k["nodes"] == ["wide"]
+    result = subprocess.run([tool("bathy-run"), str(wide_model(tmp_path, op, n)), "--print-plan"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for line in result.stdout.splitlines():
+        if line.startswith("launch "):
+            args = line[line.index("(") + 1:line.index(")")]
+            assert len(args.split(",")) <= 64, line
+
+
+def test_identical_kernels_are_compiled_once(exported):
+    """BERT's layers repeat: the plan launches shared kernels more than once,
+    and each launch still names its own nodes in errors (Plan::Step::nodes)."""
+    result = subprocess.run([tool("bathy-run"), str(exported / "bert.onnx"), "--print-plan"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    launched = [l.split()[1].split("(")[0] for l in result.stdout.splitlines()
+                if l.startswith("launch ")]
+    assert len(set(launched)) < len(launched), "no kernel is shared"
