@@ -70,8 +70,13 @@ struct LowerToLinalgPass
         if (!isGraphOp(op))
           return;
         ++after;
-        op->emitError() << "'" << op->getName()
-                        << "' has no CPU lowering for these types yet";
+        InFlightDiagnostic diag = op->emitError()
+                                  << "'" << op->getName()
+                                  << "' has no CPU lowering for ";
+        llvm::interleaveComma(op->getOperandTypes(), diag);
+        diag << " -> ";
+        llvm::interleaveComma(op->getResultTypes(), diag);
+        diag << " yet";
         failedAny = true;
       });
       numLowered += before - after;

@@ -18,10 +18,10 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
+#include "onnx/defs/schema.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Format.h"
-#include "onnx/defs/schema.h"
 
 using namespace mlir;
 using namespace bathy::onnx_import;
@@ -98,19 +98,50 @@ Location GraphImporter::nodeLoc(int index) const {
 /// (onnx.defs.get_all_schemas_with_history: arity or attribute set of the
 /// version in force differs from the last one at or before 17).
 static bool changedAfterOpset17(StringRef op) {
-  static const llvm::StringSet<> changed = {
-      "AffineGrid",  "Attention",        "AveragePool", "BitCast",
-      "BitwiseAnd",  "BitwiseNot",       "BitwiseOr",   "BitwiseXor",
-      "Cast",        "CastLike",         "CausalConvWithState",
-      "CenterCropPad", "Col2Im",         "CumProd",     "DFT",
-      "DeformConv",  "DequantizeLinear", "Gelu",        "GroupNormalization",
-      "ImageDecoder", "LinearAttention", "LpPool",      "Mish",
-      "OptionalHasElement", "Pad",       "QuantizeLinear", "RMSNormalization",
-      "ReduceL1",    "ReduceL2",         "ReduceLogSum", "ReduceLogSumExp",
-      "ReduceMax",   "ReduceMean",       "ReduceMin",   "ReduceProd",
-      "ReduceSumSquare", "RegexFullMatch", "Resize",    "RotaryEmbedding",
-      "Split",       "StringConcat",     "StringSplit", "Swish",
-      "TensorScatter"};
+  static const llvm::StringSet<> changed = {"AffineGrid",
+                                            "Attention",
+                                            "AveragePool",
+                                            "BitCast",
+                                            "BitwiseAnd",
+                                            "BitwiseNot",
+                                            "BitwiseOr",
+                                            "BitwiseXor",
+                                            "Cast",
+                                            "CastLike",
+                                            "CausalConvWithState",
+                                            "CenterCropPad",
+                                            "Col2Im",
+                                            "CumProd",
+                                            "DFT",
+                                            "DeformConv",
+                                            "DequantizeLinear",
+                                            "Gelu",
+                                            "GroupNormalization",
+                                            "ImageDecoder",
+                                            "LinearAttention",
+                                            "LpPool",
+                                            "Mish",
+                                            "OptionalHasElement",
+                                            "Pad",
+                                            "QuantizeLinear",
+                                            "RMSNormalization",
+                                            "ReduceL1",
+                                            "ReduceL2",
+                                            "ReduceLogSum",
+                                            "ReduceLogSumExp",
+                                            "ReduceMax",
+                                            "ReduceMean",
+                                            "ReduceMin",
+                                            "ReduceProd",
+                                            "ReduceSumSquare",
+                                            "RegexFullMatch",
+                                            "Resize",
+                                            "RotaryEmbedding",
+                                            "Split",
+                                            "StringConcat",
+                                            "StringSplit",
+                                            "Swish",
+                                            "TensorScatter"};
   return changed.contains(op);
 }
 
@@ -125,8 +156,8 @@ static const char *attributeTypeName(int type) {
 LogicalResult GraphImporter::validateNode(int index) const {
   const onnx::NodeProto &node = graph_.node(index);
   auto error = [&]() {
-    return emitError(nodeLoc(index)) << "node '" << nodeNames_[index] << "' ("
-                                     << node.op_type() << "): ";
+    return emitError(nodeLoc(index))
+           << "node '" << nodeNames_[index] << "' (" << node.op_type() << "): ";
   };
   llvm::StringSet<> seen;
   for (const onnx::AttributeProto &a : node.attribute()) {
@@ -134,14 +165,16 @@ LogicalResult GraphImporter::validateNode(int index) const {
       return error() << "an attribute has no name";
     if (!seen.insert(a.name()).second)
       return error() << "attribute '" << a.name() << "' is given twice";
-    if (a.type() == onnx::AttributeProto::UNDEFINED && a.ref_attr_name().empty())
+    if (a.type() == onnx::AttributeProto::UNDEFINED &&
+        a.ref_attr_name().empty())
       return error() << "attribute '" << a.name() << "' has no type";
   }
   std::string domain = canonicalDomain(node.domain());
   int64_t opset = opsetFor(node.domain());
   // Past the newest opset libonnx knows for the domain, its schemas hold
   // only for default-domain ops that have not changed since.
-  const auto &ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto &ranges =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   auto range = ranges.find(domain);
   if (opset <= 0 || range == ranges.end())
     return success();
@@ -153,7 +186,8 @@ LogicalResult GraphImporter::validateNode(int index) const {
       domain);
   if (!schema || schema->Deprecated())
     return success();
-  std::string op = node.op_type() + "-" + std::to_string(schema->SinceVersion());
+  std::string op =
+      node.op_type() + "-" + std::to_string(schema->SinceVersion());
   // Trailing empty names are optional inputs left out.
   int inputs = node.input_size();
   while (inputs > 0 && node.input(inputs - 1).empty())
@@ -596,4 +630,38 @@ LogicalResult bathy::checkOnnxFile(StringRef path, MLIRContext *context,
     os << "unsupported: node '" << u.name << "' (" << u.opType
        << "): " << u.reason << "\n";
   return success(unsupported.empty());
+}
+
+void bathy::printSupportedOps(llvm::raw_ostream &os) {
+  const OpRegistry &registry = OpRegistry::get();
+  os << "# Supported ONNX operators\n\n"
+     << "Generated from the importer's handler table by `ninja bathy-op-list`\n"
+     << "(`bathy-import --list-ops`); a lit test fails when this file is out "
+        "of\n"
+     << "date. bathy reads models of default-domain (ai.onnx) opsets 1 to "
+     << kMaxSupportedOpset << ".\n\n"
+     << "An op imports at every opset from its first handler's on; a new "
+        "handler\n"
+     << "starts where ONNX changed the op's semantics. Importing is not yet\n"
+     << "compiling: `bathy-import --check model.onnx` lists a model's ops and\n"
+     << "then lowers its kernels for the CPU, reporting any that do not "
+        "compile.\n\n";
+  size_t ops = 0;
+  for (const auto &[key, handlers] : registry.entries())
+    ops += !handlers.empty();
+  os << ops << " operators.\n\n";
+  os << "| operator | domain | opsets | handlers from opset |\n"
+     << "|---|---|---|---|\n";
+  for (const auto &[key, handlers] : registry.entries()) {
+    if (handlers.empty())
+      continue;
+    const auto &[domain, op] = key;
+    std::string since;
+    for (const OpHandlerEntry &e : handlers)
+      since += (since.empty() ? "" : ", ") + std::to_string(e.sinceVersion);
+    std::string range = std::to_string(handlers.front().sinceVersion) + "-";
+    range += domain.empty() ? std::to_string(kMaxSupportedOpset) : "";
+    os << "| " << op << " | " << (domain.empty() ? "ai.onnx" : domain) << " | "
+       << range << " | " << since << " |\n";
+  }
 }

@@ -39,6 +39,12 @@ public:
   /// The lowest opset at which any handler for `opType` applies (0 if none).
   int64_t lowestVersion(llvm::StringRef domain, llvm::StringRef opType) const;
   size_t size() const { return table_.size(); }
+  /// Every (domain, op type) with its handlers, sorted by since_version.
+  const std::map<std::pair<std::string, std::string>,
+                 std::vector<OpHandlerEntry>> &
+  entries() const {
+    return table_;
+  }
 
   /// The registry with every family's handlers.
   static const OpRegistry &get();

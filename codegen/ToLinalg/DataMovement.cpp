@@ -127,16 +127,14 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
       if (!out.hasStaticShape()) {
         Value rebuilt = arith::MulIOp::create(rewriter, loc, missing, known);
         emitCheck(rewriter, loc,
-                  arith::CmpIOp::create(rewriter, loc,
-                                        arith::CmpIPredicate::eq, rebuilt,
-                                        count),
+                  arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                        rebuilt, count),
                   "cannot reshape {0} elements into " + describeShape(out),
                   ValueRange{count});
       } else if (!in.hasStaticShape()) {
         emitCheck(rewriter, loc,
-                  arith::CmpIOp::create(rewriter, loc,
-                                        arith::CmpIPredicate::eq, known,
-                                        count),
+                  arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                        known, count),
                   "cannot reshape {0} elements into " + describeShape(out),
                   ValueRange{count});
       }
@@ -194,8 +192,7 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
           arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, v,
                                 zero));
       emitCheck(rewriter, loc, valid,
-                "shape entry " + Twine(d) +
-                    " is {0}; entries must be >= -1",
+                "shape entry " + Twine(d) + " is {0}; entries must be >= -1",
                 ValueRange{v});
       inferCount = arith::AddIOp::create(
           rewriter, loc, inferCount,
@@ -239,12 +236,12 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
             arith::ConstantIntOp::create(rewriter, loc, 1, 1)));
     Value okPlain = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::eq, product, count);
-    emitCheck(rewriter, loc,
-              arith::SelectOp::create(rewriter, loc, hasInfer, okInfer,
-                                      okPlain),
-              "cannot reshape {0} elements into a shape whose sizes (other "
-              "than -1) multiply to {1}",
-              ValueRange{count, product});
+    emitCheck(
+        rewriter, loc,
+        arith::SelectOp::create(rewriter, loc, hasInfer, okInfer, okPlain),
+        "cannot reshape {0} elements into a shape whose sizes (other "
+        "than -1) multiply to {1}",
+        ValueRange{count, product});
     for (Value &v : dims) {
       Value isInfer = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::eq, v, minusOne);
@@ -367,7 +364,8 @@ Value stridedRead(OpBuilder &b, Location loc, Value x, RankedTensorType out,
                    size_t k = it - axes.begin();
                    Value step = arith::ConstantIndexOp::create(nb, l, steps[k]);
                    i = arith::AddIOp::create(
-                       nb, l, offsets[k], arith::MulIOp::create(nb, l, i, step));
+                       nb, l, offsets[k],
+                       arith::MulIOp::create(nb, l, i, step));
                  }
                  coords.push_back(i);
                }
@@ -401,14 +399,15 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
     }
     Location loc = op.getLoc();
     if (!negative) {
-      rewriter.replaceOp(op, extractSlice(rewriter, loc, op.getInput(), out,
-                                          op.getAxes(), offsets,
-                                          op.getSteps()));
+      rewriter.replaceOp(op,
+                         extractSlice(rewriter, loc, op.getInput(), out,
+                                      op.getAxes(), offsets, op.getSteps()));
       return success();
     }
     SmallVector<Value> offsetValues, counts;
     for (auto [axis, offset] : llvm::zip(op.getAxes(), offsets)) {
-      offsetValues.push_back(arith::ConstantIndexOp::create(rewriter, loc, offset));
+      offsetValues.push_back(
+          arith::ConstantIndexOp::create(rewriter, loc, offset));
       counts.push_back(
           arith::ConstantIndexOp::create(rewriter, loc, out.getDimSize(axis)));
     }
@@ -451,10 +450,12 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
       v = arith::MaxSIOp::create(rewriter, loc, v, lo);
       return arith::MinSIOp::create(rewriter, loc, v, hi);
     };
-    bool negative = llvm::any_of(op.getSteps(), [](int64_t s) { return s < 0; });
+    bool negative =
+        llvm::any_of(op.getSteps(), [](int64_t s) { return s < 0; });
     SmallVector<OpFoldResult> off, size, stride;
     // Per entry of the op's axes (in that order), for the strided read.
-    SmallVector<Value> offsets(op.getAxes().size()), counts(op.getAxes().size());
+    SmallVector<Value> offsets(op.getAxes().size()),
+        counts(op.getAxes().size());
     for (int64_t d = 0; d < in.getRank(); ++d) {
       auto it = llvm::find(op.getAxes(), d);
       if (it == op.getAxes().end()) {
@@ -477,7 +478,8 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
         span = arith::SubIOp::create(rewriter, loc, end, start);
       } else {
         Value last = arith::SubIOp::create(
-            rewriter, loc, dim, arith::ConstantIntOp::create(rewriter, loc, 1, 64));
+            rewriter, loc, dim,
+            arith::ConstantIntOp::create(rewriter, loc, 1, 64));
         start = clamp(bound(op.getStarts(), i), dim, zero, last);
         end = clamp(bound(op.getEnds(), i), dim, minusOne, last);
         span = arith::SubIOp::create(rewriter, loc, start, end);
@@ -546,8 +548,8 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
 /// always fails, reported when the kernel runs), others at run time from
 /// their minimum and maximum (one pass over the indices before the gather
 /// reads any data).
-void checkIndicesInRange(PatternRewriter &rewriter, Location loc,
-                         Value indices, Value size, int64_t axis) {
+void checkIndicesInRange(PatternRewriter &rewriter, Location loc, Value indices,
+                         Value size, int64_t axis) {
   auto type = cast<RankedTensorType>(indices.getType());
   auto elem = cast<IntegerType>(type.getElementType());
   std::string what = "index {0} is out of range for axis " +
@@ -559,8 +561,8 @@ void checkIndicesInRange(PatternRewriter &rewriter, Location loc,
       int64_t i = v.getSExtValue();
       if (i >= -*staticSize && i < *staticSize)
         continue;
-      emitCheck(rewriter, loc, arith::ConstantIntOp::create(rewriter, loc, 0, 1),
-                what,
+      emitCheck(rewriter, loc,
+                arith::ConstantIntOp::create(rewriter, loc, 0, 1), what,
                 ValueRange{arith::ConstantIntOp::create(rewriter, loc, i, 64),
                            arith::ConstantIntOp::create(rewriter, loc,
                                                         *staticSize, 64)});
@@ -572,16 +574,16 @@ void checkIndicesInRange(PatternRewriter &rewriter, Location loc,
   int64_t rank = type.getRank();
   auto scalar = RankedTensorType::get({}, elem);
   int64_t width = elem.getWidth();
-  Value lo = filledTensor(rewriter, loc, scalar, {},
-                          arith::ConstantOp::create(
-                              rewriter, loc,
-                              rewriter.getIntegerAttr(
-                                  elem, APInt::getSignedMaxValue(width))));
-  Value hi = filledTensor(rewriter, loc, scalar, {},
-                          arith::ConstantOp::create(
-                              rewriter, loc,
-                              rewriter.getIntegerAttr(
-                                  elem, APInt::getSignedMinValue(width))));
+  Value lo = filledTensor(
+      rewriter, loc, scalar, {},
+      arith::ConstantOp::create(
+          rewriter, loc,
+          rewriter.getIntegerAttr(elem, APInt::getSignedMaxValue(width))));
+  Value hi = filledTensor(
+      rewriter, loc, scalar, {},
+      arith::ConstantOp::create(
+          rewriter, loc,
+          rewriter.getIntegerAttr(elem, APInt::getSignedMinValue(width))));
   AffineMap all = AffineMap::getMultiDimIdentityMap(rank, ctx);
   AffineMap none = AffineMap::get(rank, 0, {}, ctx);
   auto bounds = linalg::GenericOp::create(
@@ -716,8 +718,9 @@ struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
         [&](OpBuilder &b, Location l, ValueRange a) {
           SmallVector<Value> coords;
           for (int64_t d = 0; d < r; ++d)
-            coords.push_back(d == axis ? axisIndex(b, l, a[0], axisSize)
-                                       : Value(linalg::IndexOp::create(b, l, d)));
+            coords.push_back(d == axis
+                                 ? axisIndex(b, l, a[0], axisSize)
+                                 : Value(linalg::IndexOp::create(b, l, d)));
           linalg::YieldOp::create(
               b, l,
               Value(tensor::ExtractOp::create(b, l, op.getData(), coords)));
@@ -727,26 +730,133 @@ struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
   }
 };
 
+/// Pad: constant mode is a slice for the crops (negative pads), then
+/// tensor.pad; reflect, edge and wrap are a generic reading the input at a
+/// mapped index j = i - begin: edge clamps it, reflect mirrors it without
+/// repeating the border (period 2(n - 1)), wrap takes it mod n.
 struct PadLowering : OpRewritePattern<PadOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PadOp op,
                                 PatternRewriter &rewriter) const override {
     auto out = dyn_cast<RankedTensorType>(op.getType());
-    if (!out || op.getMode() != "constant" ||
-        llvm::any_of(op.getPads(), [](int64_t p) { return p < 0; }))
-      return rewriter.notifyMatchFailure(op, "only non-negative constant pads");
+    auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!out || !in)
+      return failure();
+    Location loc = op.getLoc();
     int64_t rank = out.getRank();
     ArrayRef<int64_t> pads = op.getPads();
-    Value value = scalarConstant(rewriter, op.getLoc(), out.getElementType(),
+    StringRef mode = op.getMode();
+    Value value = scalarConstant(rewriter, loc, out.getElementType(),
                                  op.getValue().convertToDouble());
-    auto attrs = [&](ArrayRef<int64_t> v) {
-      return llvm::to_vector(llvm::map_range(v, [&](int64_t x) -> OpFoldResult {
-        return rewriter.getIndexAttr(x);
-      }));
-    };
-    rewriter.replaceOpWithNewOp<tensor::PadOp>(
-        op, out, op.getInput(), attrs(pads.take_front(rank)),
-        attrs(pads.drop_front(rank)), value, /*nofold=*/false);
+    if (mode == "constant") {
+      // Crops (negative pads) first, as a slice; then tensor.pad.
+      Value x = op.getInput();
+      if (llvm::any_of(pads, [](int64_t p) { return p < 0; })) {
+        SmallVector<OpFoldResult> offsets, sizes, strides;
+        Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+        for (int64_t d = 0; d < rank; ++d) {
+          Value n = dimValue(rewriter, loc, x, d);
+          int64_t cropBegin = std::max<int64_t>(0, -pads[d]);
+          int64_t cropEnd = std::max<int64_t>(0, -pads[d + rank]);
+          Value begin = arith::MinSIOp::create(
+              rewriter, loc, n,
+              arith::ConstantIndexOp::create(rewriter, loc, cropBegin));
+          Value size = arith::MaxSIOp::create(
+              rewriter, loc, zero,
+              arith::SubIOp::create(rewriter, loc, n,
+                                    arith::ConstantIndexOp::create(
+                                        rewriter, loc, cropBegin + cropEnd)));
+          offsets.push_back(begin);
+          sizes.push_back(size);
+          strides.push_back(rewriter.getIndexAttr(1));
+        }
+        x = tensor::ExtractSliceOp::create(rewriter, loc, x, offsets, sizes,
+                                           strides);
+      }
+      auto attrs = [&](ArrayRef<int64_t> v) {
+        return llvm::to_vector(
+            llvm::map_range(v, [&](int64_t p) -> OpFoldResult {
+              return rewriter.getIndexAttr(std::max<int64_t>(p, 0));
+            }));
+      };
+      // The result type tensor.pad infers, cast to the op's.
+      Value padded = tensor::PadOp::create(
+          rewriter, loc, RankedTensorType(), x, attrs(pads.take_front(rank)),
+          attrs(pads.drop_front(rank)), value, /*nofold=*/false);
+      if (padded.getType() != out)
+        padded = tensor::CastOp::create(rewriter, loc, out, padded);
+      rewriter.replaceOp(op, padded);
+      return success();
+    }
+    Value x = op.getInput();
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < rank; ++d)
+      sizes.push_back(dimValue(rewriter, loc, x, d));
+    // Reflect needs two elements to mirror and edge/wrap one to repeat,
+    // along every padded dim.
+    for (int64_t d = 0; d < rank; ++d) {
+      if (pads[d] <= 0 && pads[d + rank] <= 0)
+        continue;
+      int64_t need = mode == "reflect" ? 2 : 1;
+      Value ok = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::sge, sizes[d],
+          arith::ConstantIndexOp::create(rewriter, loc, need));
+      emitCheck(rewriter, loc, ok,
+                Twine(mode) + " padding of dim " + Twine(d) +
+                    " needs a size of at least " + Twine(need) + ", got {0}",
+                ValueRange{sizes[d]});
+    }
+    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
+      Value total = arith::ConstantIndexOp::create(rewriter, loc,
+                                                   pads[d] + pads[d + rank]);
+      Value size = arith::AddIOp::create(rewriter, loc, sizes[d], total);
+      // A crop larger than the dim leaves nothing (not a negative size).
+      return arith::MaxSIOp::create(
+          rewriter, loc, size,
+          arith::ConstantIndexOp::create(rewriter, loc, 0));
+    });
+    MLIRContext *ctx = op.getContext();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out}, ValueRange{}, ValueRange{init},
+        {AffineMap::getMultiDimIdentityMap(rank, ctx)},
+        SmallVector<IteratorType>(rank, IteratorType::parallel), "", "",
+        [&](OpBuilder &b, Location l, ValueRange) {
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value one = arith::ConstantIndexOp::create(b, l, 1);
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < rank; ++d) {
+            Value i = linalg::IndexOp::create(b, l, d);
+            Value j = arith::SubIOp::create(
+                b, l, i, arith::ConstantIndexOp::create(b, l, pads[d]));
+            Value n = sizes[d];
+            Value last = arith::SubIOp::create(b, l, n, one);
+            if (mode == "edge") {
+              j = arith::MinSIOp::create(
+                  b, l, arith::MaxSIOp::create(b, l, j, zero), last);
+            } else if (mode == "wrap") {
+              Value r = arith::RemSIOp::create(b, l, j, n);
+              Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
+                                                r, zero);
+              j = arith::SelectOp::create(b, l, neg,
+                                          arith::AddIOp::create(b, l, r, n), r);
+            } else { // reflect: period 2(n - 1), mirrored halves
+              Value period = arith::AddIOp::create(b, l, last, last);
+              Value r = arith::RemSIOp::create(b, l, j, period);
+              Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
+                                                r, zero);
+              r = arith::SelectOp::create(
+                  b, l, neg, arith::AddIOp::create(b, l, r, period), r);
+              Value upper = arith::CmpIOp::create(
+                  b, l, arith::CmpIPredicate::sgt, r, last);
+              j = arith::SelectOp::create(
+                  b, l, upper, arith::SubIOp::create(b, l, period, r), r);
+            }
+            coords.push_back(j);
+          }
+          linalg::YieldOp::create(
+              b, l, Value(tensor::ExtractOp::create(b, l, x, coords)));
+        });
+    rewriter.replaceOp(op, generic.getResults());
     return success();
   }
 };
@@ -791,10 +901,9 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
       emitCheck(rewriter, loc,
                 arith::OrIOp::create(
                     rewriter, loc, isOne,
-                    arith::OrIOp::create(rewriter, loc,
-                                         sameSize(rewriter, loc, target, one),
-                                         sameSize(rewriter, loc, target,
-                                                  size))),
+                    arith::OrIOp::create(
+                        rewriter, loc, sameSize(rewriter, loc, target, one),
+                        sameSize(rewriter, loc, target, size))),
                 "the input's dim " + Twine(i) +
                     " of size {0} does not broadcast to the shape's {1}",
                 ValueRange{size, target});
@@ -1008,8 +1117,8 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
                       ? Value(arith::ExtFOp::create(rewriter, loc,
                                                     rewriter.getF64Type(), q))
                       : q;
-      Value bound = arith::ConstantOp::create(
-          rewriter, loc, rewriter.getF64FloatAttr(0x1p62));
+      Value bound = arith::ConstantOp::create(rewriter, loc,
+                                              rewriter.getF64FloatAttr(0x1p62));
       // NaN compares false: a range over NaN is refused too.
       Value finite = arith::CmpFOp::create(
           rewriter, loc, arith::CmpFPredicate::OLT, q64, bound);
@@ -1037,8 +1146,8 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
                 arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
                                       d64, zero64),
                 "delta is 0: the range has no end");
-      Value up = arith::CmpIOp::create(rewriter, loc,
-                                       arith::CmpIPredicate::sgt, d64, zero64);
+      Value up = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt,
+                                       d64, zero64);
       Value from = arith::SelectOp::create(rewriter, loc, up, s64, l64);
       Value to = arith::SelectOp::create(rewriter, loc, up, l64, s64);
       Value nonEmpty = arith::CmpIOp::create(
@@ -1058,12 +1167,12 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
       Value rem = arith::RemUIOp::create(rewriter, loc, distance, safeStep);
       q = arith::AddIOp::create(
           rewriter, loc, q,
-          arith::ExtUIOp::create(
-              rewriter, loc, i64,
-              arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
-                                    rem, zero64)));
-      Value fits = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::sge, q, zero64);
+          arith::ExtUIOp::create(rewriter, loc, i64,
+                                 arith::CmpIOp::create(rewriter, loc,
+                                                       arith::CmpIPredicate::ne,
+                                                       rem, zero64)));
+      Value fits = arith::CmpIOp::create(rewriter, loc,
+                                         arith::CmpIPredicate::sge, q, zero64);
       emitCheck(rewriter, loc,
                 arith::OrIOp::create(
                     rewriter, loc,

@@ -661,8 +661,7 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
         return batchSize[d] = combineBroadcastSizes(rewriter, loc, sizes);
       };
       auto fix = [&](Value v, RankedTensorType t, int64_t n,
-                     RankedTensorType ot, int64_t on,
-                     int64_t index) -> Value {
+                     RankedTensorType ot, int64_t on, int64_t index) -> Value {
         SmallVector<int64_t> dims;
         SmallVector<Value> want;
         for (int64_t j = 0; j < n; ++j) {
@@ -707,9 +706,8 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
             return dimValue(rewriter, loc, rhsValue, rhs.getRank() - 1);
           // A batch dim: from an operand whose aligned dim is not 1 (after
           // the run-time broadcast above, either one that is not static 1).
-          for (auto [v, t, mat] :
-               {std::tuple{lhsValue, lhs, lhsVec ? 1 : 2},
-                std::tuple{rhsValue, rhs, rhsVec ? 1 : 2}}) {
+          for (auto [v, t, mat] : {std::tuple{lhsValue, lhs, lhsVec ? 1 : 2},
+                                   std::tuple{rhsValue, rhs, rhsVec ? 1 : 2}}) {
             int64_t tBatch = t.getRank() - mat;
             int64_t j = d - (batchRank - tBatch);
             if (j >= 0 && j < tBatch && t.getDimSize(j) != 1)
@@ -795,26 +793,68 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!in || !w || !out || in.getRank() != 4 ||
         !isa<FloatType>(in.getElementType()) || !w.hasStaticShape() ||
-        out.isDynamicDim(1) || out.isDynamicDim(2) || out.isDynamicDim(3))
+        out.isDynamicDim(1))
       return rewriter.notifyMatchFailure(
-          op, "only 2-D float convolution with static weights and spatial "
-              "dims");
+          op, "only 2-D float convolution with a weight of static shape");
     Location loc = op.getLoc();
     int64_t group = static_cast<int64_t>(op.getGroup());
-    auto [strides, dilations, pads] = windowOf(op, 2);
-    Type elem = in.getElementType();
-    Value zero = scalarConstant(rewriter, loc, elem, 0);
-    Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
-                         {pads[2], pads[3]}, zero);
-    auto stridesAttr = rewriter.getI64TensorAttr(strides);
-    auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
-    Value result;
-    Value bias = op.getBias();
     // Depthwise (one filter per channel) runs as its own generic too, so the
     // runtime's direct depthwise kernel can take it.
     bool depthwise = group > 1 && !in.isDynamicDim(1) &&
                      in.getDimSize(1) == group && w.getDimSize(0) == group &&
                      w.getDimSize(1) == 1;
+    if (group > 1 && !depthwise &&
+        (in.isDynamicDim(1) || out.isDynamicDim(2) || out.isDynamicDim(3)))
+      return rewriter.notifyMatchFailure(
+          op, "grouped convolution needs static channel and spatial dims");
+    auto [strides, dilations, pads] = windowOf(op, 2);
+    Type elem = in.getElementType();
+    Value zero = scalarConstant(rewriter, loc, elem, 0);
+    Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
+                         {pads[2], pads[3]}, zero);
+    // Run-time channel count and window fit where the types leave them open.
+    if (in.isDynamicDim(1)) {
+      Value c = dimValue(rewriter, loc, op.getInput(), 1);
+      Value want = arith::ConstantIndexOp::create(rewriter, loc,
+                                                  w.getDimSize(1) * group);
+      emitCheck(rewriter, loc, sameSize(rewriter, loc, c, want),
+                "the input has {0} channels, the weight expects {1}",
+                ValueRange{c, want});
+    }
+    // Output spatial size d: (padded - dilation*(k-1) - 1) / stride + 1.
+    SmallVector<Value> outSizes(4);
+    for (int64_t d = 2; d < 4; ++d) {
+      if (!out.isDynamicDim(d))
+        continue;
+      int64_t window = dilations[d - 2] * (w.getDimSize(d) - 1) + 1;
+      Value padded = dimValue(rewriter, loc, x, d);
+      Value span = arith::ConstantIndexOp::create(rewriter, loc, window);
+      emitCheck(rewriter, loc,
+                arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge,
+                                      padded, span),
+                "spatial dim " + Twine(d) +
+                    " is {0} with padding, smaller than the kernel window {1}",
+                ValueRange{padded, span});
+      Value rest = arith::SubIOp::create(rewriter, loc, padded, span);
+      Value safe = arith::MaxSIOp::create(
+          rewriter, loc, rest,
+          arith::ConstantIndexOp::create(rewriter, loc, 0));
+      outSizes[d] = arith::AddIOp::create(
+          rewriter, loc,
+          arith::DivUIOp::create(
+              rewriter, loc, safe,
+              arith::ConstantIndexOp::create(rewriter, loc, strides[d - 2])),
+          arith::ConstantIndexOp::create(rewriter, loc, 1));
+    }
+    auto outSize = [&](int64_t d) -> Value {
+      if (d == 0)
+        return dimValue(rewriter, loc, op.getInput(), 0);
+      return outSizes[d];
+    };
+    auto stridesAttr = rewriter.getI64TensorAttr(strides);
+    auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
+    Value result;
+    Value bias = op.getBias();
     if (group == 1 || depthwise) {
       // The accumulator starts as the bias broadcast over the image (or
       // zero), so the bias costs no extra pass over the output.
@@ -823,9 +863,7 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
         MLIRContext *ctx = op.getContext();
         AffineMap channel =
             AffineMap::get(4, 0, {getAffineDimExpr(1, ctx)}, ctx);
-        Value empty = emptyTensor(rewriter, loc, out, [&](int64_t) -> Value {
-          return dimValue(rewriter, loc, op.getInput(), 0);
-        });
+        Value empty = emptyTensor(rewriter, loc, out, outSize);
         init = linalg::GenericOp::create(
                    rewriter, loc, TypeRange{out}, ValueRange{bias},
                    ValueRange{empty},
@@ -837,12 +875,7 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
                    .getResult(0);
         bias = nullptr;
       } else {
-        init = filledTensor(
-            rewriter, loc, out,
-            [&](int64_t) -> Value {
-              return dimValue(rewriter, loc, op.getInput(), 0);
-            },
-            zero);
+        init = filledTensor(rewriter, loc, out, outSize, zero);
       }
       MLIRContext *ctx = op.getContext();
       auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -895,10 +928,6 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
       result = generic.getResult(0);
     } else {
       // [N, C, H, W] -> [N, G, C/G, H, W]; [M, C/G, KH, KW] -> [G, M/G, ...].
-      if (in.isDynamicDim(1) || w.isDynamicDim(0) || out.isDynamicDim(2) ||
-          out.isDynamicDim(3))
-        return rewriter.notifyMatchFailure(op,
-                                           "grouped conv needs static dims");
       int64_t c = in.getDimSize(1), m = w.getDimSize(0);
       auto xType = cast<RankedTensorType>(x.getType());
       SmallVector<OpFoldResult> xSizes = {
@@ -964,20 +993,24 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
   }
 };
 
-/// Extra end padding so that ceil_mode windows fit.
-SmallVector<int64_t> ceilPadding(RankedTensorType in, RankedTensorType out,
-                                 ArrayRef<int64_t> kernel,
-                                 ArrayRef<int64_t> strides,
-                                 ArrayRef<int64_t> dilations,
-                                 ArrayRef<int64_t> pads) {
-  SmallVector<int64_t> extra(2, 0);
+/// Pads the spatial dims of an NCHW value: `low` static, `high` static
+/// amounts plus run-time `extra` (ceil-mode overhang).
+Value padSpatialDynamic(OpBuilder &b, Location loc, Value input,
+                        ArrayRef<int64_t> low, ArrayRef<int64_t> high,
+                        ArrayRef<Value> extra, Value value) {
+  SmallVector<OpFoldResult> lo = {b.getIndexAttr(0), b.getIndexAttr(0)},
+                            hi = {b.getIndexAttr(0), b.getIndexAttr(0)};
   for (int i = 0; i < 2; ++i) {
-    int64_t need = (out.getDimSize(i + 2) - 1) * strides[i] +
-                   dilations[i] * (kernel[i] - 1) + 1;
-    int64_t have = in.getDimSize(i + 2) + pads[i] + pads[i + 2];
-    extra[i] = std::max<int64_t>(0, need - have);
+    lo.push_back(b.getIndexAttr(low[i]));
+    Value h = b.createOrFold<arith::AddIOp>(
+        loc, extra[i], arith::ConstantIndexOp::create(b, loc, high[i]));
+    hi.push_back(getAsOpFoldResult(h));
   }
-  return extra;
+  if (llvm::all_of(llvm::concat<OpFoldResult>(lo, hi),
+                   [](OpFoldResult f) { return isConstantIntValue(f, 0); }))
+    return input;
+  return tensor::PadOp::create(b, loc, RankedTensorType(), input, lo, hi, value,
+                               /*nofold=*/false);
 }
 
 template <typename OpTy, bool Max>
@@ -988,27 +1021,72 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!in || !out || in.getRank() != 4 ||
-        !isa<FloatType>(in.getElementType()) || in.isDynamicDim(2) ||
-        in.isDynamicDim(3))
-      return rewriter.notifyMatchFailure(op, "only static 2-D float pooling");
+        !isa<FloatType>(in.getElementType()))
+      return rewriter.notifyMatchFailure(op, "only 2-D float pooling");
     Location loc = op.getLoc();
     Type elem = in.getElementType();
     SmallVector<int64_t> kernel(op.getKernelShape());
     auto [strides, dilations, pads] = windowOf(op, 2);
-    SmallVector<int64_t> extra =
-        ceilPadding(in, out, kernel, strides, dilations, pads);
+    bool ceilMode = op.getCeilMode();
+    auto cst = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, v);
+    };
+    // Per spatial dim, at run time (constants fold when sizes are static):
+    // the output size (ONNX's rule: ceil mode rounds up, but a window may
+    // not start past the input and its begin padding) and the extra end
+    // padding that makes the last ceil-mode window fit.
+    SmallVector<Value> outSize(2), extra(2), inSize(2);
+    for (int i = 0; i < 2; ++i) {
+      int64_t window = dilations[i] * (kernel[i] - 1) + 1;
+      inSize[i] = dimValue(rewriter, loc, op.getInput(), i + 2);
+      Value padded = rewriter.createOrFold<arith::AddIOp>(
+          loc, inSize[i], cst(pads[i] + pads[i + 2]));
+      emitCheck(rewriter, loc,
+                rewriter.createOrFold<arith::CmpIOp>(
+                    loc, arith::CmpIPredicate::sge, padded, cst(window)),
+                "spatial dim " + Twine(i + 2) +
+                    " is {0} with padding, smaller than the window {1}",
+                ValueRange{padded, cst(window)});
+      Value room = rewriter.createOrFold<arith::MaxSIOp>(
+          loc, cst(0),
+          rewriter.createOrFold<arith::SubIOp>(loc, padded, cst(window)));
+      Value steps = ceilMode ? Value(rewriter.createOrFold<arith::CeilDivUIOp>(
+                                   loc, room, cst(strides[i])))
+                             : Value(rewriter.createOrFold<arith::DivUIOp>(
+                                   loc, room, cst(strides[i])));
+      Value n = rewriter.createOrFold<arith::AddIOp>(loc, steps, cst(1));
+      if (ceilMode) {
+        Value lastStart =
+            rewriter.createOrFold<arith::MulIOp>(loc, steps, cst(strides[i]));
+        Value past = rewriter.createOrFold<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::sge, lastStart,
+            rewriter.createOrFold<arith::AddIOp>(loc, inSize[i], cst(pads[i])));
+        n = rewriter.createOrFold<arith::SelectOp>(
+            loc, past, rewriter.createOrFold<arith::SubIOp>(loc, n, cst(1)), n);
+      }
+      outSize[i] = out.isDynamicDim(i + 2) ? n : cst(out.getDimSize(i + 2));
+      Value need = rewriter.createOrFold<arith::AddIOp>(
+          loc,
+          rewriter.createOrFold<arith::MulIOp>(
+              loc,
+              rewriter.createOrFold<arith::SubIOp>(loc, outSize[i], cst(1)),
+              cst(strides[i])),
+          cst(window));
+      extra[i] = rewriter.createOrFold<arith::MaxSIOp>(
+          loc, cst(0), rewriter.createOrFold<arith::SubIOp>(loc, need, padded));
+    }
     auto stridesAttr = rewriter.getI64TensorAttr(strides);
     auto dilationsAttr = rewriter.getI64TensorAttr(dilations);
     Value window = tensor::EmptyOp::create(rewriter, loc, kernel, elem);
-    auto batchSize = [&](int64_t) -> Value {
-      return dimValue(rewriter, loc, op.getInput(), 0);
+    auto sizeOf = [&](int64_t d) -> Value {
+      return d < 2 ? dimValue(rewriter, loc, op.getInput(), d) : outSize[d - 2];
     };
-    SmallVector<int64_t> high = {pads[2] + extra[0], pads[3] + extra[1]};
     if (Max) {
       Value lowest = identityFor(rewriter, loc, elem, Combine::Max);
-      Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]},
-                           high, lowest);
-      Value init = filledTensor(rewriter, loc, out, batchSize, lowest);
+      Value x =
+          padSpatialDynamic(rewriter, loc, op.getInput(), {pads[0], pads[1]},
+                            {pads[2], pads[3]}, extra, lowest);
+      Value init = filledTensor(rewriter, loc, out, sizeOf, lowest);
       rewriter.replaceOp(op, linalg::PoolingNchwMaxOp::create(
                                  rewriter, loc, TypeRange{out},
                                  ValueRange{x, window}, ValueRange{init},
@@ -1017,14 +1095,14 @@ struct PoolLowering : OpRewritePattern<OpTy> {
       return success();
     }
     Value zero = scalarConstant(rewriter, loc, elem, 0);
-    Value x = padSpatial(rewriter, loc, op.getInput(), {pads[0], pads[1]}, high,
-                         zero);
-    Value sum =
-        linalg::PoolingNchwSumOp::create(
-            rewriter, loc, TypeRange{out}, ValueRange{x, window},
-            ValueRange{filledTensor(rewriter, loc, out, batchSize, zero)},
-            stridesAttr, dilationsAttr)
-            .getResult(0);
+    Value x =
+        padSpatialDynamic(rewriter, loc, op.getInput(), {pads[0], pads[1]},
+                          {pads[2], pads[3]}, extra, zero);
+    Value sum = linalg::PoolingNchwSumOp::create(
+                    rewriter, loc, TypeRange{out}, ValueRange{x, window},
+                    ValueRange{filledTensor(rewriter, loc, out, sizeOf, zero)},
+                    stridesAttr, dilationsAttr)
+                    .getResult(0);
     // Divisor per output position: pool a tensor of ones whose explicit
     // padding counts only with count_include_pad; ceil overhang never counts.
     bool includePad = false;
@@ -1032,18 +1110,23 @@ struct PoolLowering : OpRewritePattern<OpTy> {
       includePad = op.getCountIncludePad();
     auto onesType =
         RankedTensorType::get({1, 1, in.getDimSize(2), in.getDimSize(3)}, elem);
-    Value ones = filledTensor(rewriter, loc, onesType, nullptr,
-                              scalarConstant(rewriter, loc, elem, 1));
-    Value onesPadded =
-        padSpatial(rewriter, loc, ones, {pads[0], pads[1]}, {pads[2], pads[3]},
-                   includePad ? scalarConstant(rewriter, loc, elem, 1) : zero);
-    onesPadded = padSpatial(rewriter, loc, onesPadded, {0, 0}, extra, zero);
+    Value ones = filledTensor(
+        rewriter, loc, onesType, [&](int64_t d) { return inSize[d - 2]; },
+        scalarConstant(rewriter, loc, elem, 1));
+    Value noExtra[2] = {cst(0), cst(0)};
+    Value onesPadded = padSpatialDynamic(
+        rewriter, loc, ones, {pads[0], pads[1]}, {pads[2], pads[3]}, noExtra,
+        includePad ? scalarConstant(rewriter, loc, elem, 1) : zero);
+    onesPadded = padSpatialDynamic(rewriter, loc, onesPadded, {0, 0}, {0, 0},
+                                   extra, zero);
     auto countType = RankedTensorType::get(
         {1, 1, out.getDimSize(2), out.getDimSize(3)}, elem);
     Value count =
         linalg::PoolingNchwSumOp::create(
             rewriter, loc, TypeRange{countType}, ValueRange{onesPadded, window},
-            ValueRange{filledTensor(rewriter, loc, countType, nullptr, zero)},
+            ValueRange{filledTensor(
+                rewriter, loc, countType,
+                [&](int64_t d) { return outSize[d - 2]; }, zero)},
             stridesAttr, dilationsAttr)
             .getResult(0);
     MLIRContext *ctx = op.getContext();
@@ -1053,7 +1136,7 @@ struct PoolLowering : OpRewritePattern<OpTy> {
         {getAffineConstantExpr(0, ctx), getAffineConstantExpr(0, ctx),
          getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)},
         ctx);
-    Value init = emptyTensor(rewriter, loc, out, batchSize);
+    Value init = emptyTensor(rewriter, loc, out, sizeOf);
     rewriter.replaceOp(
         op, linalg::GenericOp::create(
                 rewriter, loc, TypeRange{out}, ValueRange{sum, count},
@@ -1086,20 +1169,19 @@ struct Conv1DTo2D : OpRewritePattern<ConvOp> {
           t.getElementType());
     };
     auto axis2 = rewriter.getDenseI64ArrayAttr({2});
-    Value x =
-        UnsqueezeOp::create(rewriter, loc, unsqueezed(in), op.getInput(), axis2);
-    Value wt =
-        UnsqueezeOp::create(rewriter, loc, unsqueezed(w), op.getWeight(), axis2);
+    Value x = UnsqueezeOp::create(rewriter, loc, unsqueezed(in), op.getInput(),
+                                  axis2);
+    Value wt = UnsqueezeOp::create(rewriter, loc, unsqueezed(w), op.getWeight(),
+                                   axis2);
     Window window = windowOf(op, 1);
     if (!window.fits(1))
       return rewriter.notifyMatchFailure(op, "malformed window");
     auto [strides, dilations, pads] = window;
-    Value y = ConvOp::create(rewriter, loc, unsqueezed(out), x, wt,
-                             op.getBias(),
-                             rewriter.getDenseI64ArrayAttr({1, strides[0]}),
-                             rewriter.getDenseI64ArrayAttr({0, pads[0], 0, pads[1]}),
-                             rewriter.getDenseI64ArrayAttr({1, dilations[0]}),
-                             op.getGroupAttr());
+    Value y = ConvOp::create(
+        rewriter, loc, unsqueezed(out), x, wt, op.getBias(),
+        rewriter.getDenseI64ArrayAttr({1, strides[0]}),
+        rewriter.getDenseI64ArrayAttr({0, pads[0], 0, pads[1]}),
+        rewriter.getDenseI64ArrayAttr({1, dilations[0]}), op.getGroupAttr());
     rewriter.replaceOpWithNewOp<SqueezeOp>(op, out, y, axis2);
     return success();
   }
@@ -1141,22 +1223,21 @@ struct Conv3DTo2D : OpRewritePattern<ConvOp> {
     };
     Value x = op.getInput();
     if (pads[0] || pads[3]) // D's padding; H and W pad in the 2-D terms
-      x = PadOp::create(rewriter, loc, x, arr({0, 0, pads[0], 0, 0, 0, 0,
-                                               pads[3], 0, 0}),
-                        rewriter.getStringAttr("constant"),
-                        rewriter.getF64FloatAttr(0.0));
+      x = PadOp::create(
+          rewriter, loc, x, arr({0, 0, pads[0], 0, 0, 0, 0, pads[3], 0, 0}),
+          rewriter.getStringAttr("constant"), rewriter.getF64FloatAttr(0.0));
     Value sum;
     for (int64_t t = 0; t < kd; ++t) {
       int64_t start = t * dilations[0];
       Value planes = SliceOp::create(rewriter, loc, x, arr({2}), arr({start}),
                                      arr({start + (od - 1) * strides[0] + 1}),
                                      arr({strides[0]}));
-      Value images = TransposeOp::create(rewriter, loc, planes,
-                                         arr({0, 2, 1, 3, 4}));
+      Value images =
+          TransposeOp::create(rewriter, loc, planes, arr({0, 2, 1, 3, 4}));
       images = ReshapeOp::create(
           rewriter, loc,
-          RankedTensorType::get(
-              {batch, c, in.getDimSize(3), in.getDimSize(4)}, elem),
+          RankedTensorType::get({batch, c, in.getDimSize(3), in.getDimSize(4)},
+                                elem),
           images);
       Value wt = SliceOp::create(rewriter, loc, op.getWeight(), arr({2}),
                                  arr({t}), arr({t + 1}), arr({1}));
@@ -1177,8 +1258,7 @@ struct Conv3DTo2D : OpRewritePattern<ConvOp> {
     }
     Value y = ReshapeOp::create(
         rewriter, loc, RankedTensorType::get({n, od, f, oh, ow}, elem), sum);
-    rewriter.replaceOpWithNewOp<TransposeOp>(op, out, y,
-                                             arr({0, 2, 1, 3, 4}));
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, out, y, arr({0, 2, 1, 3, 4}));
     return success();
   }
 };
@@ -1189,8 +1269,7 @@ struct Conv3DTo2D : OpRewritePattern<ConvOp> {
 /// separable — a box window's max (or average: the divisor is a product of
 /// per-dim counts) over [D, H, W] is the pooling over D of the pooling over
 /// [H, W] — so it is two 2-D poolings around reshapes.
-template <typename OpTy>
-struct PoolTo2D : OpRewritePattern<OpTy> {
+template <typename OpTy> struct PoolTo2D : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
 
   /// A pool like `op` over `input` with the given window, typed `type`.
@@ -1270,11 +1349,11 @@ struct PoolTo2D : OpRewritePattern<OpTy> {
                     {kernel[1], kernel[2]}, {strides[1], strides[2]},
                     {pads[1], pads[2], pads[4], pads[5]},
                     {dilations[1], dilations[2]});
-    Value flat = ReshapeOp::create(rewriter, loc, shaped({n, c, d, h2 * w2}),
-                                   hw);
-    Value y = pool(rewriter, op, flat, shaped({n, c, d2, h2 * w2}),
-                   {kernel[0], 1}, {strides[0], 1}, {pads[0], 0, pads[3], 0},
-                   {dilations[0], 1});
+    Value flat =
+        ReshapeOp::create(rewriter, loc, shaped({n, c, d, h2 * w2}), hw);
+    Value y =
+        pool(rewriter, op, flat, shaped({n, c, d2, h2 * w2}), {kernel[0], 1},
+             {strides[0], 1}, {pads[0], 0, pads[3], 0}, {dilations[0], 1});
     rewriter.replaceOpWithNewOp<ReshapeOp>(op, out, y);
     return success();
   }
@@ -1284,21 +1363,22 @@ struct PoolTo2D : OpRewritePattern<OpTy> {
 
 void populateStructuredToLinalg(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ReductionLowering<ReduceSumOp, Combine::Sum>,
-               ReductionLowering<ReduceMeanOp, Combine::Sum, true>,
-               ReductionLowering<ReduceMaxOp, Combine::Max>,
-               ReductionLowering<ReduceMinOp, Combine::Min>,
-               ReductionLowering<ReduceProdOp, Combine::Prod>,
-               GlobalPoolLowering<GlobalAvgPoolOp, Combine::Sum, true>,
-               ArgReductionLowering<ArgMaxOp, true>,
-               ArgReductionLowering<ArgMinOp, false>,
-               GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
-               SoftmaxLowering<SoftmaxOp, false>,
-               SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
-               RmsNormLowering, BatchNormLowering, MatmulLowering, ConvLowering,
-               PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>,
-               PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D,
-               Conv3DTo2D>(ctx);
+  patterns
+      .add<ReductionLowering<ReduceSumOp, Combine::Sum>,
+           ReductionLowering<ReduceMeanOp, Combine::Sum, true>,
+           ReductionLowering<ReduceMaxOp, Combine::Max>,
+           ReductionLowering<ReduceMinOp, Combine::Min>,
+           ReductionLowering<ReduceProdOp, Combine::Prod>,
+           GlobalPoolLowering<GlobalAvgPoolOp, Combine::Sum, true>,
+           ArgReductionLowering<ArgMaxOp, true>,
+           ArgReductionLowering<ArgMinOp, false>,
+           GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
+           SoftmaxLowering<SoftmaxOp, false>,
+           SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
+           RmsNormLowering, BatchNormLowering, MatmulLowering, ConvLowering,
+           PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>,
+           PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D, Conv3DTo2D>(
+          ctx);
 }
 
 } // namespace bathy::codegen

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Dialect/Bathy/BathyOps.h"
 
+#include <cmath>
+
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -32,11 +34,11 @@ LogicalResult GeluOp::verify() {
 }
 
 LogicalResult ClipOp::verify() {
-  if (getMin() && getMax() &&
-      getMin()->convertToDouble() > getMax()->convertToDouble())
-    return emitOpError("min (")
-           << getMin()->convertToDouble() << ") is greater than max ("
-           << getMax()->convertToDouble() << ")";
+  // min > max is valid ONNX: max(x, min) is applied first, then min(., max),
+  // so every element becomes max (as onnxruntime computes it).
+  if ((getMin() && std::isnan(getMin()->convertToDouble())) ||
+      (getMax() && std::isnan(getMax()->convertToDouble())))
+    return emitOpError("bounds must not be NaN");
   return success();
 }
 

@@ -305,8 +305,8 @@ LogicalResult concat(NodeContext &ctx) {
   while (inputs.size() > kWidest) {
     SmallVector<Value> level;
     for (size_t i = 0; i < inputs.size(); i += kWidest) {
-      ArrayRef<Value> chunk =
-          ArrayRef<Value>(inputs).slice(i, std::min(kWidest, inputs.size() - i));
+      ArrayRef<Value> chunk = ArrayRef<Value>(inputs).slice(
+          i, std::min(kWidest, inputs.size() - i));
       if (chunk.size() == 1) {
         level.push_back(chunk[0]);
         continue;
@@ -356,10 +356,49 @@ LogicalResult split(NodeContext &ctx) {
       parts = *n;
     }
     int64_t dim = cast<RankedTensorType>(x->getType()).getDimSize(*axis);
-    if (ShapedType::isDynamic(dim))
-      return ctx.emitError() << "splitting a dynamic dim needs explicit sizes";
     if (parts < 1)
       return ctx.emitError() << "needs at least one output";
+    if (parts != static_cast<int64_t>(ctx.numOutputs()))
+      return ctx.emitError() << "has " << ctx.numOutputs()
+                             << " outputs but num_outputs is " << parts;
+    if (ShapedType::isDynamic(dim)) {
+      // Run-time pieces of ceil(dim / parts) (the last one smaller), as
+      // slices whose bounds come from the dim: starts min(i*chunk, dim),
+      // ends min((i+1)*chunk, dim). Before opset 18 the dim must divide
+      // evenly, which the last piece's size then shows.
+      OpBuilder &b = ctx.builder();
+      FailureOr<Value> size = ctx.build<ShapeOp>(
+          *x, b.getI64IntegerAttr(*axis), b.getI64IntegerAttr(*axis + 1));
+      if (failed(size))
+        return failure();
+      Value n = ctx.constantI64({parts});
+      FailureOr<Value> sum =
+          ctx.build<AddOp>(*size, ctx.constantI64({parts - 1}));
+      if (failed(sum))
+        return failure();
+      FailureOr<Value> chunk = ctx.build<DivOp>(*sum, n);
+      if (failed(chunk))
+        return failure();
+      SmallVector<Value> results;
+      for (int64_t i = 0; i < parts; ++i) {
+        FailureOr<Value> begin = ctx.build<MulOp>(*chunk, ctx.constantI64({i}));
+        FailureOr<Value> end =
+            ctx.build<MulOp>(*chunk, ctx.constantI64({i + 1}));
+        if (failed(begin) || failed(end))
+          return failure();
+        begin = ctx.build<MinOp>(*begin, *size);
+        end = ctx.build<MinOp>(*end, *size);
+        if (failed(begin) || failed(end))
+          return failure();
+        FailureOr<Value> piece = ctx.build<DynamicSliceOp>(
+            *x, *begin, *end, b.getDenseI64ArrayAttr({*axis}),
+            b.getDenseI64ArrayAttr({1}));
+        if (failed(piece))
+          return failure();
+        results.push_back(*piece);
+      }
+      return ctx.setResults(results);
+    }
     int64_t chunk = (dim + parts - 1) / parts;
     for (int64_t i = 0; i < parts; ++i)
       sizes.push_back(

@@ -86,7 +86,7 @@ func.func private @conv_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>,
 
 // An op without a lowering for its types is an error naming it.
 func.func private @conv3d_kernel(%a: tensor<1x2x?x4x4xf32>, %w: tensor<3x2x2x2x2xf32>) -> tensor<1x3x?x3x3xf32> attributes {bathy.kernel} {
-  // expected-error@+1 {{'bathy.conv' has no CPU lowering for these types yet}}
+  // expected-error@+1 {{'bathy.conv' has no CPU lowering for 'tensor<1x2x?x4x4xf32>', 'tensor<3x2x2x2x2xf32>' -> 'tensor<1x3x?x3x3xf32>' yet}}
   %0 = bathy.conv %a, %w : (tensor<1x2x?x4x4xf32>, tensor<3x2x2x2x2xf32>) -> tensor<1x3x?x3x3xf32>
   return %0 : tensor<1x3x?x3x3xf32>
 }

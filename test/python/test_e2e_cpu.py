@@ -519,3 +519,77 @@ def test_conv3d(tmp_path, batch):
     path = tmp_path / "conv3d.onnx"
     onnx.save(model, path)
     run_both(path, model, {"n": batch}, tmp_path)
+
+
+# Ops ordinary in real models that used to import but not compile (issue #15,
+# item 16): each now runs and matches onnxruntime.
+_W3 = ",".join(f"{v:.4f}" for v in np.linspace(-1, 1, 54))
+_DW = ",".join(f"{v:.4f}" for v in np.linspace(-1, 1, 18))
+ORDINARY = {
+    "conv_dynamic_spatial": "g (float[n,2,h,w] x) => (float[?,3,?,?] y) {\n"
+        f" w = Constant <value = float[3,2,3,3] {{{_W3}}}> ()\n"
+        " y = Conv <pads=[1,1,1,1], strides=[2,1]> (x, w) }",
+    "depthwise_conv_dynamic_spatial": "g (float[n,2,h,w] x) => (float[?,2,?,?] y) {\n"
+        f" w = Constant <value = float[2,1,3,3] {{{_DW}}}> ()\n"
+        " y = Conv <group=2, pads=[1,1,1,1]> (x, w) }",
+    "max_pool_dynamic_spatial_ceil": "g (float[n,2,h,w] x) => (float[?,2,?,?] y) {\n"
+        " y = MaxPool <kernel_shape=[2,2], strides=[2,2], ceil_mode=1> (x) }",
+    "avg_pool_dynamic_spatial": "g (float[n,2,h,w] x) => (float[?,2,?,?] y) {\n"
+        " y = AveragePool <kernel_shape=[3,3], pads=[1,1,1,1]> (x) }",
+    "pad_reflect": "g (float[n,2,h,w] x) => (float[?,?,?,?] y) {\n"
+        " p = Constant <value = int64[8] {0,0,2,1,0,0,1,3}> ()\n y = Pad <mode=\"reflect\"> (x, p) }",
+    "pad_edge": "g (float[1,2,7,9] x) => (float[?,?,?,?] y) {\n"
+        " p = Constant <value = int64[8] {0,0,2,1,0,0,1,3}> ()\n y = Pad <mode=\"edge\"> (x, p) }",
+    "pad_wrap": "g (float[1,2,7,9] x) => (float[?,?,?,?] y) {\n"
+        " p = Constant <value = int64[8] {0,0,2,1,0,0,1,3}> ()\n y = Pad <mode=\"wrap\"> (x, p) }",
+    "pad_negative": "g (float[1,2,7,9] x) => (float[?,?,?,?] y) {\n"
+        " p = Constant <value = int64[8] {0,0,-2,1,0,0,1,-3}> ()\n y = Pad (x, p) }",
+    "slice_negative_step": "g (float[1,2,7,9] x) => (float[?,?,?,?] y) {\n"
+        " s = Constant <value = int64[2] {-1, 6}> ()\n e = Constant <value = int64[2] "
+        "{-9223372036854775807, 0}> ()\n a = Constant <value = int64[2] {3, 2}> ()\n"
+        " t = Constant <value = int64[2] {-1, -2}> ()\n y = Slice (x, s, e, a, t) }",
+    "split_dynamic_num_outputs": "g (float[1,2,h,9] x) => (float[?,?,?,?] a, float[?,?,?,?] b,"
+        " float[?,?,?,?] c) {\n a, b, c = Split <axis=2, num_outputs=3> (x) }",
+    "clip_min_above_max": "g (float[1,2,7,9] x) => (float[1,2,7,9] y) {\n"
+        " lo = Constant <value = float {1}> ()\n hi = Constant <value = float {0}> ()\n"
+        " y = Clip (x, lo, hi) }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDINARY))
+def test_ordinary_ops_compile_and_match(tmp_path, name):
+    model = onnx.parser.parse_model('< ir_version: 8, opset_import: ["" : 18] >\n'
+                                    + ORDINARY[name])
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    check = subprocess.run([tool("bathy-import"), "--check", str(path)],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and "cpu: every kernel lowers" in check.stdout, \
+        check.stdout + check.stderr
+    x = np.random.default_rng(0).standard_normal((1, 2, 7, 9)).astype(np.float32)
+    # NaN stays NaN; onnxruntime's MaxPool alone skips it (bathy's max
+    # propagates it, like ReduceMax and NumPy).
+    if "max_pool" not in name:
+        x[0, 0, 0, 0] = np.nan
+    got = run_bathy(path, {"x": x}, tmp_path)
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})
+    for output, w in zip(model.graph.output, want):
+        g = got[output.name]
+        assert g.shape == w.shape, (output.name, g.shape, w.shape)
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, equal_nan=True,
+                                   err_msg=output.name)
+
+
+def test_check_reports_what_will_not_compile(tmp_path):
+    model = onnx.parser.parse_model(
+        '< ir_version: 8, opset_import: ["" : 17] >\n'
+        "g (float[1,2,8,8] x, float[4,2,k,k] w) => (float[1,4,?,?] y) { y = Conv (x, w) }")
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    r = subprocess.run([tool("bathy-import"), "--check", str(path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert "cpu: does not compile" in r.stdout
+    assert "'bathy.conv' has no CPU lowering for 'tensor<1x2x8x8xf32>', " \
+           "'tensor<4x2x?x?xf32>'" in r.stderr and "node 'Conv_0' (Conv)" in r.stderr

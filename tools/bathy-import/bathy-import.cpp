@@ -1,8 +1,10 @@
 //===- bathy-import.cpp - ONNX to bathy MLIR ------------------------------===//
+#include "bathy/Codegen/Pipelines.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Support/Diagnostics.h"
 #include "bathy/Support/ToolSupport.h"
+#include "mlir/Pass/PassManager.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
@@ -16,7 +18,7 @@
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("bathy-import options");
-static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+static cl::opt<std::string> inputPath(cl::Positional, cl::Optional,
                                       cl::desc("<model.onnx | model.onnxtext>"),
                                       cl::cat(category));
 static cl::opt<std::string>
@@ -24,8 +26,14 @@ static cl::opt<std::string>
                cl::value_desc("file"), cl::cat(category));
 static cl::opt<bool> check(
     "check",
-    cl::desc("Print a per-op-type support table and every unsupported node; "
-             "exit 1 if any node is unsupported"),
+    cl::desc("Print a per-op-type support table and every unsupported node, "
+             "then lower the model's kernels for the CPU and report any that "
+             "do not compile; exit 1 if anything is unsupported"),
+    cl::cat(category));
+static cl::opt<bool> listOps(
+    "list-ops",
+    cl::desc("Print the table of ONNX ops bathy imports, with their opsets "
+             "(Markdown, as docs/supported-ops.md)"),
     cl::cat(category));
 static cl::opt<bool> emitBytecode(
     "emit-bytecode",
@@ -57,16 +65,43 @@ int main(int argc, char **argv) {
       "  bathy-import model.onnx -o model.mlir\n"
       "  bathy-import --check model.onnx\n");
 
+  if (listOps) {
+    bathy::printSupportedOps(llvm::outs());
+    return 0;
+  }
+  if (inputPath.empty()) {
+    llvm::errs() << "bathy-import: no model given (see --help)\n";
+    return 1;
+  }
   mlir::DialectRegistry registry;
   bathy::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
   bathy::ToolDiagnosticHandler diagnostics(&context, llvm::errs());
 
-  if (check)
-    return mlir::succeeded(
-               bathy::checkOnnxFile(inputPath, &context, llvm::outs()))
-               ? 0
-               : 1;
+  if (check) {
+    if (mlir::failed(bathy::checkOnnxFile(inputPath, &context, llvm::outs())))
+      return 1;
+    // Every op imports; whether each also compiles for the CPU is known
+    // only once shapes are inferred and kernels formed: lower them to
+    // linalg (the part that can refuse an op) and report what does not.
+    context.printOpOnDiagnostic(false);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        bathy::importOnnxFile(inputPath, &context);
+    if (!module)
+      return 1;
+    mlir::PassManager pm(&context);
+    bathy::PipelineOptions pipeline;
+    pipeline.shapeKernels = true;
+    bathy::buildKernelPipeline(pm, pipeline);
+    bathy::buildCpuCodegenPipeline(pm, bathy::Phase::Linalg, pipeline,
+                                   /*lowerHost=*/false);
+    if (mlir::failed(pm.run(*module))) {
+      llvm::outs() << "cpu: does not compile (see the errors above)\n";
+      return 1;
+    }
+    llvm::outs() << "cpu: every kernel lowers\n";
+    return 0;
+  }
 
   bathy::OnnxImportOptions options;
   options.maxInlineElements = maxInline;

@@ -51,6 +51,11 @@ mlir::LogicalResult checkOnnxFile(llvm::StringRef path,
                                   mlir::MLIRContext *context,
                                   llvm::raw_ostream &os);
 
+/// Writes the table of ONNX ops bathy imports (Markdown: op, domain, the
+/// opsets it is accepted at, and where its semantics change), as
+/// docs/supported-ops.md holds it (`ninja bathy-op-list`).
+void printSupportedOps(llvm::raw_ostream &os);
+
 /// Newest default-domain opset the importer knows.
 constexpr int64_t kMaxSupportedOpset = 23;
 /// Newest ONNX IR version the importer reads (onnx 1.22's).

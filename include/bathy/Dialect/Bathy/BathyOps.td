@@ -204,6 +204,9 @@ def Bathy_HardSigmoidOp : Bathy_UnaryOp<"hard_sigmoid", Bathy_FloatTensor> {
 def Bathy_ClipOp : Bathy_UnaryOp<"clip"> {
   let summary = "Elementwise clamp to [min, max]; either bound may be absent.";
   let description = [{
+    `min(max(x, min), max)`: with min > max every element becomes max, as
+    ONNX runtimes compute it. NaN stays NaN.
+
     Example:
     ```mlir
     %y = bathy.clip %x {min = 0.0, max = 6.0} : (tensor<4xf32>) -> tensor<4xf32>
