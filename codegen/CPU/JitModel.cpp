@@ -165,7 +165,7 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
              << name << "' was not compiled for its launch in the plan";
   }
   PassManager toLLVM(module.getContext());
-  buildCpuToLLVMPipeline(toLLVM.nest<ModuleOp>());
+  buildCpuToLLVMPipeline(toLLVM.nest<ModuleOp>(), opts.pipeline);
   if (failed(toLLVM.run(module)))
     return failure();
   // Only each kernel's C-interface wrapper is entered from outside: the

@@ -13,9 +13,11 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/RuntimeOpVerification.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/Transforms/RuntimeOpVerification.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -105,33 +107,50 @@ void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
              "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   // Sizes that come from run-time values are checked before allocating.
   pm.addPass(createCheckAllocationsPass());
+  // Views and linalg operands checked against their buffers (the loads and
+  // stores are checked once linalg is loops).
+  if (options.boundsChecks)
+    addTextual(pm, "generate-runtime-verification{verbose-level=0}");
   // Large generated loop nests run across the runtime's threads.
   if (options.parallelLoops)
     pm.addPass(createParallelizeLoopsPass());
   if (phase == Phase::Bufferized)
     return;
-  buildCpuToLLVMPipeline(pm);
+  buildCpuToLLVMPipeline(pm, options);
 }
 
-void buildCpuToLLVMPipeline(OpPassManager &pm) {
+void buildCpuToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Polynomials instead of libm calls, so loops around them vectorize.
   pm.addPass(createApproximateMathPass());
   addTextual(pm, "convert-linalg-to-loops");
+  if (options.boundsChecks)
+    addTextual(pm, "generate-runtime-verification{verbose-level=0}");
   // Failed checks call the runtime, which ends the run.
   pm.addPass(createLowerChecksPass());
   addTextual(pm, "lower-affine,convert-scf-to-cf,"
                  "expand-strided-metadata,lower-affine");
   // No integer division may trap (SIGFPE) on run-time values.
   pm.addPass(createSafeIntegerDivisionPass());
-  addTextual(
-      pm, "finalize-memref-to-llvm{use-generic-functions=true},"
-          "convert-math-to-funcs,convert-math-to-llvm,"
-          "convert-math-to-libm,convert-arith-to-llvm,"
-          "convert-index-to-llvm,convert-cf-to-llvm,"
-          "convert-func-to-llvm,reconcile-unrealized-casts");
+  addTextual(pm, "finalize-memref-to-llvm{use-generic-functions=true},"
+                 "convert-math-to-funcs,convert-math-to-llvm,"
+                 "convert-math-to-libm,convert-arith-to-llvm,"
+                 "convert-index-to-llvm,convert-cf-to-llvm,"
+                 "convert-func-to-llvm,reconcile-unrealized-casts");
   pm.addPass(createRuntimeAllocatorPass());
   pm.addPass(createParallelLaunchToLLVMPass());
 }
+
+namespace {
+struct CpuJitPipelineOptions
+    : public PassPipelineOptions<CpuJitPipelineOptions> {
+  Option<bool> fusion{*this, "fusion", llvm::cl::desc("Form fusion groups"),
+                      llvm::cl::init(true)};
+  Option<bool> checkBounds{
+      *this, "check-bounds",
+      llvm::cl::desc("Bounds-checked kernels (runtime verification)"),
+      llvm::cl::init(false)};
+};
+} // namespace
 
 void registerPipelines() {
   PassPipelineRegistration<>("bathy-graph-pipeline",
@@ -141,10 +160,15 @@ void registerPipelines() {
       "bathy-kernel-pipeline",
       "Graph pipeline, fusion groups, then one kernel per group",
       [](OpPassManager &pm) { buildKernelPipeline(pm); });
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CpuJitPipelineOptions>(
       "bathy-cpu-jit-pipeline",
       "Whole-module CPU code generation down to the LLVM dialect",
-      [](OpPassManager &pm) { buildCpuJitPipeline(pm); });
+      [](OpPassManager &pm, const CpuJitPipelineOptions &cl) {
+        PipelineOptions options;
+        options.fusion = cl.fusion;
+        options.boundsChecks = cl.checkBounds;
+        buildCpuJitPipeline(pm, Phase::LLVM, options);
+      });
 }
 
 void registerCodegenDialects(DialectRegistry &registry) {
@@ -163,6 +187,9 @@ void registerCodegenDialects(DialectRegistry &registry) {
   // memref.alloc as an allocation: lets bathy-cpu-kernel-destinations write a
   // result into its destination instead of allocating and copying.
   memref::registerAllocationOpInterfaceExternalModels(registry);
+  // Runtime verification (PipelineOptions::boundsChecks).
+  memref::registerRuntimeVerifiableOpInterfaceExternalModels(registry);
+  linalg::registerRuntimeVerifiableOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

@@ -27,8 +27,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/file.h"
 #include "runtime/memory.h"
 #include "runtime/npy.h"
 #include "llvm/ADT/StringExtras.h"
@@ -42,9 +44,10 @@ using bathy::rt::HostTensor;
 using bathy::rt::TensorSpec;
 
 static cl::OptionCategory category("bathy-run options");
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx | model.onnxtext>"),
-                                      cl::cat(category));
+static cl::opt<std::string>
+    modelPath(cl::Positional, cl::Required,
+              cl::desc("<model.onnx | model.onnxtext | bathy IR .mlir>"),
+              cl::cat(category));
 static cl::list<std::string>
     inputArgs("input",
               cl::desc("An input as NAME=path.npy (repeatable; inputs not "
@@ -125,17 +128,23 @@ static cl::opt<bool>
           cl::desc("No progress messages on stderr (they are shown when "
                    "stderr is a terminal)"),
           cl::cat(category));
-static cl::opt<bool> debug(
-    "debug",
-    cl::desc("Show the IR of the operation an error is about (for bathy "
-             "developers)"),
+static cl::opt<bool> checkBounds(
+    "check-bounds",
+    cl::desc("Bounds-checked kernels: every memory access of generated code "
+             "is checked and one outside its buffer stops the run with an "
+             "error (slow; for finding bugs in bathy)"),
     cl::cat(category));
+static cl::opt<bool>
+    debug("debug",
+          cl::desc("Show the IR of the operation an error is about (for bathy "
+                   "developers)"),
+          cl::cat(category));
 
-static cl::opt<unsigned> optLevel(
-    "opt-level", cl::init(3),
-    cl::desc("LLVM optimization level of the generated code (0-3; for "
-             "triage)"),
-    cl::Hidden, cl::cat(category));
+static cl::opt<unsigned>
+    optLevel("opt-level", cl::init(3),
+             cl::desc("LLVM optimization level of the generated code (0-3; for "
+                      "triage)"),
+             cl::Hidden, cl::cat(category));
 
 static cl::opt<bool> benchStdin(
     "bench-stdin",
@@ -271,11 +280,10 @@ public:
   void operator()(llvm::StringRef what) const {
     if (!enabled_)
       return;
-    llvm::errs() << llvm::format(
-                        "[%6.2fs] ",
-                        std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start_)
-                            .count())
+    llvm::errs() << llvm::format("[%6.2fs] ",
+                                 std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - start_)
+                                     .count())
                  << what << "\n";
   }
 
@@ -381,7 +389,8 @@ int main(int argc, char **argv) {
       return fail("--input " + name + ": " + std::string(t.status().message()));
     files.emplace(name, std::move(*t));
   }
-  for (const std::string *dir : {&outputDir.getValue(), &saveInputs.getValue()}) {
+  for (const std::string *dir :
+       {&outputDir.getValue(), &saveInputs.getValue()}) {
     if (dir->empty())
       continue;
     std::error_code ec;
@@ -400,8 +409,17 @@ int main(int argc, char **argv) {
 
   auto compileStart = std::chrono::steady_clock::now();
   progress("importing " + modelPath);
+  // bathy IR as text or bytecode (what bathy-import writes), else ONNX.
+  llvm::StringRef path(modelPath);
+  if (path.ends_with(".mlir") || path.ends_with(".mlirbc"))
+    if (absl::StatusOr<bathy::rt::File> f =
+            bathy::rt::OpenRegularFile(modelPath);
+        !f.ok())
+      return fail(std::string(f.status().message()));
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      bathy::importOnnxFile(modelPath, &context);
+      path.ends_with(".mlir") || path.ends_with(".mlirbc")
+          ? mlir::parseSourceFile<mlir::ModuleOp>(path, &context)
+          : bathy::importOnnxFile(modelPath, &context);
   if (!module)
     return 1;
   auto mainFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
@@ -443,8 +461,7 @@ int main(int argc, char **argv) {
       std::string valid;
       for (const std::string &p : params)
         valid += (valid.empty() ? "" : ", ") + p;
-      return fail("--dim: the model has no dynamic dim named '" + name +
-                  "'; " +
+      return fail("--dim: the model has no dynamic dim named '" + name + "'; " +
                   (valid.empty() ? std::string("it has no named dynamic dims "
                                                "(use --shape)")
                                  : "its dim_params are: " + valid));
@@ -506,6 +523,7 @@ int main(int argc, char **argv) {
   bathy::PipelineOptions pipelineOptions;
   pipelineOptions.fusion = !noFusion;
   pipelineOptions.parallelLoops = !serialLoops;
+  pipelineOptions.boundsChecks = checkBounds;
   if (explainFusion.getNumOccurrences()) {
     bool json = explainFusion == "json";
     if (!json && !explainFusion.empty() && explainFusion != "text")
@@ -547,8 +565,7 @@ int main(int argc, char **argv) {
       inputs.push_back(std::move(f->second));
       continue;
     }
-    absl::StatusOr<HostTensor> t =
-        HostTensor::Create(spec.dtype, shapes[i]);
+    absl::StatusOr<HostTensor> t = HostTensor::Create(spec.dtype, shapes[i]);
     if (!t.ok())
       return fail("random input '" + spec.name +
                   "': " + std::string(t.status().message()));

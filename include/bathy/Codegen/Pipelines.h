@@ -24,6 +24,10 @@ struct PipelineOptions {
   /// Outline host shape arithmetic into kernels too, so the host function
   /// holds only constants and launches: the form an execution plan takes.
   bool shapeKernels = false;
+  /// Bounds-checked kernels (a debugging mode): MLIR's runtime verification
+  /// checks every memref access, view and linalg op's operand sizes, and a
+  /// failure stops the run like any other check. Slow.
+  bool boundsChecks = false;
 };
 
 /// Graph clean-up: shape inference and canonicalization.
@@ -43,7 +47,8 @@ void buildCpuJitPipeline(mlir::OpPassManager &pm, Phase phase = Phase::LLVM,
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm, Phase phase,
                              const PipelineOptions &options, bool lowerHost);
 /// The tail of buildCpuJitPipeline: bufferized linalg/memref to LLVM.
-void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
+void buildCpuToLLVMPipeline(mlir::OpPassManager &pm,
+                            const PipelineOptions &options = {});
 
 /// Registers the pipelines (bathy-graph-pipeline, bathy-kernel-pipeline,
 /// bathy-cpu-jit-pipeline) for use by name.
