@@ -25,6 +25,23 @@ using namespace mlir;
 namespace bathy {
 namespace {
 
+/// Runtime verification writes "ERROR: Runtime op verification failed\n^
+/// out-of-bounds access\nLocation: loc(...)": one line for a run's error.
+std::string oneLine(StringRef message) {
+  SmallVector<StringRef> lines;
+  message.split(lines, '\n', -1, /*KeepEmpty=*/false);
+  std::string out;
+  for (StringRef line : lines) {
+    line = line.trim();
+    line.consume_front("ERROR: ");
+    line.consume_front("^ ");
+    if (line.empty())
+      continue;
+    out += (out.empty() ? "" : "; ") + line.str();
+  }
+  return out;
+}
+
 struct LowerChecksPass : impl::LowerChecksPassBase<LowerChecksPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -72,6 +89,7 @@ struct LowerChecksPass : impl::LowerChecksPassBase<LowerChecksPass> {
       Location loc = op->getLoc();
       Value cond;
       StringRef message;
+      std::string flattened;
       SmallVector<Value> values;
       if (auto check = dyn_cast<CheckOp>(op)) {
         cond = check.getCondition();
@@ -80,7 +98,8 @@ struct LowerChecksPass : impl::LowerChecksPassBase<LowerChecksPass> {
       } else {
         auto assertion = cast<cf::AssertOp>(op);
         cond = assertion.getArg();
-        message = assertion.getMsg();
+        flattened = oneLine(assertion.getMsg());
+        message = flattened;
       }
       b.setInsertionPoint(op);
       Value failed = arith::XOrIOp::create(
