@@ -792,19 +792,18 @@ struct PadLowering : OpRewritePattern<PadOp> {
     SmallVector<Value> sizes;
     for (int64_t d = 0; d < rank; ++d)
       sizes.push_back(dimValue(rewriter, loc, x, d));
-    // Reflect needs two elements to mirror and edge/wrap one to repeat,
-    // along every padded dim.
+    // A padded dim needs an element to repeat (a single one reflects onto
+    // itself, as in NumPy).
     for (int64_t d = 0; d < rank; ++d) {
       if (pads[d] <= 0 && pads[d + rank] <= 0)
         continue;
-      int64_t need = mode == "reflect" ? 2 : 1;
       Value ok = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::sge, sizes[d],
-          arith::ConstantIndexOp::create(rewriter, loc, need));
+          arith::ConstantIndexOp::create(rewriter, loc, 1));
       emitCheck(rewriter, loc, ok,
                 Twine(mode) + " padding of dim " + Twine(d) +
-                    " needs a size of at least " + Twine(need) + ", got {0}",
-                ValueRange{sizes[d]});
+                    " needs an element to repeat, but the dim is empty",
+                ValueRange{});
     }
     Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
       Value total = arith::ConstantIndexOp::create(rewriter, loc,
@@ -839,8 +838,9 @@ struct PadLowering : OpRewritePattern<PadOp> {
                                                 r, zero);
               j = arith::SelectOp::create(b, l, neg,
                                           arith::AddIOp::create(b, l, r, n), r);
-            } else { // reflect: period 2(n - 1), mirrored halves
-              Value period = arith::AddIOp::create(b, l, last, last);
+            } else { // reflect: period 2(n - 1) (1 when n = 1), mirrored
+              Value period = arith::MaxSIOp::create(
+                  b, l, arith::AddIOp::create(b, l, last, last), one);
               Value r = arith::RemSIOp::create(b, l, j, period);
               Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
                                                 r, zero);

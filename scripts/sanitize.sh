@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The sanitizer run: bathy built with AddressSanitizer and UBSan into
+# build-asan/ (-DBATHY_SANITIZE=ON), then the runtime's unit tests and the
+# end-to-end tests that feed bathy hostile and ordinary input, run with those
+# binaries. An out-of-bounds access, use after free, leak or undefined
+# behaviour in bathy's code aborts the process and fails the test. Generated
+# kernels are not instrumented by the compiler: the same tests also run them
+# bounds-checked (--check-bounds) in scripts/test.sh.
+# Usage: scripts/sanitize.sh [pytest args...]   (prints "sanitizers: ..." last)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DIR=${BATHY_ASAN_BUILD_DIR:-build-asan}
+if [ ! -f "$DIR/build.ninja" ]; then
+  cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DBATHY_SANITIZE=ON > /dev/null || exit 1
+fi
+ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
+  tail -n 40 "$DIR/build.log"; exit 1; }
+# Leaks in LLVM's and MLIR's own process-lifetime objects are theirs.
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+failed=0
+echo "== sanitizers: runtime unit tests =="
+if ! "$DIR/bin/bathy_runtime_tests" --gtest_brief=1 > "$DIR/runtime-tests.log" 2>&1; then
+  tail -n 60 "$DIR/runtime-tests.log"; failed=1
+else
+  tail -n 2 "$DIR/runtime-tests.log"
+fi
+echo "== sanitizers: end-to-end (bathy-run, bathy-import under ASan/UBSan) =="
+BATHY_BUILD_DIR="$PWD/$DIR" .venv/bin/python -m pytest -q -p no:cacheprovider \
+  test/python/test_hostile_inputs.py test/python/test_hostile_files.py \
+  test/python/test_cli.py test/python/test_import_errors.py test/python/test_property.py \
+  "test/python/test_e2e_cpu.py::test_bundled_cnn" \
+  "test/python/test_e2e_cpu.py::test_ordinary_ops_compile_and_match" \
+  "test/python/test_e2e_cpu.py::test_text_models" "$@" > "$DIR/pytest.log" 2>&1
+rc=$?
+tail -n 15 "$DIR/pytest.log"
+[ "$rc" = 0 ] || failed=1
+if [ "$failed" = 0 ]; then echo "sanitizers: clean"; else echo "sanitizers: FAILED"; fi
+exit "$failed"
