@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Passes/Passes.h"
 
+#include <set>
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -56,7 +58,9 @@ struct SpecializeShapesPass
                  << "integer >= 0";
         shape.push_back(d);
       }
-      byName[name.str()] = shape;
+      if (!byName.emplace(name.str(), shape).second)
+        return emitError(UnknownLoc::get(ctx))
+               << "shapes: input '" << name << "' is given twice";
     }
     for (const std::string &entry : dims) {
       StringRef name, value;
@@ -66,7 +70,9 @@ struct SpecializeShapesPass
         return emitError(UnknownLoc::get(ctx))
                << "dims expects PARAM=VALUE with VALUE >= 0, got '" << entry
                << "'";
-      byParam[name.str()] = d;
+      if (!byParam.emplace(name.str(), d).second)
+        return emitError(UnknownLoc::get(ctx))
+               << "dims: '" << name << "' is given twice";
     }
     return success();
   }
@@ -124,6 +130,36 @@ struct SpecializeShapesPass
       arg.setType(type);
       types.push_back(type);
     }
+    // Every name given must be one the function has: a typo would
+    // otherwise be ignored.
+    std::set<std::string> inputs, params;
+    for (BlockArgument arg : func.getArguments()) {
+      unsigned i = arg.getArgNumber();
+      auto n = func.getArgAttrOfType<StringAttr>(i, "bathy.name");
+      inputs.insert(n ? n.str() : "input" + std::to_string(i));
+      if (auto ps = func.getArgAttrOfType<ArrayAttr>(i, "bathy.dim_params"))
+        for (auto p : ps.getAsRange<StringAttr>())
+          if (!p.getValue().empty())
+            params.insert(p.str());
+    }
+    auto list = [](const std::set<std::string> &names) {
+      std::string out;
+      for (const std::string &n : names)
+        out += (out.empty() ? "" : ", ") + n;
+      return out.empty() ? std::string("none") : out;
+    };
+    for (const auto &[name, shape] : byName)
+      if (!inputs.count(name)) {
+        func.emitError() << "shapes: no input is named '" << name
+                         << "'; the inputs are: " << list(inputs);
+        return signalPassFailure();
+      }
+    for (const auto &[name, value] : byParam)
+      if (!params.count(name)) {
+        func.emitError() << "dims: no input dim is named '" << name
+                         << "'; the dim_params are: " << list(params);
+        return signalPassFailure();
+      }
     func.setType(FunctionType::get(&getContext(), types,
                                    func.getResultTypes()));
     // An input returned as is makes a result static too.

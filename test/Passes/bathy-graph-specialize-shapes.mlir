@@ -22,3 +22,4 @@ func.func @main(%ids: tensor<?x?xi64> {bathy.name = "ids", bathy.dim_params = ["
                 %pos: tensor<?x16xf32> {bathy.name = "pos", bathy.dim_params = ["seq", ""]}) -> tensor<?x?xi64> {
   return %ids : tensor<?x?xi64>
 }
+

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -132,7 +133,8 @@ static cl::opt<bool> checkBounds(
     "check-bounds",
     cl::desc("Bounds-checked kernels: every memory access of generated code "
              "is checked and one outside its buffer stops the run with an "
-             "error (slow; for finding bugs in bathy)"),
+             "error (slow; for finding bugs in bathy). Also on when the "
+             "environment has BATHY_CHECK_BOUNDS=1"),
     cl::cat(category));
 static cl::opt<bool>
     debug("debug",
@@ -523,7 +525,9 @@ int main(int argc, char **argv) {
   bathy::PipelineOptions pipelineOptions;
   pipelineOptions.fusion = !noFusion;
   pipelineOptions.parallelLoops = !serialLoops;
-  pipelineOptions.boundsChecks = checkBounds;
+  const char *boundsEnv = std::getenv("BATHY_CHECK_BOUNDS");
+  pipelineOptions.boundsChecks =
+      checkBounds || (boundsEnv && std::string(boundsEnv) == "1");
   if (explainFusion.getNumOccurrences()) {
     bool json = explainFusion == "json";
     if (!json && !explainFusion.empty() && explainFusion != "text")
