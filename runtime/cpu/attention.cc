@@ -351,14 +351,17 @@ void Attention(const AttentionArgs &args) {
                                 (i0 + i) * maskStride[rank - 2] +
                                 j0 * maskStride[rank - 1];
             const int64_t ms = maskStride[rank - 1];
+            // The mask has Sk columns; the block's padding columns past them
+            // are masked out below and must not be read.
+            const int64_t keys = std::min(bc, sk - j0);
             if (fill != neg_inf) // s + -inf would be -inf: select instead
-              for (int64_t j = 0; j < bc; ++j)
+              for (int64_t j = 0; j < keys; ++j)
                 row[j] = mrow[j * ms] == neg_inf ? fill : row[j] + mrow[j * ms];
             else if (ms == 1)
-              for (int64_t j = 0; j < bc; ++j)
+              for (int64_t j = 0; j < keys; ++j)
                 row[j] += mrow[j];
             else
-              for (int64_t j = 0; j < bc; ++j)
+              for (int64_t j = 0; j < keys; ++j)
                 row[j] += mrow[j * ms];
           }
           // Keys past the end, or after the query under a causal mask.
