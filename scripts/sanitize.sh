@@ -14,7 +14,7 @@ if [ ! -f "$DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DBATHY_SANITIZE=ON > /dev/null || exit 1
 fi
-ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
+ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
   tail -n 40 "$DIR/build.log"; exit 1; }
 # Leaks in LLVM's and MLIR's own process-lifetime objects are theirs.
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"

@@ -339,7 +339,7 @@ void DwConv2d(const View &vx, const View &vw, const View &vo, int64_t sh,
 
 /// Runs a kernel body that may throw (std::bad_alloc from scratch buffers):
 /// an exception may not cross generated code, so it stops the run instead.
-template <typename Body> void RunBody(const char *kernel, Body &&body) {
+template <typename Body> void RunBody(Body &&body) {
   const char *error = nullptr;
   try {
     body();
@@ -350,7 +350,6 @@ template <typename Body> void RunBody(const char *kernel, Body &&body) {
   }
   if (error)
     bathy_rt_fail(error, 0, 0, 0);
-  (void)kernel;
 }
 
 /// Operand sizes the generated code should have checked already; checked
@@ -400,7 +399,7 @@ extern "C" void bathy_rt_matmul_f32(int64_t a_rank, void *a, int64_t b_rank,
   View va = Decode(a_rank, a), vb = Decode(b_rank, b),
        vo = Decode(out_rank, out);
   CheckMatmul(va, vb, vo);
-  RunBody("matmul", [&] { Matmul(va, vb, vo); });
+  RunBody([&] { Matmul(va, vb, vo); });
 }
 
 extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
@@ -410,7 +409,7 @@ extern "C" void bathy_rt_conv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
        vo = Decode(out_rank, out);
   CheckConv(vx, vw, vo, /*depthwise=*/false);
-  RunBody("conv2d", [&] { Conv2d(vx, vw, vo, sh, sw, dh, dw, pt, pl); });
+  RunBody([&] { Conv2d(vx, vw, vo, sh, sw, dh, dw, pt, pl); });
 }
 
 extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
@@ -420,7 +419,7 @@ extern "C" void bathy_rt_dwconv2d_f32(int64_t x_rank, void *x, int64_t w_rank,
   View vx = Decode(x_rank, x), vw = Decode(w_rank, w),
        vo = Decode(out_rank, out);
   CheckConv(vx, vw, vo, /*depthwise=*/true);
-  RunBody("dwconv2d", [&] { DwConv2d(vx, vw, vo, sh, sw, dh, dw, pt, pl); });
+  RunBody([&] { DwConv2d(vx, vw, vo, sh, sw, dh, dw, pt, pl); });
 }
 
 namespace bathy::rt {
@@ -489,7 +488,7 @@ extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
   AttentionArgs args = AttentionOperands(q_rank, q, k_rank, k, v_rank, v,
                                          out_rank, out, scale, softcap, causal);
   CheckAttention(args);
-  RunBody("attention", [&] { Attention(args); });
+  RunBody([&] { Attention(args); });
 }
 
 extern "C" void bathy_rt_attention_masked_f32(
@@ -501,7 +500,7 @@ extern "C" void bathy_rt_attention_masked_f32(
   args.mask = Decode(mask_rank, mask);
   args.masked_score = masked_score;
   CheckAttention(args);
-  RunBody("attention", [&] { Attention(args); });
+  RunBody([&] { Attention(args); });
 }
 
 namespace {
