@@ -30,6 +30,20 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
   Value x = args.empty() ? Value() : args[0];
   Value y = args.size() > 1 ? args[1] : Value();
 
+  // Clamps against a bound that is not NaN: x < lo ? lo : x keeps NaN (the
+  // comparison is false) in two instructions (compare, blend), where
+  // arith.maximumf's NaN and signed-zero rules expand to several on x86.
+  auto atLeast = [&](Value v, Value lo) -> Value {
+    Value below =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, v, lo);
+    return arith::SelectOp::create(b, loc, below, lo, v);
+  };
+  auto atMost = [&](Value v, Value hi) -> Value {
+    Value above =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, hi);
+    return arith::SelectOp::create(b, loc, above, hi, v);
+  };
+
   auto sigmoid = [&](Value v) {
     Value neg = arith::NegFOp::create(b, loc, v);
     Value e = math::ExpOp::create(b, loc, neg);
@@ -71,11 +85,11 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
         Value r = arith::SelectOp::create(b, loc, neg, cst(-1), cst(0));
         return arith::SelectOp::create(b, loc, pos, cst(1), r);
       })
-      // Float clamps use maximumf/minimumf, which propagate NaN (maxnumf
-      // would turn NaN into the bound), as ONNX and onnxruntime do.
+      // Float clamps keep NaN (maxnumf would turn it into the bound), as
+      // onnxruntime does.
       .Case([&](ReluOp) -> Value {
         if (isFloat)
-          return arith::MaximumFOp::create(b, loc, x, cst(0));
+          return atLeast(x, cst(0));
         return arith::MaxSIOp::create(b, loc, x, cst(0));
       })
       .Case([&](ExpOp) -> Value { return math::ExpOp::create(b, loc, x); })
@@ -94,8 +108,7 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
       .Case([&](HardSwishOp) -> Value {
         Value t = arith::AddFOp::create(
             b, loc, arith::MulFOp::create(b, loc, x, cst(1.0 / 6.0)), cst(0.5));
-        Value c = arith::MinimumFOp::create(
-            b, loc, arith::MaximumFOp::create(b, loc, t, cst(0)), cst(1));
+        Value c = atMost(atLeast(t, cst(0)), cst(1));
         return arith::MulFOp::create(b, loc, x, c);
       })
       .Case([&](SoftplusOp) -> Value {
@@ -104,8 +117,7 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
             arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
         Value tail =
             math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
-        return arith::AddFOp::create(
-            b, loc, arith::MaximumFOp::create(b, loc, x, cst(0)), tail);
+        return arith::AddFOp::create(b, loc, atLeast(x, cst(0)), tail);
       })
       .Case([&](CosOp) -> Value { return math::CosOp::create(b, loc, x); })
       .Case([&](SinOp) -> Value { return math::SinOp::create(b, loc, x); })
@@ -157,21 +169,20 @@ Value scalarFor(Operation *op, OpBuilder &b, Location loc, ValueRange args,
             arith::MulFOp::create(b, loc, x,
                                   cst(h.getAlpha().convertToDouble())),
             cst(h.getBeta().convertToDouble()));
-        return arith::MinimumFOp::create(
-            b, loc, arith::MaximumFOp::create(b, loc, t, cst(0)), cst(1));
+        return atMost(atLeast(t, cst(0)), cst(1));
       })
       .Case([&](ClipOp c) -> Value {
         Value r = x;
         if (c.getMin()) {
           Value lo = cst(c.getMin()->convertToDouble());
-          r = isFloat ? Value(arith::MaximumFOp::create(b, loc, r, lo))
+          r = isFloat ? atLeast(r, lo)
               : isUnsignedInt(in)
                   ? Value(arith::MaxUIOp::create(b, loc, r, lo))
                   : Value(arith::MaxSIOp::create(b, loc, r, lo));
         }
         if (c.getMax()) {
           Value hi = cst(c.getMax()->convertToDouble());
-          r = isFloat ? Value(arith::MinimumFOp::create(b, loc, r, hi))
+          r = isFloat ? atMost(r, hi)
               : isUnsignedInt(in)
                   ? Value(arith::MinUIOp::create(b, loc, r, hi))
                   : Value(arith::MinSIOp::create(b, loc, r, hi));
