@@ -266,3 +266,28 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_runtime_input(case, tmp_path):
     check(case, tmp_path)
+
+
+def test_rotary_embedding_position_past_the_cache(tmp_path):
+    """RotaryEmbedding-23 gathers its caches by position id: a position past
+    the cache is an error naming the node, not the cache's last row."""
+    model = onnx.parser.parse_model(
+        '< ir_version: 10, opset_import: ["" : 23] >\n'
+        "g (float[1,2,4] x, int64[1,2] pos) => (float[1,2,4] y) {\n"
+        " c = Constant <value = float[3,2] {1,1,1,1,1,1}> ()\n"
+        " s = Constant <value = float[3,2] {0,0,0,0,0,0}> ()\n"
+        " y = RotaryEmbedding <num_heads = 1> (x, c, s, pos) }")
+    onnx.save(model, tmp_path / "rot.onnx")
+    np.save(tmp_path / "x.npy", np.ones((1, 2, 4), np.float32))
+    for pos, ok in (([[0, 2]], True), ([[0, 150]], False), ([[-4, 0]], False)):
+        np.save(tmp_path / "pos.npy", np.array(pos, np.int64))
+        r = subprocess.run([tool("bathy-run"), str(tmp_path / "rot.onnx"),
+                            f"--input=x={tmp_path / 'x.npy'}",
+                            f"--input=pos={tmp_path / 'pos.npy'}"],
+                           capture_output=True, text=True, timeout=120)
+        if ok:
+            assert r.returncode == 0, r.stderr
+        else:
+            assert r.returncode == 1, r.stderr
+            assert "node 'RotaryEmbedding_2' (RotaryEmbedding): index" in r.stderr, r.stderr
+            assert "out of range for axis 0 of size 3" in r.stderr, r.stderr
