@@ -7,10 +7,10 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
 #include "onnx/defs/parser.h"
+#include "runtime/file.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "runtime/file.h"
 
 using namespace mlir;
 
@@ -88,8 +88,8 @@ FailureOr<LoadedModel> parseModel(StringRef contents, StringRef path, bool text,
   {
     std::map<std::string, int64_t> versions;
     for (const onnx::OperatorSetIdProto &opset : model.opset_import()) {
-      auto [it, fresh] =
-          versions.try_emplace(canonicalDomain(opset.domain()), opset.version());
+      auto [it, fresh] = versions.try_emplace(canonicalDomain(opset.domain()),
+                                              opset.version());
       if (!fresh)
         return emitError(loc)
                << "'" << path << "' imports domain '"

@@ -15,10 +15,10 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/Path.h"
 #include "runtime/file.h"
 #include "runtime/memory.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Path.h"
 
 using namespace mlir;
 
@@ -156,8 +156,7 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor,
   absl::StatusOr<rt::File> file =
       rt::OpenFileBeneath(source.modelDirectory, location);
   if (!file.ok())
-    return emitError(loc) << "tensor '" << tensor.name()
-                          << "': external data: "
+    return emitError(loc) << "tensor '" << tensor.name() << "': external data: "
                           << std::string(file.status().message());
   SmallString<256> full(source.modelDirectory);
   llvm::sys::path::append(full, location);
@@ -178,8 +177,8 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor,
                           << rt::FormatBytes(static_cast<int64_t>(expected))
                           << " of external data";
   }
-  if (absl::Status s = file->ReadAt(offset, out.data(), expected,
-                                    std::string(full.str()));
+  if (absl::Status s =
+          file->ReadAt(offset, out.data(), expected, std::string(full.str()));
       !s.ok())
     return emitError(loc) << "tensor '" << tensor.name()
                           << "': " << std::string(s.message());

@@ -25,7 +25,15 @@ using namespace bathy;
 
 namespace {
 
-enum class Role { Elementwise, Reindex, Gemm, Conv, Reduction, Attention, Other };
+enum class Role {
+  Elementwise,
+  Reindex,
+  Gemm,
+  Conv,
+  Reduction,
+  Attention,
+  Other
+};
 
 Role roleOf(Operation *op) {
   if (op->hasTrait<bathy::OpTrait::BathyElementwise>())
@@ -132,15 +140,15 @@ struct FormFusionGroupsPass
     if (role == Role::Conv)
       return "conv operands are not fused (the convolution kernel reads "
              "its input from memory)";
-    if (role == Role::Attention && value == cast<AttentionOp>(consumer).getMask())
+    if (role == Role::Attention &&
+        value == cast<AttentionOp>(consumer).getMask())
       return "an attention fuses only re-indexing producers of q, k and v";
     if (role == Role::Gemm || role == Role::Attention) {
       // A GEMM or attention takes a producer that only re-indexes
       // (transpose, reshape): the CPU kernel reads the operand through the
       // re-indexed strides instead of a transposed copy.
-      bool reindexOnly = llvm::all_of(g.ops, [](Operation *op) {
-        return roleOf(op) == Role::Reindex;
-      });
+      bool reindexOnly = llvm::all_of(
+          g.ops, [](Operation *op) { return roleOf(op) == Role::Reindex; });
       if (!reindexOnly)
         return std::string(role == Role::Gemm ? "a GEMM" : "an attention") +
                " fuses only re-indexing (transpose/reshape) producers of its "
@@ -239,8 +247,7 @@ struct FormFusionGroupsPass
           }
           // A GEMM's other re-indexed operand: its (re-indexing only,
           // single-use) group is absorbed into the one joined.
-          if (why.empty() &&
-              (role == Role::Gemm || role == Role::Attention) &&
+          if (why.empty() && (role == Role::Gemm || role == Role::Attention) &&
               groupOf.lookup(def) != *joined) {
             absorb(groupOf.lookup(def), *joined);
             continue;

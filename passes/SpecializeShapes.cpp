@@ -104,9 +104,9 @@ struct SpecializeShapesPass
         }
         for (size_t d = 0; d < shape.size(); ++d) {
           if (!ShapedType::isDynamic(shape[d]) && shape[d] != actual[d]) {
-            func.emitError() << "input '" << name << "' dim " << d
-                             << " must be " << shape[d] << ", got "
-                             << actual[d];
+            func.emitError()
+                << "input '" << name << "' dim " << d << " must be " << shape[d]
+                << ", got " << actual[d];
             return signalPassFailure();
           }
           shape[d] = actual[d];
@@ -160,8 +160,8 @@ struct SpecializeShapesPass
                          << "'; the dim_params are: " << list(params);
         return signalPassFailure();
       }
-    func.setType(FunctionType::get(&getContext(), types,
-                                   func.getResultTypes()));
+    func.setType(
+        FunctionType::get(&getContext(), types, func.getResultTypes()));
     // An input returned as is makes a result static too.
     syncResultTypesWithReturn(func);
   }

@@ -118,9 +118,8 @@ absl::StatusOr<File> OpenFileBeneath(const std::string &directory,
                                      const std::string &relative) {
   std::string shown = absl::StrCat(directory, "/", relative);
   if (relative.empty() || relative[0] == '/')
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", relative, "' must be a relative path inside '",
-                     directory, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", relative, "' must be a relative path inside '", directory, "'"));
   int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return absl::NotFoundError(
@@ -132,13 +131,13 @@ absl::StatusOr<File> OpenFileBeneath(const std::string &directory,
   std::memset(&how, 0, sizeof how);
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  fd = static_cast<int>(syscall(SYS_openat2, dir, relative.c_str(), &how,
-                                sizeof how));
+  fd = static_cast<int>(
+      syscall(SYS_openat2, dir, relative.c_str(), &how, sizeof how));
   if (fd < 0 && errno == EXDEV)
-    return absl::PermissionDeniedError(
-        absl::StrCat("'", relative, "' resolves outside the folder '",
-                     directory, "' (through '..', an absolute path or a "
-                     "symlink); files must stay inside it"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "'", relative, "' resolves outside the folder '", directory,
+        "' (through '..', an absolute path or a "
+        "symlink); files must stay inside it"));
   if (fd < 0 && errno != ENOSYS && errno != EPERM)
     return absl::NotFoundError(
         absl::StrCat("cannot read '", shown, "': ", Errno()));
@@ -155,10 +154,9 @@ absl::StatusOr<File> OpenFileBeneath(const std::string &directory,
       return absl::NotFoundError(
           absl::StrCat("cannot read '", shown, "': ", Errno()));
     if (!IsBeneath(dirReal, fileReal))
-      return absl::PermissionDeniedError(
-          absl::StrCat("'", relative, "' resolves outside the folder '",
-                       directory, "' (to '", fileReal,
-                       "'); files must stay inside it"));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "'", relative, "' resolves outside the folder '", directory,
+          "' (to '", fileReal, "'); files must stay inside it"));
     fd = open(fileReal,
               O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0)
@@ -177,9 +175,9 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string &path,
   if (!size.ok())
     return size.status();
   if (*size > max_bytes)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", path, "' has ", *size, " bytes, more than the ", max_bytes,
-        " allowed"));
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' has ", *size,
+                                                   " bytes, more than the ",
+                                                   max_bytes, " allowed"));
   std::string out(static_cast<size_t>(*size), '\0');
   if (absl::Status s = file->ReadAt(0, out.data(), *size, path); !s.ok())
     return s;

@@ -46,9 +46,8 @@ absl::Status ParseByteSize(absl::string_view text, int64_t *bytes) {
   uint64_t value = 0;
   std::string unit = absl::AsciiStrToLower(s.substr(digits));
   if (digits == 0 || !absl::SimpleAtoi(s.substr(0, digits), &value))
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected a byte count such as 8G or 512MiB, got '",
-                     text, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a byte count such as 8G or 512MiB, got '", text, "'"));
   int shift = 0;
   if (unit.empty() || unit == "b")
     shift = 0;
@@ -64,8 +63,8 @@ absl::Status ParseByteSize(absl::string_view text, int64_t *bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown unit '", unit, "' in '", text, "' (B, K, M, G or T)"));
   if (value == 0 ||
-      value > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) >>
-               shift))
+      value >
+          (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) >> shift))
     return absl::InvalidArgumentError(
         absl::StrCat("byte count '", text, "' is out of range"));
   *bytes = static_cast<int64_t>(value << shift);

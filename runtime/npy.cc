@@ -239,8 +239,7 @@ absl::Status WriteNpy(const std::string &path, const HostTensor &tensor) {
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   if (dir.empty())
     dir = "/";
-  std::string name =
-      slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   return WriteFileAtomically(dir, name, *bytes);
 }
 

@@ -89,9 +89,8 @@ absl::StatusOr<HostTensor> HostTensor::Create(DType dtype,
   try {
     t.bytes_.assign(static_cast<size_t>(bytes), 0);
   } catch (const std::bad_alloc &) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("out of memory creating a tensor of shape ",
-                     ShapeToString(t.shape_)));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "out of memory creating a tensor of shape ", ShapeToString(t.shape_)));
   }
   return t;
 }

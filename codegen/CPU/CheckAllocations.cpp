@@ -83,17 +83,16 @@ struct CheckAllocationsPass
         auto product = arith::MulUIExtendedOp::create(b, loc, bytes, size);
         Value high = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
                                            product.getHigh(), zero);
-        Value tooBig =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                  product.getLow(), maxSigned);
+        Value tooBig = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                             product.getLow(), maxSigned);
         overflow = arith::OrIOp::create(
             b, loc, overflow, arith::OrIOp::create(b, loc, high, tooBig));
         bytes = product.getLow();
       }
       Value ok = arith::XOrIOp::create(
           b, loc, overflow, arith::ConstantIntOp::create(b, loc, 1, 1));
-      SmallVector<Value> shown(sizes.begin(),
-                               sizes.begin() + std::min<size_t>(3, sizes.size()));
+      SmallVector<Value> shown(
+          sizes.begin(), sizes.begin() + std::min<size_t>(3, sizes.size()));
       std::string list;
       for (size_t i = 0; i < shown.size(); ++i)
         list += (i ? ", {" : "{") + std::to_string(i) + "}";

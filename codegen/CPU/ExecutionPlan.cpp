@@ -7,8 +7,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/ADT/DenseMap.h"
 #include "runtime/memory.h"
+#include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
 

@@ -41,8 +41,8 @@ LogicalResult checkStaticSizes(ModuleOp module) {
             : 8;
     bool overflow = false;
     for (int64_t d : type.getShape())
-      overflow |= __builtin_mul_overflow(bytes, static_cast<uint64_t>(d),
-                                         &bytes);
+      overflow |=
+          __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes);
     if (!overflow && bytes <= static_cast<uint64_t>(limit))
       return;
     InFlightDiagnostic diag = at->emitError() << what << " of type " << type;
@@ -125,17 +125,16 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   // module and JIT, compiled in parallel too. A few chunks per thread keep
   // the threads busy when kernels differ in size.
   SmallVector<func::FuncOp> kernels(module.getOps<func::FuncOp>());
-  unsigned threads = ctx->isMultithreadingEnabled()
-                         ? std::max(1u, ctx->getNumThreads())
-                         : 1u;
+  unsigned threads =
+      ctx->isMultithreadingEnabled() ? std::max(1u, ctx->getNumThreads()) : 1u;
   size_t numChunks = std::clamp<size_t>(kernels.size(), 1, 4 * threads);
   SmallVector<ModuleOp> chunks;
   {
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module.getBody());
     for (size_t i = 0; i < numChunks; ++i)
-      chunks.push_back(ModuleOp::create(b, module.getLoc(),
-                                        ("chunk" + Twine(i)).str()));
+      chunks.push_back(
+          ModuleOp::create(b, module.getLoc(), ("chunk" + Twine(i)).str()));
     for (auto [i, kernel] : llvm::enumerate(kernels))
       kernel->moveBefore(chunks[i % numChunks].getBody(),
                          chunks[i % numChunks].getBody()->end());
@@ -147,8 +146,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
 
   progress(("lowering " + Twine(plan->kernels.size()) + " kernels").str());
   PassManager pm(ctx);
-  buildCpuCodegenPipeline(pm.nest<ModuleOp>(), Phase::Bufferized,
-                          opts.pipeline, /*lowerHost=*/false);
+  buildCpuCodegenPipeline(pm.nest<ModuleOp>(), Phase::Bufferized, opts.pipeline,
+                          /*lowerHost=*/false);
   if (failed(pm.run(module)))
     return failure();
   // The plan decided from tensor types which steps pass destinations; the
@@ -215,8 +214,8 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
     engineOptions.sharedLibPaths = libs;
     auto engine = ExecutionEngine::create(chunks[i], engineOptions);
     if (!engine) {
-      errors[i] = "JIT compilation failed: " +
-                  llvm::toString(engine.takeError());
+      errors[i] =
+          "JIT compilation failed: " + llvm::toString(engine.takeError());
       return;
     }
     // Microkernel calls resolve to the runtime linked into this process.

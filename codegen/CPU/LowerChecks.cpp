@@ -60,9 +60,9 @@ struct LowerChecksPass : impl::LowerChecksPassBase<LowerChecksPass> {
     auto failFn = module.lookupSymbol<func::FuncOp>(rt::entry::kFail);
     if (!failFn) {
       b.setInsertionPointToEnd(module.getBody());
-      failFn = func::FuncOp::create(
-          b, module.getLoc(), rt::entry::kFail,
-          b.getFunctionType({ptr, i64, i64, i64}, {}));
+      failFn =
+          func::FuncOp::create(b, module.getLoc(), rt::entry::kFail,
+                               b.getFunctionType({ptr, i64, i64, i64}, {}));
       failFn.setPrivate();
     }
 
@@ -78,8 +78,7 @@ struct LowerChecksPass : impl::LowerChecksPassBase<LowerChecksPass> {
       text.push_back('\0');
       auto type = LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
       global = LLVM::GlobalOp::create(
-          b, module.getLoc(), type, /*isConstant=*/true,
-          LLVM::Linkage::Private,
+          b, module.getLoc(), type, /*isConstant=*/true, LLVM::Linkage::Private,
           ("__bathy_check_" + Twine(globals.size() - 1)).str(),
           b.getStringAttr(text), /*alignment=*/0);
       return global;

@@ -52,14 +52,14 @@ struct SafeIntegerDivisionPass
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
-              arith::CeilDivSIOp, arith::CeilDivUIOp, arith::FloorDivSIOp>(
-              op))
+              arith::CeilDivSIOp, arith::CeilDivUIOp, arith::FloorDivSIOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      bool isSigned = !isa<arith::DivUIOp, arith::RemUIOp, arith::CeilDivUIOp>(op);
+      bool isSigned =
+          !isa<arith::DivUIOp, arith::RemUIOp, arith::CeilDivUIOp>(op);
       Kind kind = isa<arith::RemSIOp, arith::RemUIOp>(op) ? Kind::kRemainder
-                                                           : Kind::kDivide;
+                                                          : Kind::kDivide;
       Value x = op->getOperand(0), d = op->getOperand(1);
       if (isSafeConstant(d, isSigned))
         continue;

@@ -124,12 +124,12 @@ Value broadcastOperandAtRuntime(OpBuilder &b, Location loc, Value operand,
   for (auto [j, size] : llvm::zip(dims, sizes)) {
     have.push_back(dimValue(b, loc, operand, j));
     Value eq = sameSize(b, loc, have.back(), size);
-    emitCheck(b, loc,
-              arith::OrIOp::create(b, loc, eq, sameSize(b, loc, have.back(), one)),
-              (operandName.empty() ? Twine("") : operandName + " ") + "dim " +
-                  Twine(j) +
-                  " has size {0}, which does not broadcast to {1}",
-              ValueRange{have.back(), size});
+    emitCheck(
+        b, loc,
+        arith::OrIOp::create(b, loc, eq, sameSize(b, loc, have.back(), one)),
+        (operandName.empty() ? Twine("") : operandName + " ") + "dim " +
+            Twine(j) + " has size {0}, which does not broadcast to {1}",
+        ValueRange{have.back(), size});
     same = same ? arith::AndIOp::create(b, loc, same, eq).getResult() : eq;
   }
   auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, same,

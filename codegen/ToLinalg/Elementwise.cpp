@@ -361,9 +361,8 @@ struct ElementwiseToGeneric : RewritePattern {
     };
     int64_t rank = result.getRank();
     MLIRContext *ctx = op->getContext();
-    SmallVector<Value> operands =
-        broadcastOperands(rewriter, loc, op->getOperands(), result,
-                          knownEqualDims(op));
+    SmallVector<Value> operands = broadcastOperands(
+        rewriter, loc, op->getOperands(), result, knownEqualDims(op));
     Value init = emptyTensor(rewriter, loc, result, [&](int64_t d) {
       return broadcastDimSize(rewriter, loc, operands, result, d);
     });

@@ -42,8 +42,7 @@ Operation *BathyDialect::materializeConstant(OpBuilder &builder,
 
 LogicalResult CheckOp::verify() {
   if (getValues().size() > 3)
-    return emitOpError("formats at most 3 values, got ")
-           << getValues().size();
+    return emitOpError("formats at most 3 values, got ") << getValues().size();
   for (Type t : getValues().getTypes())
     if (auto it = dyn_cast<IntegerType>(t); it && it.getWidth() > 64)
       return emitOpError("values wider than 64 bits cannot be printed");

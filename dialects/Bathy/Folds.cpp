@@ -135,8 +135,7 @@ OpFoldResult ConstantOfShapeOp::fold(FoldAdaptor) {
   // Small results only: a large splat would become a large global in code.
   RankedTensorType type = getFoldableResultType(getType());
   auto value = dyn_cast<DenseElementsAttr>(getValue());
-  if (!type || !value ||
-      value.getNumElements() != 1 ||
+  if (!type || !value || value.getNumElements() != 1 ||
       value.getElementType() != type.getElementType())
     return {};
   return DenseElementsAttr::get(type, value.getValues<Attribute>()[0]);
@@ -148,8 +147,8 @@ static T elementAt(DenseElementsAttr attr, int64_t linear,
                    ArrayRef<int64_t> out) {
   if (attr.isSplat())
     return attr.getSplatValue<T>();
-  return attr.getValues<T>()[broadcastSourceIndex(
-      linear, out, attr.getType().getShape())];
+  return attr.getValues<T>()[broadcastSourceIndex(linear, out,
+                                                  attr.getType().getShape())];
 }
 
 OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {

@@ -137,7 +137,7 @@ __attribute__((target("avx2,fma"))) inline __m256 Exp8(__m256 x) {
 }
 
 __attribute__((target("avx2,fma"))) float ExpRowAvx2(float *s, int64_t n,
-                                                      float m) {
+                                                     float m) {
   __m256 vm = _mm256_set1_ps(m), sum = _mm256_setzero_ps();
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
@@ -158,7 +158,7 @@ __attribute__((target("avx2,fma"))) float ExpRowAvx2(float *s, int64_t n,
 }
 
 __attribute__((target("avx2,fma"))) float MaxRowAvx2(const float *s,
-                                                      int64_t n) {
+                                                     int64_t n) {
   __m256 vm = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   int64_t j = 0;
   for (; j + 8 <= n; j += 8)
@@ -181,8 +181,8 @@ bool HasAvx2() {
 #endif
 
 struct Kernels {
-  void (*tile)(int64_t, const float *, int64_t, const float *, int64_t,
-               float *, int64_t, bool);
+  void (*tile)(int64_t, const float *, int64_t, const float *, int64_t, float *,
+               int64_t, bool);
   float (*exp_row)(float *, int64_t, float);
   float (*max_row)(const float *, int64_t);
 };
@@ -235,8 +235,9 @@ void Attention(const AttentionArgs &args) {
       if (dim >= rank - 3 && args.mask.sizes[i] != 1)
         maskStride[dim] = args.mask.strides[i];
     }
-  const int64_t causalOffset =
-      args.causal == 1 ? 0 : args.causal == 2 ? sk - sq : sk;
+  const int64_t causalOffset = args.causal == 1   ? 0
+                               : args.causal == 2 ? sk - sq
+                                                  : sk;
   const int64_t blocks = (sq + kRows - 1) / kRows;
   const Kernels kern = PickKernels();
   const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -383,8 +384,8 @@ void Attention(const AttentionArgs &args) {
         }
         for (int64_t i = 0; i < rowsP; i += kTileM)
           for (int64_t c = 0; c < dvP; c += kTileN)
-            kern.tile(bc, s + i * kKeys, kKeys, sc.v.data() + j0 * dvP + c,
-                      dvP, sc.acc.data() + i * dvP + c, dvP, true);
+            kern.tile(bc, s + i * kKeys, kKeys, sc.v.data() + j0 * dvP + c, dvP,
+                      sc.acc.data() + i * dvP + c, dvP, true);
       }
       // A row that saw no key divides 0 by 0: NaN, as softmax over -inf
       // does.

@@ -136,8 +136,8 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
           absl::StrCat("kernel '", plan.kernels[i], "' has no code"));
   plan.ComputeReleases();
   plan.PlanMemory();
-  if (absl::Status s =
-          CheckAllocationSize(plan.arenaBytes, "the arena of the plan's intermediate tensors");
+  if (absl::Status s = CheckAllocationSize(
+          plan.arenaBytes, "the arena of the plan's intermediate tensors");
       !s.ok())
     return s;
   std::unique_ptr<CpuExecutor> executor(
@@ -190,9 +190,8 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
   if (!ReserveMemory(plan_.arenaBytes))
     return absl::ResourceExhaustedError(absl::StrCat(
         "the run's intermediate tensors need ", FormatBytes(plan_.arenaBytes),
-        ", which does not fit the memory limit of ",
-        FormatBytes(MemoryLimit()), " (--max-memory; ",
-        FormatBytes(MemoryInUse()), " in use)"));
+        ", which does not fit the memory limit of ", FormatBytes(MemoryLimit()),
+        " (--max-memory; ", FormatBytes(MemoryInUse()), " in use)"));
   struct Reservation {
     int64_t bytes;
     ~Reservation() { ReleaseMemory(bytes); }

@@ -7,11 +7,11 @@
 #include <cstring>
 #include <random>
 
-#include "gtest/gtest.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/run_context.h"
 #include "runtime/cpu/thread_pool.h"
 #include "runtime/memory.h"
+#include "gtest/gtest.h"
 
 namespace bathy::rt {
 namespace {

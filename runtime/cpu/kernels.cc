@@ -5,8 +5,8 @@
 #include <atomic>
 #include <cstring>
 #include <map>
-#include <new>
 #include <mutex>
+#include <new>
 #include <tuple>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -149,8 +149,8 @@ void Matmul(const View &va, const View &vb, const View &vo) {
     }
     if (shared) {
       MatrixView bm{vb.data, vb.strides[b_rank - 2], vb.strides[b_rank - 1]};
-      Sgemm(rows, n, k, {va.data, sa, va.strides[a_rank - 1]}, bm, vo.data,
-            so, vo.strides[out_rank - 1], &pool,
+      Sgemm(rows, n, k, {va.data, sa, va.strides[a_rank - 1]}, bm, vo.data, so,
+            vo.strides[out_rank - 1], &pool,
             PackedConstant(k, n, bm, /*isA=*/false));
       return;
     }
@@ -365,8 +365,8 @@ void CheckMatmul(const View &a, const View &b, const View &o) {
                   b.sizes[b.rank - 2], 0);
   if (a.sizes[a.rank - 2] != o.sizes[o.rank - 2] ||
       b.sizes[b.rank - 1] != o.sizes[o.rank - 1])
-    bathy_rt_fail("matmul: the result's sizes do not match the operands'", 0,
-                  0, 0);
+    bathy_rt_fail("matmul: the result's sizes do not match the operands'", 0, 0,
+                  0);
   for (const View *v : {&a, &b})
     for (int64_t j = 0; j < v->rank - 2; ++j) {
       int64_t d = j + o.rank - v->rank;
@@ -457,8 +457,8 @@ void CheckAttention(const AttentionArgs &args) {
                   hq, hk, 0);
   if (o.sizes[r - 3] != hq || o.sizes[r - 2] != q.sizes[r - 2] ||
       o.sizes[r - 1] != v.sizes[r - 1])
-    bathy_rt_fail("attention: the result's sizes do not match the operands'",
-                  0, 0, 0);
+    bathy_rt_fail("attention: the result's sizes do not match the operands'", 0,
+                  0, 0);
   for (const View *t : {&q, &k, &v})
     for (int64_t d = 0; d < r - 3; ++d)
       if (t->sizes[d] != 1 && t->sizes[d] != o.sizes[d])
@@ -482,9 +482,8 @@ void CheckAttention(const AttentionArgs &args) {
 
 extern "C" void bathy_rt_attention_f32(int64_t q_rank, void *q, int64_t k_rank,
                                        void *k, int64_t v_rank, void *v,
-                                       int64_t out_rank, void *out,
-                                       float scale, float softcap,
-                                       int64_t causal) {
+                                       int64_t out_rank, void *out, float scale,
+                                       float softcap, int64_t causal) {
   AttentionArgs args = AttentionOperands(q_rank, q, k_rank, k, v_rank, v,
                                          out_rank, out, scale, softcap, causal);
   CheckAttention(args);

@@ -169,7 +169,8 @@ extern "C" void bathy_rt_fail(const char *message, int64_t v0, int64_t v1,
 
 extern "C" void *bathy_rt_alloc(int64_t bytes) {
   RunContext *context = RunContext::Current();
-  if (bytes < 0 || bytes > INT64_MAX - static_cast<int64_t>(sizeof(AllocHeader))) {
+  if (bytes < 0 ||
+      bytes > INT64_MAX - static_cast<int64_t>(sizeof(AllocHeader))) {
     Record(absl::StrCat("a kernel asked for a buffer of ", bytes, " bytes"));
     Jump();
   }

@@ -66,7 +66,7 @@ public:
 
 private:
   friend struct AllocHeader;
-  friend void *::bathy_rt_alloc(int64_t);
+  friend void * ::bathy_rt_alloc(int64_t);
   friend void ::bathy_rt_free(void *);
   std::mutex mu_;
   std::string error_;

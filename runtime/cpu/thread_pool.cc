@@ -80,9 +80,8 @@ template <typename Done> bool SpinUntil(Done done) {
 void ThreadPool::WorkerLoop() {
   uint64_t seen = 0;
   while (true) {
-    SpinUntil([&] {
-      return generation_.load(std::memory_order_acquire) != seen;
-    });
+    SpinUntil(
+        [&] { return generation_.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -116,9 +115,8 @@ void ThreadPool::ParallelFor(int64_t num_tasks,
   }
   wake_.notify_all();
   RunTasks();
-  SpinUntil([&] {
-    return finished_.load(std::memory_order_acquire) == num_tasks;
-  });
+  SpinUntil(
+      [&] { return finished_.load(std::memory_order_acquire) == num_tasks; });
   std::unique_lock<std::mutex> lock(mu_);
   done_.wait(lock, [&] { return finished_ == num_tasks_; });
   task_ = nullptr;

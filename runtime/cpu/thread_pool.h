@@ -53,7 +53,7 @@ private:
   std::condition_variable done_;
   const std::function<void(int64_t)> *task_ = nullptr;
   int64_t num_tasks_ = 0;
-  int64_t next_ = 0;     // next task to hand out (guarded by mu_)
+  int64_t next_ = 0; // next task to hand out (guarded by mu_)
   // Tasks completed and loops issued: written under mu_, also read without
   // it while spinning.
   std::atomic<int64_t> finished_{0};
