@@ -1,7 +1,9 @@
 //===- InitAll.cpp - Registration of bathy's dialects and passes ----------===//
 #include "bathy/InitAll.h"
 
-#include "bathy/Codegen/Pipelines.h"
+#include "bathy/Codegen/CPU/Passes.h"
+#include "bathy/Codegen/CPU/Pipelines.h"
+#include "bathy/Codegen/ToLinalg/Passes.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
 #include "bathy/Passes/Passes.h"
 #include "mlir/Conversion/Passes.h"
@@ -31,6 +33,8 @@ void bathy::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void bathy::registerAllPasses() {
   registerBathyPasses();
+  registerBathyToLinalgPasses();
+  registerBathyCpuPasses();
   registerPipelines();
   // The upstream passes of the dialects bathy's IR and CPU pipeline use, and
   // the conversions from them to LLVM: enough to run any stage of bathy's

@@ -18,8 +18,8 @@ std::string SpecToString(const TensorSpec &spec) {
   for (size_t d = 0; d < spec.shape.size(); ++d) {
     if (spec.shape[d] >= 0)
       dims.push_back(absl::StrCat(spec.shape[d]));
-    else if (d < spec.dimParams.size() && !spec.dimParams[d].empty())
-      dims.push_back(spec.dimParams[d]);
+    else if (d < spec.dim_params.size() && !spec.dim_params[d].empty())
+      dims.push_back(spec.dim_params[d]);
     else
       dims.push_back("?");
   }
@@ -51,7 +51,7 @@ absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
             absl::StrCat("input '", spec.name, "' dim ", d, " must be ",
                          spec.shape[d], ", got ", got));
       const std::string &param =
-          d < spec.dimParams.size() ? spec.dimParams[d] : std::string();
+          d < spec.dim_params.size() ? spec.dim_params[d] : std::string();
       if (param.empty())
         continue;
       auto [it, fresh] = params.try_emplace(param, got, spec.name);
@@ -109,8 +109,8 @@ absl::Status Plan::Validate() const {
         return Bad(
             absl::StrCat("value ", i, " has shape ", ShapeToString(v.shape)));
   }
-  if (inputs.size() != inputSpecs.size() ||
-      outputs.size() != outputSpecs.size())
+  if (inputs.size() != input_specs.size() ||
+      outputs.size() != output_specs.size())
     return Bad("input or output specs do not match the values");
   for (size_t i = 0; i < inputs.size(); ++i) {
     int64_t v = inputs[i];
@@ -118,7 +118,7 @@ absl::Status Plan::Validate() const {
         values[v].index != static_cast<int64_t>(i))
       return Bad(absl::StrCat("input ", i, " refers to value ", v,
                               ", which is not that input"));
-    if (absl::Status s = CheckSpec(inputSpecs[i], values[v], "input"); !s.ok())
+    if (absl::Status s = CheckSpec(input_specs[i], values[v], "input"); !s.ok())
       return s;
   }
   for (size_t c = 0; c < constants.size(); ++c) {
@@ -195,7 +195,7 @@ absl::Status Plan::Validate() const {
     if (!InRange(v, values.size()) || !defined[v])
       return Bad(absl::StrCat("output ", i, " is value ", v,
                               ", which is never defined"));
-    if (absl::Status s = CheckSpec(outputSpecs[i], values[v], "output");
+    if (absl::Status s = CheckSpec(output_specs[i], values[v], "output");
         !s.ok())
       return s;
   }
@@ -250,7 +250,7 @@ void Plan::PlanMemory() {
       });
   for (Value &v : values)
     v.offset = -1;
-  arenaBytes = 0;
+  arena_bytes = 0;
   std::vector<const Item *> placed, conflicts;
   for (Item &item : items) {
     conflicts.clear();
@@ -268,7 +268,7 @@ void Plan::PlanMemory() {
     }
     item.offset = offset;
     values[item.value].offset = offset;
-    arenaBytes = std::max(arenaBytes, offset + item.bytes);
+    arena_bytes = std::max(arena_bytes, offset + item.bytes);
     placed.push_back(&item);
   }
 }
@@ -290,8 +290,8 @@ std::string Plan::ToString() const {
   };
   std::string out;
   for (size_t i = 0; i < inputs.size(); ++i)
-    absl::StrAppend(&out, "input ", name(inputs[i]), " '", inputSpecs[i].name,
-                    "': ", SpecToString(inputSpecs[i]), "\n");
+    absl::StrAppend(&out, "input ", name(inputs[i]), " '", input_specs[i].name,
+                    "': ", SpecToString(input_specs[i]), "\n");
   for (const Constant &c : constants)
     absl::StrAppend(&out, "constant ", name(c.value), ": ",
                     DTypeName(values[c.value].dtype), ShapeToString(c.shape),
@@ -310,9 +310,9 @@ std::string Plan::ToString() const {
   }
   for (size_t i = 0; i < outputs.size(); ++i)
     absl::StrAppend(&out, "output ", name(outputs[i]), " '",
-                    outputSpecs[i].name, "': ", SpecToString(outputSpecs[i]),
+                    output_specs[i].name, "': ", SpecToString(output_specs[i]),
                     "\n");
-  absl::StrAppend(&out, "arena: ", arenaBytes, " bytes\n");
+  absl::StrAppend(&out, "arena: ", arena_bytes, " bytes\n");
   return out;
 }
 

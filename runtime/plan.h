@@ -28,7 +28,7 @@ struct TensorSpec {
   std::string name;
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
-  std::vector<std::string> dimParams;
+  std::vector<std::string> dim_params;
 };
 
 /// "f32[batch, 3, 224, 224]": dynamic dims by their dim_param ("?" when
@@ -86,7 +86,7 @@ struct Plan {
   };
 
   std::vector<Value> values;
-  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  std::vector<TensorSpec> input_specs, output_specs;
   /// Value of each graph input, in order.
   std::vector<int64_t> inputs;
   std::vector<Constant> constants;
@@ -109,10 +109,10 @@ struct Plan {
   /// time (from its step to its last reader, or to the end for outputs);
   /// larger values are placed first, each at the lowest offset that fits.
   /// Needs the release lists (ComputeReleases). Sets `offset` and
-  /// `arenaBytes`.
+  /// `arena_bytes`.
   void PlanMemory();
   /// Bytes of the arena a run needs (PlanMemory).
-  int64_t arenaBytes = 0;
+  int64_t arena_bytes = 0;
   /// A readable listing, one line per value and step.
   std::string ToString() const;
 };

@@ -1,5 +1,5 @@
 //===- ExecutionPlan.cpp - A host function as the runtime's execution plan ===//
-#include "bathy/Codegen/ExecutionPlan.h"
+#include "bathy/Codegen/CPU/ExecutionPlan.h"
 
 #include <cstring>
 
@@ -71,13 +71,13 @@ rt::TensorSpec specFor(Type type, DictionaryAttr attrs, StringRef fallback) {
   spec.dtype = *toDType(ranked.getElementType());
   for (int64_t d : ranked.getShape())
     spec.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
-  spec.dimParams.assign(spec.shape.size(), "");
+  spec.dim_params.assign(spec.shape.size(), "");
   if (attrs)
     if (auto params = attrs.getAs<ArrayAttr>("bathy.dim_params"))
       for (auto [i, p] : llvm::enumerate(params))
-        if (i < spec.dimParams.size())
+        if (i < spec.dim_params.size())
           if (auto s = dyn_cast<StringAttr>(p))
-            spec.dimParams[i] = s.str();
+            spec.dim_params[i] = s.str();
   return spec;
 }
 
@@ -168,7 +168,7 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
     value->kind = rt::Plan::Value::Kind::kInput;
     value->index = i;
     plan.inputs.push_back(define(body.getArgument(i), *value));
-    plan.inputSpecs.push_back(specFor(type.getInput(i), host.getArgAttrDict(i),
+    plan.input_specs.push_back(specFor(type.getInput(i), host.getArgAttrDict(i),
                                       ("input" + Twine(i)).str()));
   }
 
@@ -252,7 +252,7 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         plan.outputs.push_back(ids.lookup(v));
-        plan.outputSpecs.push_back(specFor(type.getResult(i),
+        plan.output_specs.push_back(specFor(type.getResult(i),
                                            host.getResultAttrDict(i),
                                            ("output" + Twine(i)).str()));
       }

@@ -1,9 +1,10 @@
 //===- JitModel.cpp - Compile a bathy module in process and run it --------===//
-#include "bathy/Codegen/JitModel.h"
+#include "bathy/Codegen/CPU/JitModel.h"
 
-#include "bathy/Codegen/ExecutionPlan.h"
-#include "bathy/Codegen/Pipelines.h"
+#include "bathy/Codegen/CPU/ExecutionPlan.h"
+#include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Codegen/CPU/Passes.h"
 #include "bathy/Passes/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -97,7 +98,7 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   PassManager kernelPm(ctx);
   buildKernelPipeline(kernelPm, kernelOptions);
   // Identical kernels (repeated layers, wide graphs) are compiled once.
-  kernelPm.addPass(createDedupKernelsPass());
+  kernelPm.addPass(createKernelDedupPass());
   if (failed(kernelPm.run(module)))
     return failure();
   if (failed(checkStaticSizes(module)))
@@ -190,9 +191,6 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
   if (!hostBuilder)
     return module.emitError("cannot describe the host CPU: ")
            << llvm::toString(hostBuilder.takeError());
-  // memrefCopy and friends for strided copies.
-  static const std::string runnerUtils =
-      std::string(BATHY_MLIR_LIB_DIR) + "/libmlir_c_runner_utils.so";
   std::vector<std::unique_ptr<ExecutionEngine>> engines(numChunks);
   std::vector<std::string> errors(numChunks);
   mlir::parallelFor(ctx, 0, numChunks, [&](size_t i) {
@@ -210,8 +208,10 @@ FailureOr<std::unique_ptr<JitModel>> JitModel::compile(ModuleOp module,
         makeOptimizingTransformer(opts.optLevel, /*sizeLevel=*/0,
                                   machine->get());
     engineOptions.transformer = transformer;
-    SmallVector<StringRef> libs = {runnerUtils};
-    engineOptions.sharedLibPaths = libs;
+    // No shared libraries: every function kernels call (microkernels,
+    // memrefCopy, allocation) resolves to the runtime linked into this
+    // process, so a bathy binary copied to another machine needs no MLIR
+    // runtime library at a path of the build machine.
     auto engine = ExecutionEngine::create(chunks[i], engineOptions);
     if (!engine) {
       errors[i] =

@@ -1,6 +1,8 @@
 //===- Pipelines.cpp - bathy's compilation pipelines ----------------------===//
-#include "bathy/Codegen/Pipelines.h"
+#include "bathy/Codegen/CPU/Pipelines.h"
 
+#include "bathy/Codegen/CPU/Passes.h"
+#include "bathy/Codegen/ToLinalg/Passes.h"
 #include "bathy/Passes/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,7 +24,11 @@
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/InitAllPasses.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -37,37 +43,44 @@ void buildGraphPipeline(OpPassManager &pm) {
   // Inference and canonicalization alternate until shape computations stop
   // folding (Shape of a now-static tensor, dynamic slices and reshapes with
   // constant operands); simplify ends canonical, so no canonicalizer after.
-  pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
+  pm.addNestedPass<func::FuncOp>(createGraphSimplifyPass());
   // Symbolic sizes make more dims static (Reshape's -1 over dynamic dims)
   // and prove broadcasting operands equal; the second run annotates the ops
   // simplification left, so it comes last.
-  pm.addNestedPass<func::FuncOp>(createSymbolicDimsPass());
-  pm.addNestedPass<func::FuncOp>(createSimplifyGraphPass());
-  pm.addNestedPass<func::FuncOp>(createSymbolicDimsPass());
+  pm.addNestedPass<func::FuncOp>(createGraphSymbolicDimsPass());
+  pm.addNestedPass<func::FuncOp>(createGraphSimplifyPass());
+  pm.addNestedPass<func::FuncOp>(createGraphSymbolicDimsPass());
 }
 
 void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {
   buildGraphPipeline(pm);
   if (options.fusion) {
-    pm.addNestedPass<func::FuncOp>(createFuseAttentionPass());
-    pm.addNestedPass<func::FuncOp>(createFormFusionGroupsPass());
+    pm.addNestedPass<func::FuncOp>(createFusionAttentionPass());
+    pm.addNestedPass<func::FuncOp>(createFusionFormGroupsPass());
   }
-  OutlineKernelsPassOptions outlineOptions;
+  KernelOutlinePassOptions outlineOptions;
   outlineOptions.shapeOpsInHost = !options.shapeKernels;
-  pm.addPass(createOutlineKernelsPass(outlineOptions));
+  pm.addPass(createKernelOutlinePass(outlineOptions));
 }
 
-/// Adds a textual upstream pipeline; the pieces are fixed strings, so a
-/// parse failure is a bug in bathy, reported loudly.
-static void addTextual(OpPassManager &pm, StringRef pipeline) {
-  // The textual parser looks passes up by name: make sure they are known.
-  static bool registered = [] {
-    registerAllPasses();
-    return true;
-  }();
-  (void)registered;
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
-    llvm::report_fatal_error("bathy: malformed built-in pipeline");
+/// The upstream pass `pass` with its textual options (fixed strings: a
+/// parse failure is a bug in bathy, reported loudly). For the passes whose
+/// options MLIR offers no C++ constructor for.
+static std::unique_ptr<Pass> withOptions(std::unique_ptr<Pass> pass,
+                                         StringRef options) {
+  if (failed(pass->initializeOptions(options, [](const Twine &message) {
+        llvm::errs() << message << "\n";
+        return failure();
+      })))
+    llvm::report_fatal_error("bathy: malformed built-in pass options");
+  return pass;
+}
+
+/// Bounds checks (PipelineOptions::boundsChecks): upstream runtime
+/// verification with terse messages.
+static std::unique_ptr<Pass> createRuntimeVerification() {
+  return withOptions(createGenerateRuntimeVerificationPass(),
+                     "verbose-level=0");
 }
 
 void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
@@ -80,40 +93,46 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
 
 void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
                              const PipelineOptions &options, bool lowerHost) {
-  LowerToLinalgPassOptions lowerOptions;
+  // Windowed ops and attention in the forms the linalg lowering takes.
+  pm.addPass(createKernelConvPoolTo2DPass());
+  pm.addPass(createCpuAttentionToRuntimePass());
+  LinalgFromBathyPassOptions lowerOptions;
   lowerOptions.lowerHost = lowerHost;
-  pm.addPass(createLowerToLinalgPass(lowerOptions));
+  pm.addPass(createLinalgFromBathyPass(lowerOptions));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Ops of one fusion group become one loop nest where linalg can fuse them.
-  pm.addPass(createFuseLinalgElementwisePass());
+  pm.addPass(createCpuFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   if (phase == Phase::Linalg)
     return;
-  addTextual(pm, "one-shot-bufferize{bufferize-function-boundaries "
-                 "function-boundary-type-conversion=identity-layout-map}");
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   // GEMM-class ops go to the runtime's packed, multithreaded kernels.
-  pm.addPass(createUseMicrokernelsPass());
-  pm.addPass(createExpandStridedCopiesPass());
+  pm.addPass(createCpuMicrokernelsPass());
+  pm.addPass(createCpuExpandStridedCopiesPass());
   // Without a host, kernels are entered from the execution plan, whose
   // memory planner places static-size results in one arena.
   if (!lowerHost)
-    pm.addPass(createKernelDestinationsPass());
+    pm.addPass(createCpuKernelDestinationsPass());
   // Free intermediate buffers; a function's results become its caller's
   // (the executor frees kernel results after their last reader, a copy is
   // made of a result the function does not own); clones become alloc + copy.
-  addTextual(pm,
-             "buffer-deallocation-pipeline,convert-bufferization-to-memref");
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
   // Sizes that come from run-time values are checked before allocating.
-  pm.addPass(createCheckAllocationsPass());
+  pm.addPass(createCpuCheckAllocationsPass());
   // Views and linalg operands checked against their buffers (the loads and
   // stores are checked once linalg is loops).
   if (options.boundsChecks)
-    addTextual(pm, "generate-runtime-verification{verbose-level=0}");
+    pm.addPass(createRuntimeVerification());
   // Large generated loop nests run across the runtime's threads.
   if (options.parallelLoops)
-    pm.addPass(createParallelizeLoopsPass());
+    pm.addPass(createCpuParallelizePass());
   if (phase == Phase::Bufferized)
     return;
   buildCpuToLLVMPipeline(pm, options);
@@ -121,23 +140,34 @@ void buildCpuCodegenPipeline(OpPassManager &pm, Phase phase,
 
 void buildCpuToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Polynomials instead of libm calls, so loops around them vectorize.
-  pm.addPass(createApproximateMathPass());
-  addTextual(pm, "convert-linalg-to-loops");
+  pm.addPass(createCpuApproximateMathPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
   if (options.boundsChecks)
-    addTextual(pm, "generate-runtime-verification{verbose-level=0}");
+    pm.addPass(createRuntimeVerification());
   // Failed checks call the runtime, which ends the run.
-  pm.addPass(createLowerChecksPass());
-  addTextual(pm, "lower-affine,convert-scf-to-cf,"
-                 "expand-strided-metadata,lower-affine");
+  pm.addPass(createCpuLowerChecksPass());
+  // Views become reinterpret casts with affine index arithmetic, which then
+  // lowers with the rest of affine (once), before structured control flow.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
   // No integer division may trap (SIGFPE) on run-time values.
-  pm.addPass(createSafeIntegerDivisionPass());
-  addTextual(pm, "finalize-memref-to-llvm{use-generic-functions=true},"
-                 "convert-math-to-funcs,convert-math-to-llvm,"
-                 "convert-math-to-libm,convert-arith-to-llvm,"
-                 "convert-index-to-llvm,convert-cf-to-llvm,"
-                 "convert-func-to-llvm,reconcile-unrealized-casts");
-  pm.addPass(createRuntimeAllocatorPass());
-  pm.addPass(createParallelLaunchToLLVMPass());
+  pm.addPass(createCpuSafeIntegerDivisionPass());
+  // Generic allocation functions, which bathy-cpu-runtime-allocator turns
+  // into the runtime's tracked allocator.
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCpuRuntimeAllocatorPass());
+  pm.addPass(createCpuParallelLaunchToLLVMPass());
 }
 
 namespace {

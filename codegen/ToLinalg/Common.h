@@ -12,15 +12,6 @@
 
 namespace bathy::codegen {
 
-/// Marks a linalg op the runtime has a microkernel for (its name, e.g.
-/// "matmul_f32"); bathy-cpu-microkernels swaps it for a call after
-/// bufferization. Convolutions also carry their strides and dilations.
-inline constexpr llvm::StringLiteral kUkernelAttr = "bathy.ukernel";
-inline constexpr llvm::StringLiteral kUkernelStridesAttr =
-    "bathy.ukernel.strides";
-inline constexpr llvm::StringLiteral kUkernelDilationsAttr =
-    "bathy.ukernel.dilations";
-
 /// A run-time requirement (bathy.check): the run stops with "<node>: <what>"
 /// unless `ok` holds; "{0}".."{2}" in `what` print `values`. Emits nothing
 /// when `ok` is the constant true.
@@ -105,8 +96,6 @@ broadcastOperands(mlir::OpBuilder &b, mlir::Location loc,
 void populateElementwiseToLinalg(mlir::RewritePatternSet &patterns);
 void populateStructuredToLinalg(mlir::RewritePatternSet &patterns);
 void populateDataMovementToLinalg(mlir::RewritePatternSet &patterns);
-/// bathy.attention -> a call of the runtime's fused kernel on buffers.
-void populateAttentionToCalls(mlir::RewritePatternSet &patterns);
 /// bathy.launch -> func.call (the whole-module pipeline's host).
 void populateHostToCalls(mlir::RewritePatternSet &patterns);
 

@@ -7,7 +7,6 @@ using namespace mlir;
 using namespace bathy;
 using infer::inferError;
 
-static constexpr int64_t kDyn = ShapedType::kDynamic;
 
 /// Fails unless every type in `types` has `element` as element type.
 static LogicalResult checkSameElementType(std::optional<Location> loc,
@@ -75,43 +74,8 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
 // Windowed ops: conv and pooling
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// Strides, pads and dilations of a windowed op, defaulted and checked.
-struct Window {
-  SmallVector<int64_t> strides, pads, dilations;
-};
-} // namespace
-
-static FailureOr<Window> getWindow(std::optional<Location> loc, StringRef name,
-                                   int64_t spatial,
-                                   std::optional<ArrayRef<int64_t>> strides,
-                                   std::optional<ArrayRef<int64_t>> pads,
-                                   std::optional<ArrayRef<int64_t>> dilations) {
-  Window w;
-  w.strides.assign(spatial, 1);
-  w.dilations.assign(spatial, 1);
-  w.pads.assign(2 * spatial, 0);
-  auto take = [&](std::optional<ArrayRef<int64_t>> given,
-                  SmallVector<int64_t> &into, StringRef what, int64_t min,
-                  int64_t count) -> LogicalResult {
-    if (!given)
-      return success();
-    if (static_cast<int64_t>(given->size()) != count)
-      return inferError(loc, name, what, " has ", given->size(),
-                        " entries but ", count, " are needed for ", spatial,
-                        " spatial dims");
-    for (int64_t v : *given)
-      if (v < min)
-        return inferError(loc, name, what, " must be >= ", min, ", got ", v);
-    into.assign(given->begin(), given->end());
-    return success();
-  };
-  if (failed(take(strides, w.strides, "strides", 1, spatial)) ||
-      failed(take(dilations, w.dilations, "dilations", 1, spatial)) ||
-      failed(take(pads, w.pads, "pads", 0, 2 * spatial)))
-    return failure();
-  return w;
-}
+using infer::getWindow;
+using infer::Window;
 
 /// Output size of one spatial dim, kDyn if the input or kernel is dynamic.
 static FailureOr<int64_t> windowedSize(std::optional<Location> loc,

@@ -1,5 +1,8 @@
 //===- ShapeUtils.cpp - Shape arithmetic shared by the bathy dialect ------===//
 #include "bathy/Dialect/Bathy/ShapeUtils.h"
+#include "bathy/Dialect/Bathy/BathyOps.h"
+
+#include "mlir/IR/Matchers.h"
 
 #include "mlir/IR/BuiltinTypeInterfaces.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -203,6 +206,158 @@ LogicalResult inferReduction(std::optional<Location> loc, StringRef opName,
   }
   inferred.push_back(makeTensorType(ArrayRef<int64_t>(shape), element));
   return success();
+}
+
+FailureOr<Window> getWindow(std::optional<Location> loc, StringRef name, int64_t spatial,
+                 std::optional<ArrayRef<int64_t>> strides,
+                 std::optional<ArrayRef<int64_t>> pads,
+                 std::optional<ArrayRef<int64_t>> dilations) {
+  Window w;
+  w.strides.assign(spatial, 1);
+  w.dilations.assign(spatial, 1);
+  w.pads.assign(2 * spatial, 0);
+  auto take = [&](std::optional<ArrayRef<int64_t>> given,
+                  SmallVector<int64_t> &into, StringRef what, int64_t min,
+                  int64_t count) -> LogicalResult {
+    if (!given)
+      return success();
+    if (static_cast<int64_t>(given->size()) != count)
+      return inferError(loc, name, what, " has ", given->size(),
+                        " entries but ", count, " are needed for ", spatial,
+                        " spatial dims");
+    for (int64_t v : *given)
+      if (v < min)
+        return inferError(loc, name, what, " must be >= ", min, ", got ", v);
+    into.assign(given->begin(), given->end());
+    return success();
+  };
+  if (failed(take(strides, w.strides, "strides", 1, spatial)) ||
+      failed(take(dilations, w.dilations, "dilations", 1, spatial)) ||
+      failed(take(pads, w.pads, "pads", 0, 2 * spatial)))
+    return failure();
+  return w;
+}
+
+std::optional<int64_t> rankOf(Type type) {
+  auto tensor = cast<TensorType>(type);
+  if (!tensor.hasRank())
+    return std::nullopt;
+  return tensor.getRank();
+}
+
+Type elementOf(Type type) { return cast<TensorType>(type).getElementType(); }
+
+std::optional<SmallVector<int64_t>> getConstantInts(Value value) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  return llvm::to_vector(
+      llvm::map_range(attr.getValues<APInt>(),
+                      [](const APInt &v) { return v.getSExtValue(); }));
+}
+
+std::optional<PartialValues> getPartialInts(Value value, int depth) {
+  if (depth > 8)
+    return std::nullopt;
+  if (std::optional<SmallVector<int64_t>> c = getConstantInts(value))
+    return PartialValues(c->begin(), c->end());
+  Operation *op = value.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  if (auto shape = dyn_cast<ShapeOp>(op)) {
+    auto input = dyn_cast<RankedTensorType>(shape.getInput().getType());
+    auto result = dyn_cast<RankedTensorType>(shape.getType());
+    if (!input || !result || result.isDynamicDim(0))
+      return std::nullopt;
+    int64_t start = static_cast<int64_t>(shape.getStart());
+    if (start < 0)
+      start += input.getRank();
+    start = std::clamp<int64_t>(start, 0, input.getRank());
+    PartialValues out;
+    for (int64_t i = 0; i < result.getDimSize(0); ++i) {
+      int64_t d = input.getDimSize(start + i);
+      out.push_back(ShapedType::isDynamic(d) ? std::nullopt
+                                             : std::optional<int64_t>(d));
+    }
+    return out;
+  }
+  if (auto gather = dyn_cast<GatherOp>(op)) {
+    std::optional<PartialValues> data =
+        getPartialInts(gather.getData(), depth + 1);
+    std::optional<SmallVector<int64_t>> idx =
+        getConstantInts(gather.getIndices());
+    if (!data || !idx || gather.getAxis() != 0)
+      return std::nullopt;
+    PartialValues out;
+    for (int64_t i : *idx) {
+      if (i < 0)
+        i += data->size();
+      if (i < 0 || i >= static_cast<int64_t>(data->size()))
+        return std::nullopt;
+      out.push_back((*data)[i]);
+    }
+    return out;
+  }
+  if (isa<UnsqueezeOp, SqueezeOp, ReshapeOp, CastOp>(op))
+    return getPartialInts(op->getOperand(0), depth + 1);
+  if (isa<AddOp, SubOp, MulOp, DivOp, ModOp>(op)) {
+    std::optional<PartialValues> lhs =
+        getPartialInts(op->getOperand(0), depth + 1);
+    std::optional<PartialValues> rhs =
+        getPartialInts(op->getOperand(1), depth + 1);
+    if (!lhs || !rhs ||
+        (lhs->size() != rhs->size() && lhs->size() != 1 && rhs->size() != 1))
+      return std::nullopt;
+    size_t n = std::max(lhs->size(), rhs->size());
+    PartialValues out;
+    for (size_t i = 0; i < n; ++i) {
+      std::optional<int64_t> a = (*lhs)[lhs->size() == 1 ? 0 : i];
+      std::optional<int64_t> b = (*rhs)[rhs->size() == 1 ? 0 : i];
+      if (!a || !b || (isa<DivOp, ModOp>(op) && *b == 0)) {
+        out.push_back(std::nullopt);
+        continue;
+      }
+      if (auto mod = dyn_cast<ModOp>(op)) {
+        // C++'s % takes the sign of the dividend (fmod); ONNX's integer Mod
+        // takes the divisor's.
+        int64_t r = *a % *b;
+        if (!mod.getFmod() && r != 0 && ((r < 0) != (*b < 0)))
+          r += *b;
+        out.push_back(r);
+        continue;
+      }
+      int64_t v = isa<AddOp>(op)   ? *a + *b
+                  : isa<SubOp>(op) ? *a - *b
+                  : isa<MulOp>(op) ? *a * *b
+                                   : *a / *b;
+      out.push_back(v);
+    }
+    return out;
+  }
+  if (auto slice = dyn_cast<SliceOp>(op)) {
+    std::optional<PartialValues> data =
+        getPartialInts(slice.getInput(), depth + 1);
+    if (!data || slice.getAxes().size() != 1 || slice.getAxes()[0] != 0 ||
+        slice.getSteps()[0] != 1)
+      return std::nullopt;
+    int64_t n = data->size();
+    int64_t start = slice.getStarts()[0], end = slice.getEnds()[0];
+    start = std::clamp<int64_t>(start < 0 ? start + n : start, 0, n);
+    end = std::clamp<int64_t>(end < 0 ? end + n : end, 0, n);
+    return PartialValues(data->begin() + start,
+                         data->begin() + std::max(start, end));
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op)) {
+    PartialValues out;
+    for (Value in : concat.getInputs()) {
+      std::optional<PartialValues> part = getPartialInts(in, depth + 1);
+      if (!part)
+        return std::nullopt;
+      out.append(part->begin(), part->end());
+    }
+    return out;
+  }
+  return std::nullopt;
 }
 
 } // namespace infer

@@ -1,5 +1,4 @@
-//===- entry_points.h - Names of the runtime functions generated code calls
-//===//
+//===- entry_points.h - Runtime functions that generated code calls ------===//
 //
 // The one list of the CPU runtime's C entry points that bathy's code
 // generator emits calls to. The compiler (codegen/CPU) and the runtime
@@ -19,8 +18,17 @@ inline constexpr char kFail[] = "bathy_rt_fail";
 inline constexpr char kAlloc[] = "bathy_rt_alloc";
 inline constexpr char kFree[] = "bathy_rt_free";
 
-// Parallel loops (kernels.h).
+// Parallel loops and threads (kernels.h).
 inline constexpr char kParallelFor[] = "bathy_rt_parallel_for";
+inline constexpr char kSetNumThreads[] = "bathy_rt_set_num_threads";
+
+// Constant weights the GEMM may pack once (kernels.h).
+inline constexpr char kRegisterConstant[] = "bathy_rt_register_constant";
+inline constexpr char kUnregisterConstant[] = "bathy_rt_unregister_constant";
+
+// memref.copy of buffers with any layout: the name MLIR's memref-to-LLVM
+// lowering calls (use-generic-functions), provided by bathy_rt_memref_copy.
+inline constexpr char kMemrefCopy[] = "memrefCopy";
 
 // Microkernels (kernels.h).
 inline constexpr char kMatmulF32[] = "bathy_rt_matmul_f32";

@@ -137,7 +137,7 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
   plan.ComputeReleases();
   plan.PlanMemory();
   if (absl::Status s = CheckAllocationSize(
-          plan.arenaBytes, "the arena of the plan's intermediate tensors");
+          plan.arena_bytes, "the arena of the plan's intermediate tensors");
       !s.ok())
     return s;
   std::unique_ptr<CpuExecutor> executor(
@@ -154,8 +154,8 @@ CpuExecutor::Create(Plan plan, std::vector<KernelEntry> entries) {
 CpuExecutor::CpuExecutor(Plan plan, std::vector<KernelEntry> entries)
     : plan_(std::move(plan)), entries_(std::move(entries)) {
   for (const Plan::Value &v : plan_.values) {
-    descriptorAt_.push_back(descriptorWords_);
-    descriptorWords_ += DescriptorWords(v.rank());
+    descriptor_at_.push_back(descriptor_words_);
+    descriptor_words_ += DescriptorWords(v.rank());
   }
 }
 
@@ -166,11 +166,11 @@ CpuExecutor::~CpuExecutor() {
 
 absl::StatusOr<std::vector<HostTensor>>
 CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
-  if (absl::Status s = CheckInputs(plan_.inputSpecs, inputs); !s.ok())
+  if (absl::Status s = CheckInputs(plan_.input_specs, inputs); !s.ok())
     return s;
   const std::vector<Plan::Value> &values = plan_.values;
-  const std::vector<size_t> &at = descriptorAt_;
-  std::vector<int64_t> desc(descriptorWords_, 0);
+  const std::vector<size_t> &at = descriptor_at_;
+  std::vector<int64_t> desc(descriptor_words_, 0);
   std::unordered_set<const void *> external;
   // A zero-size tensor still needs an address.
   static const int64_t dummy = 0;
@@ -187,21 +187,21 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
   }
 
   // The planned buffers: one allocation per run, so runs may overlap.
-  if (!ReserveMemory(plan_.arenaBytes))
+  if (!ReserveMemory(plan_.arena_bytes))
     return absl::ResourceExhaustedError(absl::StrCat(
-        "the run's intermediate tensors need ", FormatBytes(plan_.arenaBytes),
+        "the run's intermediate tensors need ", FormatBytes(plan_.arena_bytes),
         ", which does not fit the memory limit of ", FormatBytes(MemoryLimit()),
         " (--max-memory; ", FormatBytes(MemoryInUse()), " in use)"));
   struct Reservation {
     int64_t bytes;
     ~Reservation() { ReleaseMemory(bytes); }
-  } reservation{plan_.arenaBytes};
-  AlignedBytes arena = AlignedBytes::Allocate(plan_.arenaBytes);
+  } reservation{plan_.arena_bytes};
+  AlignedBytes arena = AlignedBytes::Allocate(plan_.arena_bytes);
   if (!arena.data)
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory allocating the run's intermediate "
                      "tensors (",
-                     FormatBytes(plan_.arenaBytes), ")"));
+                     FormatBytes(plan_.arena_bytes), ")"));
   uint8_t *arenaBegin = arena.data.get();
   for (const Plan::Step &step : plan_.steps)
     if (step.destinations)
@@ -248,7 +248,7 @@ CpuExecutor::Run(const std::vector<const HostTensor *> &inputs) const {
       const int64_t *words = &resultWords[offset];
       // A view into the arena would outlive its slot's next tenant.
       auto *allocated = static_cast<uint8_t *>(PointerAt(words, 0));
-      if (allocated >= arenaBegin && allocated < arenaBegin + plan_.arenaBytes)
+      if (allocated >= arenaBegin && allocated < arenaBegin + plan_.arena_bytes)
         return absl::InternalError(absl::StrCat(
             "kernel '", plan_.kernels[step.kernel],
             "' returned a view of a planned buffer instead of its own"));

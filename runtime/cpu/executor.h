@@ -52,8 +52,8 @@ private:
   std::vector<KernelEntry> entries_;
   /// Where each value's memref descriptor starts in a run's descriptor
   /// words, and how many words they take in all.
-  std::vector<size_t> descriptorAt_;
-  size_t descriptorWords_ = 0;
+  std::vector<size_t> descriptor_at_;
+  size_t descriptor_words_ = 0;
   /// Start of each constant registered with the GEMM cache.
   std::vector<const void *> registered_;
 };

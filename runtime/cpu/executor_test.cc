@@ -94,7 +94,7 @@ TensorSpec Spec(const std::string &name) {
   TensorSpec s;
   s.name = name;
   s.shape = {-1};
-  s.dimParams = {"n"};
+  s.dim_params = {"n"};
   return s;
 }
 
@@ -106,8 +106,8 @@ Plan SamplePlan() {
               Val(Kind::kResult, 0), Val(Kind::kResult, 1),
               Val(Kind::kResult, 1), Val(Kind::kResult, 2),
               Val(Kind::kResult, 3)};
-  p.inputSpecs = {Spec("x")};
-  p.outputSpecs = {Spec("y"), Spec("t")};
+  p.input_specs = {Spec("x")};
+  p.output_specs = {Spec("y"), Spec("t")};
   p.inputs = {0};
   Plan::Constant c;
   c.value = 1;
@@ -209,7 +209,7 @@ TEST(CpuExecutor, RejectsMalformedPlans) {
   p.constants[0].shape = {4};
   expectBad(std::move(p), "constant 0 of shape [4] holds 12 bytes");
   p = SamplePlan();
-  p.outputSpecs[0].dtype = DType::kI64;
+  p.output_specs[0].dtype = DType::kI64;
   expectBad(std::move(p), "output 'y' is i64[-1] but its value is f32[-1]");
   p = SamplePlan();
   p.steps[0].destinations = true;
@@ -226,8 +226,8 @@ TEST(CpuExecutor, RejectsMalformedPlans) {
 /// outputs, so they live to the end.
 Plan ChainPlan() {
   Plan p;
-  p.inputSpecs = {TensorSpec{"x", DType::kF32, {16}, {""}}};
-  p.outputSpecs = {TensorSpec{"d", DType::kF32, {16}, {""}},
+  p.input_specs = {TensorSpec{"x", DType::kF32, {16}, {""}}};
+  p.output_specs = {TensorSpec{"d", DType::kF32, {16}, {""}},
                    TensorSpec{"a", DType::kF32, {16}, {""}}};
   p.values = {Val(Kind::kInput, 0, 16), Val(Kind::kResult, 0, 16),
               Val(Kind::kResult, 1, 16), Val(Kind::kResult, 2, 16),
@@ -251,7 +251,7 @@ TEST(CpuExecutor, PlansDestinationsInOneArena) {
   EXPECT_NE(v[2].offset, v[3].offset);
   EXPECT_NE(v[1].offset, v[3].offset);
   EXPECT_EQ(v[4].offset, v[2].offset);
-  EXPECT_EQ(plan.arenaBytes, 3 * 64);
+  EXPECT_EQ(plan.arena_bytes, 3 * 64);
   EXPECT_NE(plan.ToString().find("launch increment(%0) -> %1: f32[16] at "),
             std::string::npos)
       << plan.ToString();
@@ -274,7 +274,7 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 20; ++trial) {
     Plan p;
-    p.inputSpecs = {TensorSpec{"x", DType::kF32, {4}, {""}}};
+    p.input_specs = {TensorSpec{"x", DType::kF32, {4}, {""}}};
     p.values = {Val(Kind::kInput, 0, 4)};
     p.inputs = {0};
     p.kernels = {"k"};
@@ -286,7 +286,7 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
           S(0, {a, b}, {static_cast<int64_t>(p.values.size())}, true));
       p.values.push_back(Val(Kind::kResult, s, 1 + rng() % 300));
     }
-    p.outputSpecs = {TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
+    p.output_specs = {TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
     p.outputs = {static_cast<int64_t>(p.values.size()) - 1};
     ASSERT_TRUE(p.Validate().ok()) << p.Validate();
     p.ComputeReleases();
@@ -304,7 +304,7 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
         int64_t eb = p.values[b].offset + p.values[b].shape[0] * 4;
         bool overlap = p.values[a].offset < eb && p.values[b].offset < ea;
         EXPECT_FALSE(alive && overlap) << "values " << a << " and " << b;
-        EXPECT_LE(ea, p.arenaBytes);
+        EXPECT_LE(ea, p.arena_bytes);
       }
   }
 }
@@ -355,8 +355,8 @@ void HugeKernel(void **args) {
 Plan OneStepPlan() {
   Plan p;
   p.values = {Val(Kind::kInput, 0), Val(Kind::kResult, 0)};
-  p.inputSpecs = {Spec("x")};
-  p.outputSpecs = {Spec("y")};
+  p.input_specs = {Spec("x")};
+  p.output_specs = {Spec("y")};
   p.inputs = {0};
   p.kernels = {"checked"};
   p.steps = {S(0, {0}, {1})};
@@ -412,7 +412,7 @@ TEST(CpuExecutor, AllocationsBeyondTheLimitFailTheRun) {
   Plan p = ChainPlan();
   for (Plan::Value &v : p.values)
     v.shape = {1 << 20};
-  for (TensorSpec *s : {&p.inputSpecs[0], &p.outputSpecs[0], &p.outputSpecs[1]})
+  for (TensorSpec *s : {&p.input_specs[0], &p.output_specs[0], &p.output_specs[1]})
     s->shape = {1 << 20};
   auto big = CpuExecutor::Create(std::move(p), {&IncrementInto});
   SetMemoryLimit(0);

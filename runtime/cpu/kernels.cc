@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/cpu/attention.h"
+#include "runtime/cpu/entry_points.h"
 #include "runtime/cpu/gemm.h"
 #include "runtime/cpu/memref.h"
 #include "runtime/cpu/run_context.h"
@@ -553,6 +554,45 @@ extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
   ThreadPool::SetDefaultThreads(static_cast<int>(num_threads));
 }
 
+extern "C" void bathy_rt_memref_copy(int64_t elem_size,
+                                     bathy_rt_unranked_memref *src,
+                                     bathy_rt_unranked_memref *dst) {
+  // Descriptor words: allocated, aligned, offset, sizes[rank], strides[rank].
+  auto read = [](const bathy_rt_unranked_memref *m, char **data,
+                 const int64_t **sizes, const int64_t **strides) {
+    auto *words = static_cast<const int64_t *>(m->descriptor);
+    std::memcpy(data, &words[1], sizeof(char *));
+    *sizes = words + 3;
+    *strides = words + 3 + m->rank;
+    return words[2];
+  };
+  char *s, *d;
+  const int64_t *sizes, *sStrides, *dSizes, *dStrides;
+  int64_t sOff = read(src, &s, &sizes, &sStrides);
+  int64_t dOff = read(dst, &d, &dSizes, &dStrides);
+  const int64_t rank = src->rank;
+  for (int64_t i = 0; i < rank; ++i)
+    if (sizes[i] == 0)
+      return;
+  std::vector<int64_t> index(rank, 0);
+  while (true) {
+    std::memcpy(d + dOff * elem_size, s + sOff * elem_size, elem_size);
+    // Odometer step over the dims, innermost first.
+    int64_t i = rank - 1;
+    for (; i >= 0; --i) {
+      sOff += sStrides[i];
+      dOff += dStrides[i];
+      if (++index[i] < sizes[i])
+        break;
+      sOff -= sStrides[i] * sizes[i];
+      dOff -= dStrides[i] * sizes[i];
+      index[i] = 0;
+    }
+    if (i < 0)
+      return;
+  }
+}
+
 namespace bathy::rt {
 void ConfigureHostAllocator() {
 #if defined(__GLIBC__)
@@ -571,25 +611,26 @@ void ConfigureHostAllocator() {
 
 const KernelSymbol *KernelSymbols(int *count) {
   static const KernelSymbol symbols[] = {
-      {"bathy_rt_matmul_f32", reinterpret_cast<void *>(&bathy_rt_matmul_f32)},
-      {"bathy_rt_conv2d_f32", reinterpret_cast<void *>(&bathy_rt_conv2d_f32)},
-      {"bathy_rt_dwconv2d_f32",
+      {entry::kMatmulF32, reinterpret_cast<void *>(&bathy_rt_matmul_f32)},
+      {entry::kConv2dF32, reinterpret_cast<void *>(&bathy_rt_conv2d_f32)},
+      {entry::kDwConv2dF32,
        reinterpret_cast<void *>(&bathy_rt_dwconv2d_f32)},
-      {"bathy_rt_attention_f32",
+      {entry::kAttentionF32,
        reinterpret_cast<void *>(&bathy_rt_attention_f32)},
-      {"bathy_rt_attention_masked_f32",
+      {entry::kAttentionMaskedF32,
        reinterpret_cast<void *>(&bathy_rt_attention_masked_f32)},
-      {"bathy_rt_register_constant",
+      {entry::kRegisterConstant,
        reinterpret_cast<void *>(&bathy_rt_register_constant)},
-      {"bathy_rt_unregister_constant",
+      {entry::kUnregisterConstant,
        reinterpret_cast<void *>(&bathy_rt_unregister_constant)},
-      {"bathy_rt_parallel_for",
+      {entry::kParallelFor,
        reinterpret_cast<void *>(&bathy_rt_parallel_for)},
-      {"bathy_rt_set_num_threads",
+      {entry::kSetNumThreads,
        reinterpret_cast<void *>(&bathy_rt_set_num_threads)},
-      {"bathy_rt_fail", reinterpret_cast<void *>(&bathy_rt_fail)},
-      {"bathy_rt_alloc", reinterpret_cast<void *>(&bathy_rt_alloc)},
-      {"bathy_rt_free", reinterpret_cast<void *>(&bathy_rt_free)},
+      {entry::kFail, reinterpret_cast<void *>(&bathy_rt_fail)},
+      {entry::kAlloc, reinterpret_cast<void *>(&bathy_rt_alloc)},
+      {entry::kFree, reinterpret_cast<void *>(&bathy_rt_free)},
+      {entry::kMemrefCopy, reinterpret_cast<void *>(&bathy_rt_memref_copy)},
   };
   *count = sizeof(symbols) / sizeof(symbols[0]);
   return symbols;

@@ -71,6 +71,20 @@ void bathy_rt_parallel_for(int64_t size, int64_t grain,
 
 /// Threads the kernels above use from now on (< 1: all hardware threads).
 void bathy_rt_set_num_threads(int64_t num_threads);
+
+/// An unranked memref as generated code passes it: a rank and a pointer to
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}.
+struct bathy_rt_unranked_memref {
+  int64_t rank;
+  void *descriptor;
+};
+/// memref.copy between buffers of any layout, `elem_size` bytes per element
+/// (shapes equal, as memref.copy requires). MLIR's memref-to-LLVM lowering
+/// calls it by the name entry::kMemrefCopy when it cannot prove both buffers
+/// contiguous; the runtime provides it so compiled kernels need no MLIR
+/// library at run time.
+void bathy_rt_memref_copy(int64_t elem_size, bathy_rt_unranked_memref *src,
+                          bathy_rt_unranked_memref *dst);
 }
 
 namespace bathy::rt {

@@ -591,5 +591,5 @@ def test_check_reports_what_will_not_compile(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert "cpu: does not compile" in r.stdout
-    assert "'bathy.conv' has no CPU lowering for 'tensor<1x2x8x8xf32>', " \
+    assert "'bathy.conv' has no lowering to linalg for 'tensor<1x2x8x8xf32>', " \
            "'tensor<4x2x?x?xf32>'" in r.stderr and "node 'Conv_0' (Conv)" in r.stderr

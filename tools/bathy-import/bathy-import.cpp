@@ -1,5 +1,5 @@
 //===- bathy-import.cpp - ONNX to bathy MLIR ------------------------------===//
-#include "bathy/Codegen/Pipelines.h"
+#include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Support/Diagnostics.h"

@@ -1,7 +1,10 @@
-//===- Passes.td - bathy's graph-level passes -----------------------------===//
+//===- Passes.td - graph, fusion and kernel passes -----------------------------===//
 //
-// Every pass is declared here with its options and statistics; flags are
-// named bathy-<group>-<name>.
+// The target-neutral passes over the bathy dialect: graph clean-up and shapes
+// (bathy-graph-*), fusion groups (bathy-fusion-*), and kernels outlined from
+// the host and rewritten in bathy ops (bathy-kernel-*). Every pass is declared
+// here with its options and statistics; flags are named bathy-<layer>-<name>,
+// the class <Layer><Name>Pass, the file passes/<Layer><Name>.cpp.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BATHY_PASSES_PASSES_TD
@@ -9,7 +12,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def InferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
+def GraphInferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
   let summary = "Refines result types to the shapes the ops infer.";
   let description = [{
     Visits the function in order and replaces each bathy op's declared result
@@ -38,7 +41,7 @@ def InferShapesPass : Pass<"bathy-graph-infer-shapes", "mlir::func::FuncOp"> {
   ];
 }
 
-def SpecializeShapesPass : Pass<"bathy-graph-specialize-shapes", "mlir::func::FuncOp"> {
+def GraphSpecializeShapesPass : Pass<"bathy-graph-specialize-shapes", "mlir::func::FuncOp"> {
   let summary = "Makes a graph's dynamic input dims static for given sizes.";
   let description = [{
     Rewrites the argument types of each host function (not kernels) to the
@@ -67,7 +70,7 @@ def SpecializeShapesPass : Pass<"bathy-graph-specialize-shapes", "mlir::func::Fu
   ];
 }
 
-def SimplifyGraphPass : Pass<"bathy-graph-simplify", "mlir::func::FuncOp"> {
+def GraphSimplifyPass : Pass<"bathy-graph-simplify", "mlir::func::FuncOp"> {
   let summary = "Alternates shape inference and canonicalization to a fixed point.";
   let description = [{
     Shape computations resolve in steps: inference makes a tensor static, a
@@ -101,7 +104,7 @@ def SimplifyGraphPass : Pass<"bathy-graph-simplify", "mlir::func::FuncOp"> {
   ];
 }
 
-def SymbolicDimsPass : Pass<"bathy-graph-symbolic-dims", "mlir::func::FuncOp"> {
+def GraphSymbolicDimsPass : Pass<"bathy-graph-symbolic-dims", "mlir::func::FuncOp"> {
   let summary = "Tracks dynamic sizes symbolically: static where known, equal where proven.";
   let description = [{
     Gives every dim a size expression `c * s1^e1 * ...` over symbols: one per
@@ -133,7 +136,7 @@ def SymbolicDimsPass : Pass<"bathy-graph-symbolic-dims", "mlir::func::FuncOp"> {
   ];
 }
 
-def FuseAttentionPass : Pass<"bathy-fusion-attention", "mlir::func::FuncOp"> {
+def FusionAttentionPass : Pass<"bathy-fusion-attention", "mlir::func::FuncOp"> {
   let summary = "Replaces matmul/softmax attention chains by bathy.attention.";
   let description = [{
     Recognises scaled dot-product attention as exported models spell it out
@@ -172,7 +175,7 @@ def FuseAttentionPass : Pass<"bathy-fusion-attention", "mlir::func::FuncOp"> {
   ];
 }
 
-def FormFusionGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"> {
+def FusionFormGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"> {
   let summary = "Groups ops that should share a kernel into bathy.fusion_group regions.";
   let description = [{
     Visits the compute ops of a host function in order and decides, for each,
@@ -215,7 +218,7 @@ def FormFusionGroupsPass : Pass<"bathy-fusion-form-groups", "mlir::func::FuncOp"
   ];
 }
 
-def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
+def KernelOutlinePass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
   let summary = "Moves each compute op into a kernel function launched from the host.";
   let description = [{
     Establishes the kernel boundary: every bathy compute op in a host function
@@ -265,7 +268,7 @@ def OutlineKernelsPass : Pass<"bathy-kernel-outline", "mlir::ModuleOp"> {
   ];
 }
 
-def DedupKernelsPass : Pass<"bathy-kernel-dedup", "mlir::ModuleOp"> {
+def KernelDedupPass : Pass<"bathy-kernel-dedup", "mlir::ModuleOp"> {
   let summary = "Launches of identical kernels share one kernel.";
   let description = [{
     Kernels with the same type and the same body (ops, attributes and
@@ -281,254 +284,22 @@ def DedupKernelsPass : Pass<"bathy-kernel-dedup", "mlir::ModuleOp"> {
   ];
 }
 
-def LowerToLinalgPass : Pass<"bathy-lower-to-linalg", "mlir::ModuleOp"> {
-  let summary = "Lowers the bathy ops inside kernels to linalg, tensor, arith and math.";
+def KernelConvPoolTo2DPass : Pass<"bathy-kernel-conv-pool-to-2d", "mlir::ModuleOp"> {
+  let summary = "Rewrites 1-D and 3-D convolution and pooling in kernels as 2-D ops.";
   let description = [{
-    Rewrites every bathy op in `bathy.kernel` functions into upstream ops on
-    tensors: elementwise ops into `linalg.generic` with broadcasting maps,
-    matmul into a contraction, reductions, softmax and norms into
-    reduction/map generics, 2-D convolution and pooling into linalg's named
-    convolution ops, data movement into `tensor` ops, `bathy.attention` into
-    a call of the runtime's fused kernel (`bathy_rt_attention[_masked]_f32`,
-    operands passed as buffers through `bufferization.to_buffer`, the
-    result a fresh buffer; other float types are converted to f32 around
-    it). Host functions are left
-    alone. An op without a CPU lowering yet is an error naming the op and its
-    ONNX node.
-
-    Broadcasting: static size-1 dims read index 0; dynamic dims listed in an
-    op's `bathy.equal_dims` (bathy-graph-symbolic-dims) read with identity
-    maps. Any other dynamic operand dim that meets a second size is checked
-    at run time: when it is 1 and the result is not, the operand is first
-    copied broadcast (scf.if), so a size-1 dim the types cannot show is
-    still read correctly.
+    Code generation lowers 2-D float convolution and pooling only; this pass
+    rewrites the other windowed ops of every `bathy.kernel` function into
+    them, staying in the bathy dialect: a 1-D convolution or pooling is the
+    2-D one with a height of 1 (unsqueeze, op, squeeze); a 3-D convolution
+    with static weights and static channel and spatial dims is a sum of 2-D
+    convolutions, one per kernel depth, each over the input planes that tap
+    it (a strided slice along D, transposed into the batch); a 3-D pooling
+    is separable, two 2-D poolings around reshapes (the average's divisor is
+    a product of per-dim counts); integer max pooling of 8 or 16 bits runs
+    on f32 between casts (exact). Ops it cannot rewrite are left for
+    bathy-linalg-from-bathy to report. Runs after outlining, before
+    lowering, so fusion sees the ops as the model wrote them.
   }];
-  let dependentDialects = [
-    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::mlir::scf::SCFDialect", "::mlir::bufferization::BufferizationDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::func::FuncDialect",
-    "::mlir::cf::ControlFlowDialect"
-  ];
-  let statistics = [
-    Statistic<"numLowered", "num-lowered", "Number of bathy ops lowered">,
-  ];
-  let options = [
-    Option<"lowerHost", "host", "bool", /*default=*/"false",
-           "Also lower host functions: launches become func.call and host "
-           "shape arithmetic becomes tensor ops (whole-module JIT)">,
-  ];
-}
-
-def FuseLinalgElementwisePass : Pass<"bathy-fuse-linalg-elementwise", "mlir::ModuleOp"> {
-  let summary = "Fuses the elementwise linalg ops of each kernel into their consumers.";
-  let description = [{
-    Upstream elementwise fusion (a producer `linalg.generic` with only
-    parallel loops is inlined into its consumer) restricted to producers with
-    a single use, and never into an op marked `bathy.ukernel` (the runtime
-    kernel replacing it reads its operands as they are).
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def KernelDestinationsPass : Pass<"bathy-cpu-kernel-destinations", "mlir::ModuleOp"> {
-  let summary = "Kernels with static-size results write them into buffers the caller passes.";
-  let description = [{
-    For the execution plan's memory planner: every bufferized `bathy.kernel`
-    function whose results all have static shapes takes one more argument
-    per result, the buffer to write it into (upstream's
-    buffer-results-to-out-params; the result's allocation becomes that
-    argument where the result is one, else the result is copied into it),
-    and is marked `bathy.destinations`. The executor passes those buffers
-    from the plan's arena. Kernels with a dynamically shaped result keep
-    returning buffers they allocate. Run after bufferization, before buffer
-    deallocation.
-  }];
-  let statistics = [
-    Statistic<"numConverted", "num-converted",
-              "Number of kernels that now write into destinations">,
-  ];
-}
-
-def ExpandStridedCopiesPass : Pass<"bathy-cpu-expand-strided-copies", "mlir::ModuleOp"> {
-  let summary = "Turns memref.copy between non-contiguous buffers into loops.";
-  let description = [{
-    `finalize-memref-to-llvm` lowers a copy between contiguous buffers to
-    memcpy but any other (padding into a subview, slices) to a call of the
-    runner library's generic element-by-element `memrefCopy`. This pass
-    rewrites those copies as `linalg.copy`, which becomes loops that LLVM
-    vectorizes. Run after bufferization, before linalg is lowered to loops.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-  let statistics = [
-    Statistic<"numExpanded", "num-expanded", "Number of copies turned into loops">,
-  ];
-}
-
-def UseMicrokernelsPass : Pass<"bathy-cpu-microkernels", "mlir::ModuleOp"> {
-  let summary = "Replaces marked contractions on buffers with runtime microkernel calls.";
-  let description = [{
-    The linalg lowering marks f32 matmuls (operands of rank 2 or more) and
-    group-1 2-D convolutions with `bathy.ukernel`. After bufferization this
-    pass replaces each marked `linalg.generic` whose operands still have the
-    expected shape with a call to the runtime's packed, register-blocked,
-    multithreaded kernel (`bathy_rt_matmul_f32`, `bathy_rt_conv2d_f32` in
-    `runtime/cpu/kernels.h`), passing operands as unranked memrefs so any
-    strided layout goes through. Like the generic, the kernel accumulates into
-    the output. A marked op that no longer has the expected form is left as
-    the (correct, slower) loop nest. An operand that a transpose (a
-    `linalg.transpose` or a permuting copy generic) writes into a fresh
-    buffer used nowhere else is read through a `memref.transpose` view of the
-    transpose's source instead, and the copy is dropped, provided nothing in
-    between writes the source. Likewise a convolution input the lowering
-    zero-padded (a fresh buffer filled with zero, the input copied into its
-    interior, read only by the convolution) is passed unpadded with its
-    top/left padding: the runtime kernels read zeros outside the input.
-  }];
-  let dependentDialects = [
-    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::arith::ArithDialect"
-  ];
-  let statistics = [
-    Statistic<"numCalls", "num-calls", "Number of microkernel calls created">,
-    Statistic<"numKept", "num-kept",
-              "Number of marked ops left as loops (unexpected form)">,
-    Statistic<"numFoldedTransposes", "num-folded-transposes",
-              "Number of operand transposes replaced by strided views">,
-    Statistic<"numFoldedPads", "num-folded-pads",
-              "Number of convolution input paddings read in place">,
-  ];
-}
-
-def ParallelizeLoopsPass : Pass<"bathy-cpu-parallelize", "mlir::ModuleOp"> {
-  let summary = "Splits each top-level linalg op on buffers across the runtime's threads.";
-  let description = [{
-    For every linalg op at the top level of a function (after bufferization
-    and microkernel selection), picks the two outermost parallel loops (of
-    more than one iteration) that every operand indexes plainly (a bare `dK`
-    result) and every output indexes, moves the op into a task function
-    `@<func>_task<N>(%begin, %end, captures...)` that runs it on the range
-    [begin, end) of their flattened space (one row of the outer loop at a
-    time; operands become subviews, `linalg.index` is offset), and replaces
-    the op by a call of the declaration `@<func>_task<N>_launch(%size,
-    captures...)` carrying `bathy.parallel_task` (the task) and
-    `bathy.parallel_grain` (the fewest iterations worth a thread). Two loops
-    keep batch-1 runs parallel when the outer one is the batch.
-    `bathy-cpu-parallel-launch-to-llvm` gives the launch its body once
-    everything is in the LLVM dialect. Ops with less
-    estimated work than `min-work` stay serial, as do ops with no such loop.
-  }];
-  let options = [
-    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
-           "Estimated scalar operations below which an op stays serial; "
-           "also the least work handed to one task">,
-  ];
-  let dependentDialects = [
-    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"
-  ];
-  let statistics = [
-    Statistic<"numParallel", "num-parallel", "Number of ops split across threads">,
-    Statistic<"numSerial", "num-serial", "Number of top-level linalg ops left serial">,
-  ];
-}
-
-def ParallelLaunchToLLVMPass : Pass<"bathy-cpu-parallel-launch-to-llvm", "mlir::ModuleOp"> {
-  let summary = "Defines each parallel launch as a call of bathy_rt_parallel_for.";
-  let description = [{
-    Runs on the LLVM dialect. Each body-less `llvm.func` carrying
-    `bathy.parallel_task` gets a body that stores its arguments (after the
-    iteration count) in a stack record and calls
-    `bathy_rt_parallel_for(size, grain, trampoline, record)`; the trampoline,
-    generated alongside, reads the record back and calls the task function
-    with its [begin, end) slice.
-  }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
-}
-
-def ApproximateMathPass : Pass<"bathy-cpu-approximate-math", "mlir::ModuleOp"> {
-  let summary = "Replaces f32 exp, log, tanh and erf with inline polynomials.";
-  let description = [{
-    `convert-math-to-libm` turns these into calls of the C library, one
-    element at a time: LLVM cannot vectorize a loop around them, and they
-    dominate softmax, GELU and SiLU kernels. This pass applies MLIR's
-    polynomial approximations (f32 and vectors of f32; exp, expm1, log,
-    log1p, log2, tanh, erf), which are plain arithmetic that vectorizes.
-    Other element types keep the library calls.
-  }];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::mlir::vector::VectorDialect"
-  ];
-}
-
-def CheckAllocationsPass : Pass<"bathy-cpu-check-allocations", "mlir::ModuleOp"> {
-  let summary = "Checks the run-time sizes of every dynamically sized allocation.";
-  let description = [{
-    A `memref.alloc` with dynamic sizes lowers to `sizes × element size`
-    bytes computed with wrapping arithmetic: a hostile shape ([3, 2^62+1],
-    a negative dim) would allocate a tiny buffer that the kernel then writes
-    past. Before each such allocation this pass adds a `bathy.check` that
-    every dynamic size is non-negative and that the byte count does not
-    overflow (reported with the op's ONNX node and the sizes). The runtime's
-    allocator then checks the byte count against the memory limit. Run
-    after bufferization, before `bathy-cpu-lower-checks`.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::bathy::BathyDialect"];
-  let statistics = [
-    Statistic<"numChecked", "num-checked", "Number of allocations checked">,
-  ];
-}
-
-def LowerChecksPass : Pass<"bathy-cpu-lower-checks", "mlir::ModuleOp"> {
-  let summary = "Turns bathy.check and cf.assert into calls of the runtime's bathy_rt_fail.";
-  let description = [{
-    Each `bathy.check %ok, "message" (%values)` becomes `scf.if` on the
-    negated condition around a call of `bathy_rt_fail(message, v0, v1, v2)`
-    (values widened to i64, the message a private LLVM string constant).
-    `cf.assert` (written by upstream runtime verification in the
-    bounds-checked mode) becomes the same call with its message. The
-    runtime's `bathy_rt_fail` ends the run with that message: it does not
-    return. Run before SCF is lowered to control flow.
-  }];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
-    "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect"
-  ];
-  let statistics = [
-    Statistic<"numChecks", "num-checks", "Number of checks lowered">,
-  ];
-}
-
-def SafeIntegerDivisionPass : Pass<"bathy-cpu-safe-integer-division", "mlir::ModuleOp"> {
-  let summary = "Gives integer division by 0 and INT_MIN / -1 a defined result.";
-  let description = [{
-    On x86 an integer division by zero, or of the smallest signed value by
-    -1, raises SIGFPE, and in LLVM both are undefined behaviour. Every
-    `arith` integer division or remainder whose divisor is not a constant
-    other than 0 and -1 gets a divisor that cannot trap and a result
-    selected as follows: `x / 0 = 0` and `x % 0 = 0` (NumPy's results);
-    `x / -1 = -x` with wrapping (so INT_MIN / -1 = INT_MIN), `x % -1 = 0`.
-    Elementwise Div and Mod have these semantics, and the constant folder
-    agrees with them. Run before arith is converted to LLVM.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
-  let statistics = [
-    Statistic<"numGuarded", "num-guarded", "Number of divisions guarded">,
-  ];
-}
-
-def RuntimeAllocatorPass : Pass<"bathy-cpu-runtime-allocator", "mlir::ModuleOp"> {
-  let summary = "Kernel buffers come from the runtime's allocator.";
-  let description = [{
-    Runs on the LLVM dialect, after `finalize-memref-to-llvm` with
-    `use-generic-functions`: calls of `_mlir_memref_to_llvm_alloc` and
-    `_mlir_memref_to_llvm_free` become calls of the runtime's
-    `bathy_rt_alloc` and `bathy_rt_free`, which count buffers against the
-    memory limit, stop the run when one does not fit, and free what a
-    failed run left.
-  }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // BATHY_PASSES_PASSES_TD

@@ -917,7 +917,7 @@ def Bathy_FusionGroupOp : Op<Bathy_Dialect, "fusion_group", [
   let summary = "Ops that will become one kernel.";
   let description = [{
     A non-isolated region: its ops read values defined above it directly.
-    `bathy-form-fusion-groups` wraps ops that should share a kernel;
+    `bathy-fusion-form-groups` wraps ops that should share a kernel;
     `bathy-kernel-outline` then turns each group into one kernel function.
     `kind` says what the group is (`elementwise`, `gemm`, `conv`,
     `reduction`, `data_movement`, ...). `rejected` lists, for inputs that

@@ -17,6 +17,9 @@
 
 namespace bathy {
 
+/// A dynamic dim in shapes (mlir::ShapedType::kDynamic), spelled short.
+inline constexpr int64_t kDyn = mlir::ShapedType::kDynamic;
+
 /// True if each `actual` type may stand where `inferred` was inferred: both
 /// tensors of the same element type with compatible shapes (a dynamic dim or
 /// an unranked tensor on either side matches anything).
@@ -69,6 +72,11 @@ mlir::LogicalResult inferReduction(std::optional<mlir::Location> loc,
                                    mlir::Type resultElementType,
                                    llvm::SmallVectorImpl<mlir::Type> &inferred);
 
+/// The rank of tensor type `type`, nullopt when unranked.
+std::optional<int64_t> rankOf(mlir::Type type);
+/// The element type of tensor type `type`.
+mlir::Type elementOf(mlir::Type type);
+
 /// Checks 0 <= axis < rank (when the rank is known).
 mlir::LogicalResult checkAxis(std::optional<mlir::Location> loc,
                               llvm::StringRef opName, llvm::StringRef what,
@@ -86,7 +94,33 @@ mlir::LogicalResult checkSortedAxes(std::optional<mlir::Location> loc,
 /// concat(batch, seq, [12], [64]) is known to end in 12 and 64 even when
 /// batch and seq are dynamic. Returns nullopt when nothing can be said.
 using PartialValues = llvm::SmallVector<std::optional<int64_t>>;
+/// The elements of a constant integer tensor, if `value` is one.
+std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value value);
 std::optional<PartialValues> getPartialInts(mlir::Value value, int depth = 0);
+
+/// The window of a convolution or pooling op over `spatial` dims: strides
+/// and dilations (default 1), pads (all begins, then all ends; default 0).
+struct Window {
+  llvm::SmallVector<int64_t> strides, dilations, pads;
+};
+
+/// The window of a windowed op from its optional attributes, defaulted;
+/// fails (with an error at `loc`, when given) when an attribute has the
+/// wrong number of entries or an entry below its minimum (1 for strides and
+/// dilations, 0 for pads). Inference, decompositions and lowering all read
+/// windows through it.
+mlir::FailureOr<Window> getWindow(std::optional<mlir::Location> loc,
+                                  llvm::StringRef name, int64_t spatial,
+                                  std::optional<llvm::ArrayRef<int64_t>> strides,
+                                  std::optional<llvm::ArrayRef<int64_t>> pads,
+                                  std::optional<llvm::ArrayRef<int64_t>> dilations);
+
+/// getWindow for a conv or pooling op, without diagnostics.
+template <typename OpTy>
+mlir::FailureOr<Window> getWindow(OpTy op, int64_t spatial) {
+  return getWindow(std::nullopt, "", spatial, op.getStrides(), op.getPads(),
+                   op.getDilations());
+}
 
 } // namespace infer
 
