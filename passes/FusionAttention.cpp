@@ -30,7 +30,6 @@ using namespace bathy;
 
 namespace {
 
-
 /// The value of a scalar-like (every element equal) float constant.
 std::optional<double> splatScalar(Value v) {
   DenseElementsAttr attr;
@@ -63,8 +62,7 @@ Value peelScale(Value value, double &scale,
   if (auto mul = dyn_cast<MulOp>(def)) {
     for (int i = 0; i < 2; ++i)
       if (std::optional<double> c = splatScalar(mul->getOperand(1 - i))) {
-        if (cast<ShapedType>(mul->getOperand(1 - i).getType()).getRank() >
-            0)
+        if (cast<ShapedType>(mul->getOperand(1 - i).getType()).getRank() > 0)
           continue; // only a true scalar keeps the shape
         scale *= *c;
         chain.push_back(def);
@@ -115,11 +113,10 @@ Value stripRepeatedHeads(Value value, SmallVectorImpl<Operation *> &ops) {
     if (d == heads)
       continue;
     int64_t e = d < rep ? d : d + 1;
-    int64_t xs = xt.getDimSize(d), es = et.getDimSize(e),
-            rs = rt.getDimSize(d);
-    bool same = xs != kDyn ? (es == xs && rs == xs)
-                           : (es == kDyn && rs == kDyn &&
-                              inEqualDims(expand, e));
+    int64_t xs = xt.getDimSize(d), es = et.getDimSize(e), rs = rt.getDimSize(d);
+    bool same = xs != kDyn
+                    ? (es == xs && rs == xs)
+                    : (es == kDyn && rs == kDyn && inEqualDims(expand, e));
     if (!same)
       return {};
   }
@@ -203,8 +200,7 @@ struct FuseAttentionChain : OpRewritePattern<MatmulOp> {
     auto vt = dyn_cast<RankedTensorType>(v.getType());
     auto st = dyn_cast<RankedTensorType>(qk.getType());
     if (!qt || !ktt || !vt || !st || qt.getRank() != rank ||
-        ktt.getRank() != rank || vt.getRank() != rank ||
-        st.getRank() != rank)
+        ktt.getRank() != rank || vt.getRank() != rank || st.getRank() != rank)
       return rewriter.notifyMatchFailure(pv, "operands of different ranks");
     // Leading dims broadcast in bathy.attention as in the two matmuls. Head
     // dims must match in both products, or k and v have one head for all.
@@ -298,16 +294,16 @@ struct FuseAttentionChain : OpRewritePattern<MatmulOp> {
             dropped = scalar(-std::numeric_limits<double>::infinity());
       mask = WhereOp::create(
           rewriter, fillWhere.getLoc(),
-          RankedTensorType::get(cast<RankedTensorType>(cond.getType()).getShape(),
-                                elem),
+          RankedTensorType::get(
+              cast<RankedTensorType>(cond.getType()).getShape(), elem),
           cond, keepOnTrue ? zero : dropped, keepOnTrue ? dropped : zero);
       maskedScore = rewriter.getF32FloatAttr(static_cast<float>(fill));
     }
-    auto attention = AttentionOp::create(
-        rewriter, fused, out, q, k, v, mask,
-        rewriter.getF32FloatAttr(static_cast<float>(scale)),
-        rewriter.getF32FloatAttr(0.0f), rewriter.getStringAttr("none"),
-        maskedScore);
+    auto attention =
+        AttentionOp::create(rewriter, fused, out, q, k, v, mask,
+                            rewriter.getF32FloatAttr(static_cast<float>(scale)),
+                            rewriter.getF32FloatAttr(0.0f),
+                            rewriter.getStringAttr("none"), maskedScore);
     rewriter.replaceOp(pv, attention.getResult());
     return success();
   }

@@ -36,18 +36,18 @@ enum class Role {
 };
 
 Role roleOf(Operation *op) {
+  // Roles are declared in ODS (BathyBase.td, "Traits"); attention is one op.
   if (op->hasTrait<bathy::OpTrait::BathyElementwise>())
     return Role::Elementwise;
-  if (isa<TransposeOp, ReshapeOp, DynamicReshapeOp, SqueezeOp, UnsqueezeOp>(op))
+  if (op->hasTrait<bathy::OpTrait::BathyReindexing>())
     return Role::Reindex;
-  if (isa<MatmulOp>(op))
+  if (op->hasTrait<bathy::OpTrait::BathyContraction>())
     return Role::Gemm;
-  if (isa<ConvOp>(op))
+  if (op->hasTrait<bathy::OpTrait::BathyConvolution>())
     return Role::Conv;
   if (isa<AttentionOp>(op))
     return Role::Attention;
-  if (isa<SoftmaxOp, LogSoftmaxOp, LayerNormOp, RmsNormOp, ReduceSumOp,
-          ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(op))
+  if (op->hasTrait<bathy::OpTrait::BathyReduction>())
     return Role::Reduction;
   return Role::Other;
 }

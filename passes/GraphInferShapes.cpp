@@ -61,8 +61,8 @@ LogicalResult inferResultTypes(Operation *op, SmallVectorImpl<Type> &types) {
   return success();
 }
 
-
-struct GraphInferShapesPass : bathy::impl::GraphInferShapesPassBase<GraphInferShapesPass> {
+struct GraphInferShapesPass
+    : bathy::impl::GraphInferShapesPassBase<GraphInferShapesPass> {
   using GraphInferShapesPassBase::GraphInferShapesPassBase;
 
   void runOnOperation() override {
@@ -106,8 +106,8 @@ FailureOr<unsigned> bathy::refineTypes(func::FuncOp func, unsigned maxSweeps,
         Type meet = meetTensorTypes(result.getType(), type);
         if (!meet) {
           op->emitOpError("result ")
-              << result.getResultNumber() << " is declared "
-              << result.getType() << " but inferred " << type;
+              << result.getResultNumber() << " is declared " << result.getType()
+              << " but inferred " << type;
           return WalkResult::interrupt();
         }
         if (meet == result.getType() || !canRefineType(result))

@@ -1,4 +1,4 @@
-//===- GraphSimplify.cpp - Shape inference and folding to a fixed point --===//
+//===- GraphSimplify.cpp - Shape inference and folding to a fixed point ---===//
 //
 // bathy-graph-simplify: alternates the type refinement of
 // bathy-graph-infer-shapes (bathy::refineTypes) with canonicalization until
@@ -38,8 +38,7 @@ struct GraphSimplifyPass
       dialect->getCanonicalizationPatterns(owning);
     for (RegisteredOperationName op : context->getRegisteredOperations())
       op.getCanonicalizationPatterns(owning, context);
-    patterns =
-        std::make_shared<FrozenRewritePatternSet>(std::move(owning));
+    patterns = std::make_shared<FrozenRewritePatternSet>(std::move(owning));
     return success();
   }
 

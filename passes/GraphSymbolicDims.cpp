@@ -189,11 +189,10 @@ std::optional<Elems> constantElems(ConstantOp op) {
     return std::nullopt;
   Elems out;
   for (const APInt &v : attr.getValues<APInt>())
-    out.push_back(Expr::constant(
-        type.getElementType().isUnsignedInteger(1) ||
-                type.getElementType().isInteger(1)
-            ? static_cast<int64_t>(v.getZExtValue())
-            : v.getSExtValue()));
+    out.push_back(Expr::constant(type.getElementType().isUnsignedInteger(1) ||
+                                         type.getElementType().isInteger(1)
+                                     ? static_cast<int64_t>(v.getZExtValue())
+                                     : v.getSExtValue()));
   return out;
 }
 
@@ -213,8 +212,7 @@ void Analysis::visitShapeArithmetic(Operation *op) {
   };
   // Elementwise over shape values with broadcasting of single elements.
   auto elementwise =
-      [&](function_ref<std::optional<Expr>(ArrayRef<std::optional<Expr>>)>
-              fn) {
+      [&](function_ref<std::optional<Expr>(ArrayRef<std::optional<Expr>>)> fn) {
         SmallVector<const Elems *> ins;
         for (unsigned i = 0; i < op->getNumOperands(); ++i) {
           const Elems *e = operandElems(i);
@@ -396,8 +394,7 @@ Analysis::broadcastInputs(Operation *op) {
     bool lv = l.size() == 1, rv = r.size() == 1;
     ins.push_back(SmallVector<Expr>(l.drop_back(lv ? 1 : 2)));
     ins.push_back(SmallVector<Expr>(r.drop_back(rv ? 1 : 2)));
-    return std::make_pair(std::move(ins),
-                          rank - (lv ? 0 : 1) - (rv ? 0 : 1));
+    return std::make_pair(std::move(ins), rank - (lv ? 0 : 1) - (rv ? 0 : 1));
   }
   return std::nullopt;
 }
@@ -418,9 +415,9 @@ void Analysis::visit(Operation *op) {
   };
 
   if (op->hasTrait<bathy::OpTrait::BathyElementwise>() ||
-      isa<CastOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RmsNormOp, BatchNormOp,
-          TriluOp>(op)) {
-    if (op->getNumOperands() == 1 || !op->hasTrait<bathy::OpTrait::BathyElementwise>()) {
+      op->hasTrait<bathy::OpTrait::BathyShapeOfFirstOperand>()) {
+    if (op->getNumOperands() == 1 ||
+        !op->hasTrait<bathy::OpTrait::BathyElementwise>()) {
       SmallVector<Expr> d = operandDims(0);
       if (static_cast<int64_t>(d.size()) == rank)
         setDims(result, std::move(d));
@@ -534,10 +531,11 @@ void Analysis::visit(Operation *op) {
         *(*delta)[0] == Expr::constant(1) && (*limit)[0] &&
         (*limit)[0]->coeff >= 0)
       setDims(result, {*(*limit)[0]});
-  } else if (isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp,
-                 ReduceProdOp>(op)) {
-    auto axes = dyn_cast_or_null<DenseI64ArrayAttr>(op->getInherentAttr("axes")
-                                                        .value_or(Attribute()));
+  } else if (op->hasTrait<bathy::OpTrait::BathyReduction>() &&
+             !op->hasTrait<bathy::OpTrait::BathyShapeOfFirstOperand>()) {
+    // reduce_*: the axes go (or become 1 with keepdims).
+    auto axes = dyn_cast_or_null<DenseI64ArrayAttr>(
+        op->getInherentAttr("axes").value_or(Attribute()));
     auto keep = dyn_cast_or_null<BoolAttr>(
         op->getInherentAttr("keepdims").value_or(Attribute()));
     if (!axes)
@@ -573,7 +571,7 @@ void Analysis::visit(Operation *op) {
       else
         sum.coeff += d[axis].coeff;
     }
-    out[axis] = constantSum ? sum
+    out[axis] = constantSum                 ? sum
                 : c.getInputs().size() == 1 ? out[axis]
                                             : fresh();
     setDims(result, std::move(out));

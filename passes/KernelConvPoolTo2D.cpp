@@ -241,8 +241,9 @@ struct KernelConvPoolTo2DPass
     : impl::KernelConvPoolTo2DPassBase<KernelConvPoolTo2DPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D,
-                 Conv3DTo2D>(&getContext());
+    patterns
+        .add<PoolTo2D<MaxPoolOp>, PoolTo2D<AvgPoolOp>, Conv1DTo2D, Conv3DTo2D>(
+            &getContext());
     FrozenRewritePatternSet frozen(std::move(patterns));
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kKernelAttrName))
@@ -251,9 +252,8 @@ struct KernelConvPoolTo2DPass
       config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
       bool changed = false;
       (void)applyPatternsGreedily(func, frozen, config, &changed);
-      LLVM_DEBUG(if (changed) llvm::dbgs()
-                 << "decomposed windowed ops in @" << func.getSymName()
-                 << "\n");
+      LLVM_DEBUG(if (changed) llvm::dbgs() << "decomposed windowed ops in @"
+                                           << func.getSymName() << "\n");
     }
   }
 };

@@ -1,5 +1,4 @@
-//===- plan.cc - The execution plan a compiled model runs as
-//---------------===//
+//===- plan.cc - The execution plan a compiled model runs as --------------===//
 #include "runtime/plan.h"
 
 #include <algorithm>

@@ -1,5 +1,4 @@
-//===- plan.h - The execution plan a compiled model runs as
-//----------------===//
+//===- plan.h - The execution plan a compiled model runs as ---------------===//
 //
 // What the compiler leaves of a model's host function: values (graph inputs,
 // constants, kernel results), launches of kernels in order, and the graph

@@ -20,13 +20,12 @@ struct CpuApproximateMathPass
     RewritePatternSet patterns(&getContext());
     // Only the functions used by softmax, normalizations and activations;
     // each pattern applies to f32 (and vectors of it) only.
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) {
-          // Names arrive as op names ("math.exp").
-          name.consume_front("math.");
-          return llvm::is_contained(
-              {"exp", "expm1", "log", "log1p", "log2", "tanh", "erf"}, name);
-        });
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      // Names arrive as op names ("math.exp").
+      name.consume_front("math.");
+      return llvm::is_contained(
+          {"exp", "expm1", "log", "log1p", "log2", "tanh", "erf"}, name);
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -171,9 +171,8 @@ struct AttentionToCall : OpRewritePattern<AttentionOp> {
       dynamicSizes.push_back(combineBroadcastSizes(rewriter, loc, sizes));
     }
     auto outType = MemRefType::get(resultType.getShape(), f32);
-    Value out =
-        memref::AllocOp::create(rewriter, loc, outType, dynamicSizes, {},
-                                rewriter.getI64IntegerAttr(64));
+    Value out = memref::AllocOp::create(rewriter, loc, outType, dynamicSizes,
+                                        {}, rewriter.getI64IntegerAttr(64));
     pass(out);
     int64_t causal = op.getCausal() == "upper_left"    ? 1
                      : op.getCausal() == "lower_right" ? 2
@@ -193,8 +192,8 @@ struct AttentionToCall : OpRewritePattern<AttentionOp> {
 
     StringRef symbol = op.getMask() ? rt::entry::kAttentionMaskedF32
                                     : rt::entry::kAttentionF32;
-    LLVM_DEBUG(llvm::dbgs() << "attention at " << loc << " calls " << symbol
-                            << "\n");
+    LLVM_DEBUG(llvm::dbgs()
+               << "attention at " << loc << " calls " << symbol << "\n");
     auto module = op->getParentOfType<ModuleOp>();
     auto callee = module.lookupSymbol<func::FuncOp>(symbol);
     if (!callee) {

@@ -5,8 +5,8 @@
 // Products are formed with mului_extended, whose high half is the overflow.
 //
 //===----------------------------------------------------------------------===//
-#include "bathy/Dialect/Bathy/Provenance.h"
 #include "bathy/Codegen/CPU/Passes.h"
+#include "bathy/Dialect/Bathy/Provenance.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 namespace bathy {

@@ -11,11 +11,11 @@
 //===----------------------------------------------------------------------===//
 #include "MicrokernelMatchers.h"
 #include "bathy/Codegen/CPU/Passes.h"
-#include "runtime/cpu/entry_points.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "runtime/cpu/entry_points.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "bathy-cpu-microkernels"
@@ -48,8 +48,7 @@ permutingCopy(Operation *op, Value dst) {
   if (auto t = dyn_cast<linalg::TransposeOp>(op)) {
     if (!t.hasPureBufferSemantics() || t.getInit() != dst)
       return std::nullopt;
-    return std::make_pair(t.getInput(),
-                          llvm::to_vector(t.getPermutation()));
+    return std::make_pair(t.getInput(), llvm::to_vector(t.getPermutation()));
   }
   auto g = dyn_cast<linalg::GenericOp>(op);
   if (!g || !g.hasPureBufferSemantics() || g.getNumDpsInputs() != 1 ||
@@ -145,8 +144,8 @@ std::pair<Value, Operation *> throughCasts(Value v) {
 void replaceCastOperand(func::CallOp call, unsigned index, Value buffer) {
   Value old = call.getOperand(index);
   OpBuilder b(call);
-  call->setOperand(index, memref::CastOp::create(b, call.getLoc(),
-                                                 old.getType(), buffer));
+  call->setOperand(
+      index, memref::CastOp::create(b, call.getLoc(), old.getType(), buffer));
   while (auto c = old.getDefiningOp<memref::CastOp>()) {
     if (!c->use_empty())
       break;
@@ -189,8 +188,8 @@ bool writeThroughTranspose(func::CallOp call, unsigned index) {
     return false;
   // Nothing may use the destination before the copy fills it.
   for (Operation *u : dstAlloc->getUsers())
-    if (u != copy && (u->getBlock() != copy->getBlock() ||
-                      u->isBeforeInBlock(copy)))
+    if (u != copy &&
+        (u->getBlock() != copy->getBlock() || u->isBeforeInBlock(copy)))
       return false;
   // It must exist when the kernel runs.
   if (call->isBeforeInBlock(dstAlloc)) {
@@ -357,8 +356,8 @@ struct CpuMicrokernelsPass
       if (!g.hasPureBufferSemantics())
         return;
       if (std::optional<MicrokernelMatch> m = matchMicrokernel(g)) {
-        LLVM_DEBUG(llvm::dbgs() << "microkernel " << m->entryPoint()
-                                << " for " << g.getLoc() << "\n");
+        LLVM_DEBUG(llvm::dbgs() << "microkernel " << m->entryPoint() << " for "
+                                << g.getLoc() << "\n");
         matched.emplace_back(g, std::move(*m));
       }
     });
@@ -397,7 +396,8 @@ struct CpuMicrokernelsPass
         args.push_back(memref::CastOp::create(b, loc, unranked, v));
       }
       if (conv) {
-        SmallVector<int64_t> scalars(match.strides.begin(), match.strides.end());
+        SmallVector<int64_t> scalars(match.strides.begin(),
+                                     match.strides.end());
         llvm::append_range(scalars, match.dilations);
         scalars.push_back(pads.top);
         scalars.push_back(pads.left);

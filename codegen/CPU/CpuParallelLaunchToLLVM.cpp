@@ -42,17 +42,20 @@ struct CpuParallelLaunchToLLVMPass
     auto i64 = IntegerType::get(ctx, 64);
     auto voidTy = LLVM::LLVMVoidType::get(ctx);
     OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-    auto entryFn = module.lookupSymbol<LLVM::LLVMFuncOp>(rt::entry::kParallelFor);
+    auto entryFn =
+        module.lookupSymbol<LLVM::LLVMFuncOp>(rt::entry::kParallelFor);
     if (!entryFn)
       entryFn = LLVM::LLVMFuncOp::create(
           mb, module.getLoc(), rt::entry::kParallelFor,
           LLVM::LLVMFunctionType::get(voidTy, {i64, i64, ptr, ptr}));
 
     for (LLVM::LLVMFuncOp launch : launches) {
-      auto taskRef = dyn_cast<FlatSymbolRefAttr>(launch->getAttr(kParallelTaskAttr));
+      auto taskRef =
+          dyn_cast<FlatSymbolRefAttr>(launch->getAttr(kParallelTaskAttr));
       auto task = taskRef ? module.lookupSymbol<LLVM::LLVMFuncOp>(taskRef)
                           : LLVM::LLVMFuncOp();
-      auto grainAttr = dyn_cast_or_null<IntegerAttr>(launch->getAttr(kParallelGrainAttr));
+      auto grainAttr =
+          dyn_cast_or_null<IntegerAttr>(launch->getAttr(kParallelGrainAttr));
       LLVM::LLVMFunctionType type = launch.getFunctionType();
       ArrayRef<Type> params = type.getParams();
       if (!task || !grainAttr || params.empty() || params[0] != i64 ||
@@ -88,7 +91,8 @@ struct CpuParallelLaunchToLLVMPass
       {
         Block *block = launch.addEntryBlock(mb);
         OpBuilder b = OpBuilder::atBlockEnd(block);
-        Value one = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
+        Value one =
+            LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
         Value slot = LLVM::AllocaOp::create(b, loc, ptr, record, one);
         for (auto [i, t] : llvm::enumerate(fields)) {
           Value addr = LLVM::GEPOp::create(
@@ -99,8 +103,9 @@ struct CpuParallelLaunchToLLVMPass
         Value grain = LLVM::ConstantOp::create(
             b, loc, i64, b.getI64IntegerAttr(grainAttr.getInt()));
         Value fn = LLVM::AddressOfOp::create(b, loc, tramp);
-        LLVM::CallOp::create(b, loc, entryFn,
-                             ValueRange{block->getArgument(0), grain, fn, slot});
+        LLVM::CallOp::create(
+            b, loc, entryFn,
+            ValueRange{block->getArgument(0), grain, fn, slot});
         LLVM::ReturnOp::create(b, loc, ValueRange());
       }
       // Only the trampoline calls the task: LLVM inlines it there instead of

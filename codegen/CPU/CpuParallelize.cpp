@@ -182,8 +182,7 @@ std::optional<SmallVector<Value>> capturesOf(Operation *op,
   return result;
 }
 
-struct CpuParallelizePass
-    : impl::CpuParallelizePassBase<CpuParallelizePass> {
+struct CpuParallelizePass : impl::CpuParallelizePassBase<CpuParallelizePass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -232,8 +231,8 @@ struct CpuParallelizePass
     for (Value v : *captures)
       taskArgs.push_back(v.getType());
     OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-    auto task = func::FuncOp::create(mb, loc, name,
-                                     mb.getFunctionType(taskArgs, {}));
+    auto task =
+        func::FuncOp::create(mb, loc, name, mb.getFunctionType(taskArgs, {}));
     task.setPrivate();
     Block *entry = task.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
@@ -305,8 +304,8 @@ struct CpuParallelizePass
         else
           sizes[d] = b.getIndexAttr(type.getDimSize(d));
       }
-      sliceMapping.map(v, memref::SubViewOp::create(b, loc, whole, offsets,
-                                                    sizes, strides));
+      sliceMapping.map(
+          v, memref::SubViewOp::create(b, loc, whole, offsets, sizes, strides));
     }
     Operation *clone = b.clone(*op, sliceMapping);
     // linalg.index of a split loop counts from the slice's offset.

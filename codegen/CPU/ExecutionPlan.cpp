@@ -169,7 +169,7 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
     value->index = i;
     plan.inputs.push_back(define(body.getArgument(i), *value));
     plan.input_specs.push_back(specFor(type.getInput(i), host.getArgAttrDict(i),
-                                      ("input" + Twine(i)).str()));
+                                       ("input" + Twine(i)).str()));
   }
 
   // Blobs whose every constant has been copied can be emptied.
@@ -253,8 +253,8 @@ FailureOr<rt::Plan> buildExecutionPlan(func::FuncOp host,
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         plan.outputs.push_back(ids.lookup(v));
         plan.output_specs.push_back(specFor(type.getResult(i),
-                                           host.getResultAttrDict(i),
-                                           ("output" + Twine(i)).str()));
+                                            host.getResultAttrDict(i),
+                                            ("output" + Twine(i)).str()));
       }
       continue;
     }

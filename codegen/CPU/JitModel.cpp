@@ -2,9 +2,9 @@
 #include "bathy/Codegen/CPU/JitModel.h"
 
 #include "bathy/Codegen/CPU/ExecutionPlan.h"
+#include "bathy/Codegen/CPU/Passes.h"
 #include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
-#include "bathy/Codegen/CPU/Passes.h"
 #include "bathy/Passes/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

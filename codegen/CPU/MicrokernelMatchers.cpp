@@ -202,9 +202,9 @@ std::optional<MicrokernelMatch> matchMicrokernel(linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return std::nullopt;
   SmallVector<ShapedType, 3> types;
-  for (Value v : {op.getDpsInputOperand(0)->get(),
-                  op.getDpsInputOperand(1)->get(),
-                  op.getDpsInitOperand(0)->get()}) {
+  for (Value v :
+       {op.getDpsInputOperand(0)->get(), op.getDpsInputOperand(1)->get(),
+        op.getDpsInitOperand(0)->get()}) {
     auto t = dyn_cast<ShapedType>(v.getType());
     if (!t || !t.hasRank() || !t.getElementType().isF32())
       return std::nullopt;

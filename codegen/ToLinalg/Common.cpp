@@ -243,4 +243,38 @@ SmallVector<Value> broadcastOperands(OpBuilder &b, Location loc,
   return out;
 }
 
+Value identityFor(OpBuilder &b, Location loc, Type t, Combine c) {
+  if (auto ft = dyn_cast<FloatType>(t)) {
+    switch (c) {
+    case Combine::Sum:
+      return scalarConstant(b, loc, t, 0);
+    case Combine::Prod:
+      return scalarConstant(b, loc, t, 1);
+    case Combine::Max:
+      return arith::ConstantOp::create(
+          b, loc,
+          b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
+                                             /*Negative=*/true)));
+    case Combine::Min:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics())));
+    }
+  }
+  auto it = cast<IntegerType>(t);
+  unsigned w = it.getWidth();
+  switch (c) {
+  case Combine::Sum:
+    return scalarConstant(b, loc, t, 0);
+  case Combine::Prod:
+    return scalarConstant(b, loc, t, 1);
+  case Combine::Max:
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(t, APInt::getSignedMinValue(w)));
+  case Combine::Min:
+    return arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(t, APInt::getSignedMaxValue(w)));
+  }
+  return {};
+}
+
 } // namespace bathy::codegen

@@ -93,8 +93,20 @@ broadcastOperands(mlir::OpBuilder &b, mlir::Location loc,
                   mlir::ValueRange operands, mlir::RankedTensorType result,
                   llvm::ArrayRef<int64_t> equalDims);
 
+/// Reduction kinds.
+enum class Combine { Sum, Max, Min, Prod };
+
+/// The identity of `c` in element type `t`: 0, 1, the lowest value (-inf
+/// for floats) for Max, the highest for Min.
+mlir::Value identityFor(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t,
+                        Combine c);
+
+/// One populate function per op family, named as the family is everywhere
+/// (ODS sections, Infer*.cpp, the importer's ops/*.cpp).
 void populateElementwiseToLinalg(mlir::RewritePatternSet &patterns);
-void populateStructuredToLinalg(mlir::RewritePatternSet &patterns);
+void populateContractionToLinalg(mlir::RewritePatternSet &patterns);
+void populatePoolingToLinalg(mlir::RewritePatternSet &patterns);
+void populateReductionToLinalg(mlir::RewritePatternSet &patterns);
 void populateDataMovementToLinalg(mlir::RewritePatternSet &patterns);
 /// bathy.launch -> func.call (the whole-module pipeline's host).
 void populateHostToCalls(mlir::RewritePatternSet &patterns);

@@ -52,7 +52,9 @@ struct LinalgFromBathyPass
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     codegen::populateElementwiseToLinalg(patterns);
-    codegen::populateStructuredToLinalg(patterns);
+    codegen::populateContractionToLinalg(patterns);
+    codegen::populatePoolingToLinalg(patterns);
+    codegen::populateReductionToLinalg(patterns);
     codegen::populateDataMovementToLinalg(patterns);
     if (lowerHost)
       codegen::populateHostToCalls(patterns);

@@ -208,10 +208,11 @@ LogicalResult inferReduction(std::optional<Location> loc, StringRef opName,
   return success();
 }
 
-FailureOr<Window> getWindow(std::optional<Location> loc, StringRef name, int64_t spatial,
-                 std::optional<ArrayRef<int64_t>> strides,
-                 std::optional<ArrayRef<int64_t>> pads,
-                 std::optional<ArrayRef<int64_t>> dilations) {
+FailureOr<Window> getWindow(std::optional<Location> loc, StringRef name,
+                            int64_t spatial,
+                            std::optional<ArrayRef<int64_t>> strides,
+                            std::optional<ArrayRef<int64_t>> pads,
+                            std::optional<ArrayRef<int64_t>> dilations) {
   Window w;
   w.strides.assign(spatial, 1);
   w.dilations.assign(spatial, 1);
@@ -358,6 +359,40 @@ std::optional<PartialValues> getPartialInts(Value value, int depth) {
     return out;
   }
   return std::nullopt;
+}
+
+LogicalResult checkSameElementType(std::optional<Location> loc,
+                                   StringRef opName, ArrayRef<Type> types) {
+  Type element = cast<TensorType>(types.front()).getElementType();
+  for (Type t : types.drop_front())
+    if (cast<TensorType>(t).getElementType() != element)
+      return inferError(loc, opName, "operands have different element types (",
+                        element, " and ", cast<TensorType>(t).getElementType(),
+                        ")");
+  return success();
+}
+
+FailureOr<int64_t> windowedSize(std::optional<Location> loc,
+                                       StringRef name, int64_t dim, int64_t in,
+                                       int64_t kernel, const Window &w,
+                                       bool ceilMode) {
+  if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel))
+    return kDyn;
+  int64_t spatial = w.strides.size();
+  int64_t padBegin = w.pads[dim], padEnd = w.pads[dim + spatial];
+  int64_t span = w.dilations[dim] * (kernel - 1) + 1;
+  int64_t room = in + padBegin + padEnd - span;
+  if (room < 0)
+    return inferError(loc, name, "window of size ", span,
+                      " does not fit spatial dim ", dim, " of size ", in,
+                      " (with padding ", padBegin, "+", padEnd, ")");
+  int64_t stride = w.strides[dim];
+  int64_t out = (ceilMode ? (room + stride - 1) / stride : room / stride) + 1;
+  // With ceil_mode the last window must start inside the input or the
+  // leading padding.
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
 }
 
 } // namespace infer

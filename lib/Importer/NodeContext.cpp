@@ -256,4 +256,62 @@ Value NodeContext::constantScalarOf(Type element, double value) {
   return ConstantOp::create(builder_, loc_, cast<ElementsAttr>(attr));
 }
 
+/// Strides, dilations and explicit pads of a windowed op (Conv, pooling),
+/// with auto_pad resolved (SAME_* needs static spatial dims).
+FailureOr<infer::Window> NodeContext::readWindow(Value input,
+                                  ArrayRef<int64_t> kernel) {
+  FailureOr<int64_t> rank = requireRank(input, "the input");
+  if (failed(rank))
+    return failure();
+  if (*rank < 3)
+    return emitError() << "input must have rank >= 3, got " << *rank;
+  int64_t spatial = *rank - 2;
+  if (static_cast<int64_t>(kernel.size()) != spatial)
+    return emitError() << "kernel has " << kernel.size()
+                           << " spatial dims but the input has " << spatial;
+  infer::Window w;
+  FailureOr<SmallVector<int64_t>> strides =
+      attrInts("strides", SmallVector<int64_t>(spatial, 1));
+  FailureOr<SmallVector<int64_t>> dilations =
+      attrInts("dilations", SmallVector<int64_t>(spatial, 1));
+  FailureOr<SmallVector<int64_t>> pads =
+      attrInts("pads", SmallVector<int64_t>(2 * spatial, 0));
+  FailureOr<std::string> autoPad = attrString("auto_pad", "NOTSET");
+  if (failed(strides) || failed(dilations) || failed(pads) || failed(autoPad))
+    return failure();
+  w.strides = *strides;
+  w.dilations = *dilations;
+  w.pads = *pads;
+  if (*autoPad == "NOTSET")
+    return w;
+  if (*autoPad == "VALID") {
+    w.pads.assign(2 * spatial, 0);
+    return w;
+  }
+  if (*autoPad != "SAME_UPPER" && *autoPad != "SAME_LOWER")
+    return emitError() << "unknown auto_pad '" << *autoPad << "'";
+  if (static_cast<int64_t>(w.strides.size()) != spatial ||
+      static_cast<int64_t>(w.dilations.size()) != spatial)
+    return emitError() << "strides and dilations need " << spatial
+                           << " entries";
+  auto type = cast<RankedTensorType>(input.getType());
+  w.pads.assign(2 * spatial, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = type.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in))
+      return emitError()
+             << "auto_pad=" << *autoPad << " needs static spatial dims";
+    if (w.strides[i] < 1)
+      return emitError() << "strides must be >= 1";
+    int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+    int64_t total = std::max<int64_t>(
+        (out - 1) * w.strides[i] + (kernel[i] - 1) * w.dilations[i] + 1 - in,
+        0);
+    int64_t small = total / 2, large = total - small;
+    w.pads[i] = *autoPad == "SAME_UPPER" ? small : large;
+    w.pads[i + spatial] = *autoPad == "SAME_UPPER" ? large : small;
+  }
+  return w;
+}
+
 } // namespace bathy::onnx_import

@@ -82,6 +82,12 @@ public:
 
   //===--- Helpers for handlers -------------------------------------------===//
   /// Rank of a value if ranked.
+  /// The window attributes of a Conv or pooling node over `input` with
+  /// `kernel` spatial sizes: strides and dilations (default 1), explicit pads
+  /// with auto_pad resolved (SAME_* needs static spatial dims).
+  mlir::FailureOr<infer::Window> readWindow(mlir::Value input,
+                                            llvm::ArrayRef<int64_t> kernel);
+
   static std::optional<int64_t> rankOf(mlir::Value v);
   static mlir::Type elementOf(mlir::Value v);
   /// Normalizes an ONNX axis (negative counts from the end) for `rank`.

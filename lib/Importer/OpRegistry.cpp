@@ -38,9 +38,10 @@ const OpRegistry &OpRegistry::get() {
   static const OpRegistry registry = [] {
     OpRegistry r;
     populateElementwiseHandlers(r);
-    populateLinalgConvHandlers(r);
-    populateNormalizationHandlers(r);
-    populateShapeHandlers(r);
+    populateContractionHandlers(r);
+    populatePoolingHandlers(r);
+    populateReductionHandlers(r);
+    populateDataMovementHandlers(r);
     populateAttentionHandlers(r);
     return r;
   }();

@@ -55,9 +55,10 @@ private:
 };
 
 void populateElementwiseHandlers(OpRegistry &registry);
-void populateLinalgConvHandlers(OpRegistry &registry);
-void populateNormalizationHandlers(OpRegistry &registry);
-void populateShapeHandlers(OpRegistry &registry);
+void populateContractionHandlers(OpRegistry &registry);
+void populatePoolingHandlers(OpRegistry &registry);
+void populateReductionHandlers(OpRegistry &registry);
+void populateDataMovementHandlers(OpRegistry &registry);
 void populateAttentionHandlers(OpRegistry &registry);
 
 } // namespace bathy::onnx_import

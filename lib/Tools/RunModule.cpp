@@ -1,4 +1,4 @@
-//===- RunModule.cpp - bathy-run: import, compile and run a model --------===//
+//===- RunModule.cpp - bathy-run: import, compile and run a model ---------===//
 //
 // The library behind bathy-run (tools/bathy-run is a main that calls
 // runModuleFromFlags): its flags, input generation, .npy input and output,
@@ -340,8 +340,8 @@ std::optional<std::string> parseInputFlags(InputFlags &flags) {
     if (eq == std::string::npos || eq == 0 ||
         !llvm::to_integer(llvm::StringRef(arg).substr(eq + 1), value, 10) ||
         value < 0)
-      return std::string("--dim expects NAME=VALUE with VALUE >= 0, got '" + arg +
-                  "'");
+      return std::string("--dim expects NAME=VALUE with VALUE >= 0, got '" +
+                         arg + "'");
     if (!dims.emplace(arg.substr(0, eq), value).second)
       return std::string("--dim " + arg.substr(0, eq) + " is given twice");
   }
@@ -350,8 +350,8 @@ std::optional<std::string> parseInputFlags(InputFlags &flags) {
     std::vector<int64_t> shape;
     if (eq == std::string::npos || eq == 0 ||
         !parseShape(llvm::StringRef(arg).substr(eq + 1), shape))
-      return std::string("--shape expects NAME=D0xD1x... with sizes >= 0, got '" +
-                  arg + "'");
+      return std::string(
+          "--shape expects NAME=D0xD1x... with sizes >= 0, got '" + arg + "'");
     if (!shapeFlags.emplace(arg.substr(0, eq), shape).second)
       return std::string("--shape " + arg.substr(0, eq) + " is given twice");
   }
@@ -364,11 +364,13 @@ std::optional<std::string> parseInputFlags(InputFlags &flags) {
     if (files.count(name))
       return std::string("--input " + name + " is given twice");
     if (shapeFlags.count(name))
-      return std::string("input '" + name +
-                  "' has both --input and --shape; its file fixes its shape");
+      return std::string(
+          "input '" + name +
+          "' has both --input and --shape; its file fixes its shape");
     absl::StatusOr<HostTensor> t = bathy::rt::ReadNpy(arg.substr(eq + 1));
     if (!t.ok())
-      return std::string("--input " + name + ": " + std::string(t.status().message()));
+      return std::string("--input " + name + ": " +
+                         std::string(t.status().message()));
     files.emplace(name, std::move(*t));
   }
   for (const std::string *dir :
@@ -379,7 +381,7 @@ std::optional<std::string> parseInputFlags(InputFlags &flags) {
     std::filesystem::create_directories(*dir, ec);
     if (ec || !std::filesystem::is_directory(*dir))
       return std::string("cannot create the folder '" + *dir +
-                  "': " + (ec ? ec.message() : "not a directory"));
+                         "': " + (ec ? ec.message() : "not a directory"));
   }
 
   return std::nullopt;
@@ -408,23 +410,23 @@ inputShapes(const std::vector<TensorSpec> &specs, const InputFlags &flags,
     if (!from.empty()) {
       if (shape.size() != s.shape.size())
         return std::string("input '" + s.name + "' has rank " +
-                    std::to_string(s.shape.size()) + " (" +
-                    bathy::rt::SpecToString(s) + ") but " + from +
-                    " gives shape " + bathy::rt::ShapeToString(shape));
+                           std::to_string(s.shape.size()) + " (" +
+                           bathy::rt::SpecToString(s) + ") but " + from +
+                           " gives shape " + bathy::rt::ShapeToString(shape));
       for (size_t d = 0; d < shape.size(); ++d) {
         if (s.shape[d] >= 0 && shape[d] != s.shape[d])
           return std::string("input '" + s.name + "' dim " + std::to_string(d) +
-                      " must be " + std::to_string(s.shape[d]) + " (" +
-                      bathy::rt::SpecToString(s) + "), but " + from +
-                      " gives " + std::to_string(shape[d]));
+                             " must be " + std::to_string(s.shape[d]) + " (" +
+                             bathy::rt::SpecToString(s) + "), but " + from +
+                             " gives " + std::to_string(shape[d]));
         const std::string &param = s.dim_params[d];
         if (s.shape[d] < 0 && !param.empty())
           if (auto it = dims.find(param);
               it != dims.end() && it->second != shape[d])
-            return std::string("--dim " + param + "=" + std::to_string(it->second) +
-                        " disagrees with input '" + s.name + "', whose " +
-                        from + " has " + param + " = " +
-                        std::to_string(shape[d]));
+            return std::string(
+                "--dim " + param + "=" + std::to_string(it->second) +
+                " disagrees with input '" + s.name + "', whose " + from +
+                " has " + param + " = " + std::to_string(shape[d]));
       }
     } else {
       for (size_t d = 0; d < s.shape.size(); ++d) {
@@ -460,7 +462,7 @@ makeInputs(const std::vector<TensorSpec> &specs, InputFlags &flags,
     absl::StatusOr<HostTensor> t = HostTensor::Create(spec.dtype, shapes[i]);
     if (!t.ok())
       return std::string("random input '" + spec.name +
-                  "': " + std::string(t.status().message()));
+                         "': " + std::string(t.status().message()));
     randomFill(*t, rng);
     inputs.push_back(std::move(*t));
   }
@@ -480,9 +482,9 @@ makeInputs(const std::vector<TensorSpec> &specs, InputFlags &flags,
 }
 
 /// Runs `model` `runs` times on `inputs`; the time of each run in ms.
-absl::StatusOr<std::vector<double>> timeRuns(bathy::JitModel &model,
-                                             const std::vector<HostTensor> &inputs,
-                                             unsigned runs) {
+absl::StatusOr<std::vector<double>>
+timeRuns(bathy::JitModel &model, const std::vector<HostTensor> &inputs,
+         unsigned runs) {
   std::vector<double> ms;
   for (unsigned i = 0; i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/cpu/attention.h"
+#include "runtime/cpu/tile_avx2.h"
 #include "runtime/cpu/thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -27,7 +28,7 @@ namespace {
 
 constexpr int64_t kRows = 48; // queries per block
 constexpr int64_t kKeys = 64; // keys per block
-constexpr int64_t kTileM = 6, kTileN = 16;
+constexpr int64_t kTileM = kTileRows, kTileN = kTileCols;
 
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -68,40 +69,10 @@ float MaxRowPortable(const float *s, int64_t n) {
 __attribute__((target("avx2,fma"))) void
 TileAvx2(int64_t depth, const float *a, int64_t lda, const float *b,
          int64_t ldb, float *c, int64_t ldc, bool accumulate) {
-  // 12 accumulators, 2 loads of b and 6 broadcasts of a per step: 15 of the
-  // 16 vector registers. Named, not an array, so they stay in registers.
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda,
-              *a4 = a + 4 * lda, *a5 = a + 5 * lda;
-  for (int64_t k = 0; k < depth; ++k) {
-    __m256 b0 = _mm256_loadu_ps(b + k * ldb);
-    __m256 b1 = _mm256_loadu_ps(b + k * ldb + 8);
-    __m256 x = _mm256_broadcast_ss(a0 + k);
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a1 + k);
-    c10 = _mm256_fmadd_ps(x, b0, c10);
-    c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a2 + k);
-    c20 = _mm256_fmadd_ps(x, b0, c20);
-    c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a3 + k);
-    c30 = _mm256_fmadd_ps(x, b0, c30);
-    c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a4 + k);
-    c40 = _mm256_fmadd_ps(x, b0, c40);
-    c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a5 + k);
-    c50 = _mm256_fmadd_ps(x, b0, c50);
-    c51 = _mm256_fmadd_ps(x, b1, c51);
-  }
-  const __m256 rows[kTileM][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                                  {c30, c31}, {c40, c41}, {c50, c51}};
+  const float *rows_a[kTileRows] = {a,           a + lda,     a + 2 * lda,
+                                    a + 3 * lda, a + 4 * lda, a + 5 * lda};
+  const Tile6x16 tile = Fma6x16(depth, rows_a, 1, b, ldb);
+  const auto &rows = tile.c;
   for (int64_t r = 0; r < kTileM; ++r)
     for (int64_t h = 0; h < 2; ++h) {
       float *dst = c + r * ldc + h * 8;

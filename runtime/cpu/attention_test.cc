@@ -55,15 +55,15 @@ struct Case {
   int mask_rank = 0; // 0: none; 2: [Sq, Sk]; 4: [B, 1, Sq, Sk]
   int causal = 0;
   float softcap = 0.0f;
-  bool strided = false; // q, k, v, out stored as [B, S, H, D]
+  bool strided = false;   // q, k, v, out stored as [B, S, H, D]
   bool shared_kv = false; // k and v have batch 1, broadcast to every batch
-  bool fill = false; // a 0/-inf mask whose -inf scores become -1e4
+  bool fill = false;      // a 0/-inf mask whose -inf scores become -1e4
 };
 
 /// Runs the kernel and compares it with softmax computed in double.
 void Check(const Case &c) {
-  std::vector<int64_t> bshd = c.strided ? std::vector<int64_t>{0, 2, 1, 3}
-                                        : std::vector<int64_t>{};
+  std::vector<int64_t> bshd =
+      c.strided ? std::vector<int64_t>{0, 2, 1, 3} : std::vector<int64_t>{};
   Tensor q = Make({c.batch, c.hq, c.sq, c.d}, 1, bshd),
          k = Make({c.shared_kv ? 1 : c.batch, c.hkv, c.sk, c.d}, 2, bshd),
          v = Make({c.shared_kv ? 1 : c.batch, c.hkv, c.sk, c.dv}, 3, bshd),
@@ -152,8 +152,8 @@ TEST(Attention, GroupedQueryHeadsAndMasks) {
 
 TEST(Attention, CausalAlignments) {
   for (int causal : {1, 2})
-    for (auto [sq, sk] : {std::pair<int64_t, int64_t>{40, 40}, {9, 70},
-                          {70, 9}, {1, 129}})
+    for (auto [sq, sk] :
+         {std::pair<int64_t, int64_t>{40, 40}, {9, 70}, {70, 9}, {1, 129}})
       Check({1, 4, 1, sq, sk, 8, 8, 4, causal});
 }
 

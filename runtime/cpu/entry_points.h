@@ -1,4 +1,4 @@
-//===- entry_points.h - Runtime functions that generated code calls ------===//
+//===- entry_points.h - Runtime functions that generated code calls -------===//
 //
 // The one list of the CPU runtime's C entry points that bathy's code
 // generator emits calls to. The compiler (codegen/CPU) and the runtime

@@ -228,7 +228,7 @@ Plan ChainPlan() {
   Plan p;
   p.input_specs = {TensorSpec{"x", DType::kF32, {16}, {""}}};
   p.output_specs = {TensorSpec{"d", DType::kF32, {16}, {""}},
-                   TensorSpec{"a", DType::kF32, {16}, {""}}};
+                    TensorSpec{"a", DType::kF32, {16}, {""}}};
   p.values = {Val(Kind::kInput, 0, 16), Val(Kind::kResult, 0, 16),
               Val(Kind::kResult, 1, 16), Val(Kind::kResult, 2, 16),
               Val(Kind::kResult, 3, 16)};
@@ -286,7 +286,8 @@ TEST(CpuExecutor, PlannedBuffersNeverOverlapWhileAlive) {
           S(0, {a, b}, {static_cast<int64_t>(p.values.size())}, true));
       p.values.push_back(Val(Kind::kResult, s, 1 + rng() % 300));
     }
-    p.output_specs = {TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
+    p.output_specs = {
+        TensorSpec{"y", DType::kF32, p.values.back().shape, {""}}};
     p.outputs = {static_cast<int64_t>(p.values.size()) - 1};
     ASSERT_TRUE(p.Validate().ok()) << p.Validate();
     p.ComputeReleases();
@@ -412,7 +413,8 @@ TEST(CpuExecutor, AllocationsBeyondTheLimitFailTheRun) {
   Plan p = ChainPlan();
   for (Plan::Value &v : p.values)
     v.shape = {1 << 20};
-  for (TensorSpec *s : {&p.input_specs[0], &p.output_specs[0], &p.output_specs[1]})
+  for (TensorSpec *s :
+       {&p.input_specs[0], &p.output_specs[0], &p.output_specs[1]})
     s->shape = {1 << 20};
   auto big = CpuExecutor::Create(std::move(p), {&IncrementInto});
   SetMemoryLimit(0);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/cpu/thread_pool.h"
+#include "runtime/cpu/tile_avx2.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -15,8 +16,8 @@
 namespace bathy::rt {
 namespace {
 
-constexpr int64_t kMR = 6;   // microkernel rows
-constexpr int64_t kNR = 16;  // microkernel columns (two 8-wide vectors)
+constexpr int64_t kMR = kTileRows; // microkernel rows
+constexpr int64_t kNR = kTileCols; // columns (two 8-wide vectors)
 constexpr int64_t kKC = 256; // depth of one packed block
 constexpr int64_t kMC = 72;  // rows of A packed at once (multiple of kMR)
 constexpr int64_t kNC = 512; // columns of B packed at once (multiple of kNR)
@@ -98,38 +99,9 @@ MicroKernelAvx2(int64_t kc, PanelA pa, const float *b, float *c, int64_t rs,
               *a3 = pa.a + std::min<int64_t>(3, mr - 1) * pa.row_stride,
               *a4 = pa.a + std::min<int64_t>(4, mr - 1) * pa.row_stride,
               *a5 = pa.a + std::min<int64_t>(5, mr - 1) * pa.row_stride;
-  const int64_t ks = pa.k_stride;
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00);
-    c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10);
-    c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20);
-    c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a3);
-    c30 = _mm256_fmadd_ps(ai, b0, c30);
-    c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a4);
-    c40 = _mm256_fmadd_ps(ai, b0, c40);
-    c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a5);
-    c50 = _mm256_fmadd_ps(ai, b0, c50);
-    c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a0 += ks, a1 += ks, a2 += ks, a3 += ks, a4 += ks, a5 += ks;
-    b += kNR;
-  }
-  __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                        {c30, c31}, {c40, c41}, {c50, c51}};
+  const float *rows[kTileRows] = {a0, a1, a2, a3, a4, a5};
+  const Tile6x16 t = Fma6x16(kc, rows, pa.k_stride, b, kNR);
+  const auto &acc = t.c;
   if (mr == kMR && nr == kNR && cs == 1) {
     for (int64_t i = 0; i < kMR; ++i) {
       float *row = c + i * rs;

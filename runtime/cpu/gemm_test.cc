@@ -188,8 +188,9 @@ TEST(Kernels, BatchedMatmulBroadcasts) {
 
 /// out[r] = a[r] x b for `rows` rows of a and out at the given row strides.
 void ExpectRowsTimesB(const std::vector<float> &a, int64_t a_stride,
-                      const std::vector<float> &b, const std::vector<float> &out,
-                      int64_t out_stride, int64_t rows, int64_t k, int64_t n) {
+                      const std::vector<float> &b,
+                      const std::vector<float> &out, int64_t out_stride,
+                      int64_t rows, int64_t k, int64_t n) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t col = 0; col < n; ++col) {
       float s = 0;
@@ -202,8 +203,8 @@ void ExpectRowsTimesB(const std::vector<float> &a, int64_t a_stride,
 TEST(Kernels, SharedWeightFoldsBatchesIntoRows) {
   // Sequence-first: a [7, 1, 20] x b [20, 9] -> out [7, 1, 9] (one GEMM of
   // 7 rows), and a [2, 3, 4, 20] -> out [2, 3, 4, 9] (24 rows).
-  for (std::vector<int64_t> lead : {std::vector<int64_t>{7, 1},
-                                    std::vector<int64_t>{2, 3, 4}}) {
+  for (std::vector<int64_t> lead :
+       {std::vector<int64_t>{7, 1}, std::vector<int64_t>{2, 3, 4}}) {
     int64_t rows = 1;
     for (int64_t v : lead)
       rows *= v;

@@ -1,4 +1,4 @@
-//===- Passes.td - graph, fusion and kernel passes -----------------------------===//
+//===- Passes.td - graph, fusion and kernel passes ------------------------===//
 //
 // The target-neutral passes over the bathy dialect: graph clean-up and shapes
 // (bathy-graph-*), fusion groups (bathy-fusion-*), and kernels outlined from

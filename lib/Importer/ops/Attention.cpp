@@ -234,8 +234,8 @@ FailureOr<Value> repeatHeads(Emitter &e, Value v, int64_t reps) {
 
 /// The output back in the inputs' layout: [B, H, S, Dv], or for 3-D
 /// inputs [B, S, H * Dv].
-FailureOr<Value> mergeHeads(Emitter &e, Value out, int64_t rank,
-                            int64_t heads, Value v) {
+FailureOr<Value> mergeHeads(Emitter &e, Value out, int64_t rank, int64_t heads,
+                            Value v) {
   if (rank == 4)
     return out;
   FailureOr<Value> t = e.transpose(out, {0, 2, 1, 3});

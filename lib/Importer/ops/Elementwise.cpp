@@ -1,5 +1,4 @@
-//===- Elementwise.cpp - ONNX elementwise ops
-//------------------------------===//
+//===- Elementwise.cpp - ONNX elementwise ops -----------------------------===//
 //
 // Unary math and activations, broadcasting binary ops (including the
 // variadic Sum/Max/Min/Mean), comparisons and logic, Where, Cast, Clip,

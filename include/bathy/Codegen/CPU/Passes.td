@@ -1,4 +1,4 @@
-//===- Passes.td - CPU code generation passes ----------------------------------===//
+//===- Passes.td - CPU code generation passes -----------------------------===//
 //
 // The CPU target's passes, from bathy kernels and linalg on tensors down to
 // the LLVM dialect and the runtime's entry points. Flags bathy-cpu-<name>,

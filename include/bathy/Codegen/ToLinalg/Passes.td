@@ -1,4 +1,4 @@
-//===- Passes.td - bathy kernels to linalg -------------------------------------===//
+//===- Passes.td - bathy kernels to linalg --------------------------------===//
 //
 // The conversion of bathy kernels to linalg on tensors: the last
 // target-neutral layer (docs/architecture.md, "Where the target-neutral part

@@ -52,8 +52,35 @@ def Bathy_ShapeTensor : 1DTensorOf<[I64]>;
 // Traits
 //===----------------------------------------------------------------------===//
 
-// Marks elementwise ops (with broadcasting); fusion groups them into chains.
+// An op's role, declared once here and read by the passes that treat ops by
+// kind (bathy-fusion-form-groups, bathy-graph-symbolic-dims, the linalg
+// lowering) instead of lists of ops.
+
+// Elementwise ops (with broadcasting); fusion groups them into chains.
 def Bathy_ElementwiseTrait : NativeOpTrait<"BathyElementwise"> {
+  let cppNamespace = "::bathy::OpTrait";
+}
+// Ops that only re-index elements (transpose, reshapes, squeeze/unsqueeze):
+// fusion folds them into the GEMM or attention that reads them.
+def Bathy_ReindexingTrait : NativeOpTrait<"BathyReindexing"> {
+  let cppNamespace = "::bathy::OpTrait";
+}
+// Matrix contractions (GEMM-class kernels with epilogues).
+def Bathy_ContractionTrait : NativeOpTrait<"BathyContraction"> {
+  let cppNamespace = "::bathy::OpTrait";
+}
+// Convolutions (conv kernels with epilogues).
+def Bathy_ConvolutionTrait : NativeOpTrait<"BathyConvolution"> {
+  let cppNamespace = "::bathy::OpTrait";
+}
+// Ops that reduce along axes, alone (reduce_*) or to normalise
+// (softmax, norms): fusion gives them prologues and epilogues.
+def Bathy_ReductionTrait : NativeOpTrait<"BathyReduction"> {
+  let cppNamespace = "::bathy::OpTrait";
+}
+// The result has the shape of the first operand (softmax, norms, trilu):
+// symbolic sizes carry over unchanged.
+def Bathy_ShapeOfFirstOperandTrait : NativeOpTrait<"BathyShapeOfFirstOperand"> {
   let cppNamespace = "::bathy::OpTrait";
 }
 

@@ -15,10 +15,23 @@
 #include "bathy/Dialect/Bathy/ShapeUtils.h"
 
 namespace bathy::OpTrait {
-/// Marks elementwise ops, which broadcast their operands NumPy style.
-template <typename ConcreteType>
-class BathyElementwise
-    : public mlir::OpTrait::TraitBase<ConcreteType, BathyElementwise> {};
+/// Op roles, declared in ODS (BathyBase.td, "Traits") and read by passes.
+#define BATHY_ROLE_TRAIT(Name)                                                 \
+  template <typename ConcreteType>                                             \
+  class Name : public mlir::OpTrait::TraitBase<ConcreteType, Name> {};
+/// Elementwise ops, which broadcast their operands NumPy style.
+BATHY_ROLE_TRAIT(BathyElementwise)
+/// Ops that only re-index elements.
+BATHY_ROLE_TRAIT(BathyReindexing)
+/// Matrix contractions.
+BATHY_ROLE_TRAIT(BathyContraction)
+/// Convolutions.
+BATHY_ROLE_TRAIT(BathyConvolution)
+/// Reductions along axes (alone or to normalise).
+BATHY_ROLE_TRAIT(BathyReduction)
+/// Ops whose result has the shape of their first operand.
+BATHY_ROLE_TRAIT(BathyShapeOfFirstOperand)
+#undef BATHY_ROLE_TRAIT
 } // namespace bathy::OpTrait
 
 namespace bathy {

@@ -1,8 +1,9 @@
 //===- BathyOps.td - The bathy dialect's operations -----------------------===//
 //
-// Grouped by family: constants and shape ops, elementwise unary, elementwise
-// binary and comparisons, select and cast, linear algebra and convolution,
-// pooling, reductions and normalization, and data movement.
+// Grouped by op family, named as in every other layer (Infer<Family>.cpp,
+// the importer's ops/<Family>.cpp, codegen/ToLinalg/<Family>.cpp):
+// elementwise, contraction, pooling, reduction, attention, data movement;
+// then the kernel, fusion and check ops.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BATHY_DIALECT_BATHY_BATHYOPS_TD
@@ -11,7 +12,7 @@
 include "bathy/Dialect/Bathy/BathyBase.td"
 
 //===----------------------------------------------------------------------===//
-// Constants and shapes
+// Data movement family (1/2): constants and shapes
 //===----------------------------------------------------------------------===//
 
 def Bathy_ConstantOp : Bathy_Op<"constant", [ConstantLike,
@@ -108,7 +109,7 @@ def Bathy_RangeOp : Bathy_Op<"range", [Bathy_InferTypes]> {
 }
 
 //===----------------------------------------------------------------------===//
-// Elementwise unary
+// Elementwise family (1/3): unary
 //===----------------------------------------------------------------------===//
 
 class Bathy_MathUnaryOp<string mnemonic, string formula,
@@ -218,7 +219,7 @@ def Bathy_ClipOp : Bathy_UnaryOp<"clip"> {
 }
 
 //===----------------------------------------------------------------------===//
-// Elementwise binary
+// Elementwise family (2/3): binary and comparisons
 //===----------------------------------------------------------------------===//
 
 class Bathy_ArithBinaryOp<string mnemonic, string formula,
@@ -285,7 +286,7 @@ def Bathy_GreaterOp : Bathy_CmpOp<"greater", "lhs > rhs">;
 def Bathy_GreaterEqualOp : Bathy_CmpOp<"greater_equal", "lhs >= rhs">;
 
 //===----------------------------------------------------------------------===//
-// Select and cast
+// Elementwise family (3/3): select and cast
 //===----------------------------------------------------------------------===//
 
 def Bathy_WhereOp : Bathy_Op<"where", [Bathy_ElementwiseTrait,
@@ -327,10 +328,10 @@ def Bathy_CastOp : Bathy_Op<"cast", [Bathy_ElementwiseTrait,
 }
 
 //===----------------------------------------------------------------------===//
-// Linear algebra and convolution
+// Contraction family: matmul and convolution
 //===----------------------------------------------------------------------===//
 
-def Bathy_MatmulOp : Bathy_Op<"matmul", [Bathy_InferTypes]> {
+def Bathy_MatmulOp : Bathy_Op<"matmul", [Bathy_ContractionTrait, Bathy_InferTypes]> {
   let summary = "Batched matrix product with NumPy semantics.";
   let description = [{
     Multiplies the last two dims of `lhs` ([..., M, K]) and `rhs`
@@ -350,7 +351,7 @@ def Bathy_MatmulOp : Bathy_Op<"matmul", [Bathy_InferTypes]> {
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def Bathy_ConvOp : Bathy_Op<"conv", [Bathy_InferTypes]> {
+def Bathy_ConvOp : Bathy_Op<"conv", [Bathy_ConvolutionTrait, Bathy_InferTypes]> {
   let summary = "N-d convolution (cross-correlation) with groups and bias.";
   let description = [{
     `input` is [N, C, D1, ..., Dk], `weight` [M, C / group, K1, ..., Kk] and
@@ -380,7 +381,7 @@ def Bathy_ConvOp : Bathy_Op<"conv", [Bathy_InferTypes]> {
 }
 
 //===----------------------------------------------------------------------===//
-// Pooling
+// Pooling family
 //===----------------------------------------------------------------------===//
 
 def Bathy_MaxPoolOp : Bathy_PoolOp<"max_pool"> {
@@ -449,11 +450,11 @@ def Bathy_GlobalMaxPoolOp : Bathy_PoolOp<"global_max_pool"> {
 }
 
 //===----------------------------------------------------------------------===//
-// Reductions and normalization
+// Reduction family: reductions, softmax and normalization
 //===----------------------------------------------------------------------===//
 
 class Bathy_SimpleReductionOp<string mnemonic, string what>
-    : Bathy_ReductionOp<mnemonic> {
+    : Bathy_ReductionOp<mnemonic, [Bathy_ReductionTrait]> {
   let summary = "The " # what # " over the given axes.";
   let description = "Reduces `axes` (sorted, unique, in [0, rank); empty " #
     "reduces every axis) to their " # what # "; with `keepdims` the reduced " #
@@ -486,7 +487,8 @@ def Bathy_ArgMaxOp : Bathy_ArgReductionOp<"argmax", "maximum">;
 def Bathy_ArgMinOp : Bathy_ArgReductionOp<"argmin", "minimum">;
 
 class Bathy_SoftmaxLikeOp<string mnemonic, string what>
-    : Bathy_Op<mnemonic, [Bathy_InferTypes]> {
+    : Bathy_Op<mnemonic, [Bathy_ReductionTrait, Bathy_ShapeOfFirstOperandTrait,
+                          Bathy_InferTypes]> {
   let summary = "The " # what # " along one axis.";
   let description = "Example:\n```mlir\n%p = bathy." # mnemonic #
     " %x {axis = 3 : i64}\n    : (tensor<?x12x?x?xf32>) -> " #
@@ -499,7 +501,7 @@ class Bathy_SoftmaxLikeOp<string mnemonic, string what>
 def Bathy_SoftmaxOp : Bathy_SoftmaxLikeOp<"softmax", "softmax">;
 def Bathy_LogSoftmaxOp : Bathy_SoftmaxLikeOp<"log_softmax", "log of the softmax">;
 
-def Bathy_LayerNormOp : Bathy_Op<"layer_norm", [Bathy_InferTypes]> {
+def Bathy_LayerNormOp : Bathy_Op<"layer_norm", [Bathy_ReductionTrait, Bathy_ShapeOfFirstOperandTrait, Bathy_InferTypes]> {
   let summary = "Layer normalization over the dims from `axis` on.";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and variance
@@ -521,7 +523,7 @@ def Bathy_LayerNormOp : Bathy_Op<"layer_norm", [Bathy_InferTypes]> {
   }];
 }
 
-def Bathy_RmsNormOp : Bathy_Op<"rms_norm", [Bathy_InferTypes]> {
+def Bathy_RmsNormOp : Bathy_Op<"rms_norm", [Bathy_ReductionTrait, Bathy_ShapeOfFirstOperandTrait, Bathy_InferTypes]> {
   let summary = "Root-mean-square normalization over the dims from `axis` on.";
   let description = [{
     `x / sqrt(mean(x^2) + epsilon) * scale`, with the mean over dims
@@ -540,6 +542,34 @@ def Bathy_RmsNormOp : Bathy_Op<"rms_norm", [Bathy_InferTypes]> {
   let assemblyFormat =
       "$input `,` $scale attr-dict `:` functional-type(operands, results)";
 }
+
+def Bathy_BatchNormOp : Bathy_Op<"batch_norm", [Bathy_ShapeOfFirstOperandTrait, Bathy_InferTypes]> {
+  let summary = "Inference-mode batch normalization over dim 1.";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * scale + bias`, where the four
+    parameters are 1-D over the channel dim (dim 1) of an input of rank >= 2.
+
+    Example:
+    ```mlir
+    %y = bathy.batch_norm %x, %s, %b, %m, %v {epsilon = 1.0e-5 : f32}
+        : (tensor<?x64x56x56xf32>, tensor<64xf32>, tensor<64xf32>,
+           tensor<64xf32>, tensor<64xf32>) -> tensor<?x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins Bathy_FloatTensor:$input, Bathy_FloatTensor:$scale,
+                       Bathy_FloatTensor:$bias, Bathy_FloatTensor:$mean,
+                       Bathy_FloatTensor:$variance,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Bathy_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Attention family
+//===----------------------------------------------------------------------===//
 
 def Bathy_AttentionOp : Bathy_Op<"attention", [Bathy_InferTypes]> {
   let summary = "Scaled dot-product attention as one op.";
@@ -586,35 +616,12 @@ def Bathy_AttentionOp : Bathy_Op<"attention", [Bathy_InferTypes]> {
   let hasVerifier = 1;
 }
 
-def Bathy_BatchNormOp : Bathy_Op<"batch_norm", [Bathy_InferTypes]> {
-  let summary = "Inference-mode batch normalization over dim 1.";
-  let description = [{
-    `(x - mean) / sqrt(var + epsilon) * scale + bias`, where the four
-    parameters are 1-D over the channel dim (dim 1) of an input of rank >= 2.
-
-    Example:
-    ```mlir
-    %y = bathy.batch_norm %x, %s, %b, %m, %v {epsilon = 1.0e-5 : f32}
-        : (tensor<?x64x56x56xf32>, tensor<64xf32>, tensor<64xf32>,
-           tensor<64xf32>, tensor<64xf32>) -> tensor<?x64x56x56xf32>
-    ```
-  }];
-  let arguments = (ins Bathy_FloatTensor:$input, Bathy_FloatTensor:$scale,
-                       Bathy_FloatTensor:$bias, Bathy_FloatTensor:$mean,
-                       Bathy_FloatTensor:$variance,
-                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
-  let results = (outs Bathy_FloatTensor:$result);
-  let assemblyFormat = [{
-    $input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:`
-    functional-type(operands, results)
-  }];
-}
 
 //===----------------------------------------------------------------------===//
-// Data movement
+// Data movement family (2/2)
 //===----------------------------------------------------------------------===//
 
-def Bathy_TransposeOp : Bathy_Op<"transpose", [Bathy_InferTypes]> {
+def Bathy_TransposeOp : Bathy_Op<"transpose", [Bathy_ReindexingTrait, Bathy_InferTypes]> {
   let summary = "Permutes dims: result dim i is input dim perm[i].";
   let description = [{
     Example:
@@ -629,7 +636,7 @@ def Bathy_TransposeOp : Bathy_Op<"transpose", [Bathy_InferTypes]> {
   let hasFolder = 1;
 }
 
-def Bathy_ReshapeOp : Bathy_Op<"reshape"> {
+def Bathy_ReshapeOp : Bathy_Op<"reshape", [Bathy_ReindexingTrait]> {
   let summary = "Reinterprets a tensor with the result type's shape.";
   let description = [{
     The element count is unchanged. The result may have at most one dynamic
@@ -649,7 +656,7 @@ def Bathy_ReshapeOp : Bathy_Op<"reshape"> {
   let hasFolder = 1;
 }
 
-def Bathy_DynamicReshapeOp : Bathy_Op<"dynamic_reshape", [Bathy_InferTypes]> {
+def Bathy_DynamicReshapeOp : Bathy_Op<"dynamic_reshape", [Bathy_ReindexingTrait, Bathy_InferTypes]> {
   let summary = "Reshape to a shape given as a 1-D i64 tensor (ONNX Reshape).";
   let description = [{
     A `0` in `shape` copies the input's dim at that position (unless
@@ -688,7 +695,7 @@ def Bathy_ExpandOp : Bathy_Op<"expand", [Bathy_InferTypes]> {
   let hasFolder = 1;
 }
 
-def Bathy_SqueezeOp : Bathy_Op<"squeeze", [Bathy_InferTypes]> {
+def Bathy_SqueezeOp : Bathy_Op<"squeeze", [Bathy_ReindexingTrait, Bathy_InferTypes]> {
   let summary = "Removes the given size-1 dims.";
   let description = [{
     `axes` are sorted, unique and in [0, rank); each must have size 1.
@@ -704,7 +711,7 @@ def Bathy_SqueezeOp : Bathy_Op<"squeeze", [Bathy_InferTypes]> {
   let hasFolder = 1;
 }
 
-def Bathy_UnsqueezeOp : Bathy_Op<"unsqueeze", [Bathy_InferTypes]> {
+def Bathy_UnsqueezeOp : Bathy_Op<"unsqueeze", [Bathy_ReindexingTrait, Bathy_InferTypes]> {
   let summary = "Inserts size-1 dims at the given result positions.";
   let description = [{
     `axes` are sorted, unique and in [0, rank + number of axes).
@@ -865,7 +872,7 @@ def Bathy_PadOp : Bathy_Op<"pad", [Bathy_InferTypes]> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
-def Bathy_TriluOp : Bathy_Op<"trilu", [Bathy_InferTypes]> {
+def Bathy_TriluOp : Bathy_Op<"trilu", [Bathy_ShapeOfFirstOperandTrait, Bathy_InferTypes]> {
   let summary = "Keeps the upper or lower triangle of the last two dims.";
   let description = [{
     With `upper`, keeps elements with `col - row >= k` and zeroes the rest;

@@ -109,11 +109,26 @@ struct Window {
 /// wrong number of entries or an entry below its minimum (1 for strides and
 /// dilations, 0 for pads). Inference, decompositions and lowering all read
 /// windows through it.
-mlir::FailureOr<Window> getWindow(std::optional<mlir::Location> loc,
-                                  llvm::StringRef name, int64_t spatial,
-                                  std::optional<llvm::ArrayRef<int64_t>> strides,
-                                  std::optional<llvm::ArrayRef<int64_t>> pads,
-                                  std::optional<llvm::ArrayRef<int64_t>> dilations);
+mlir::FailureOr<Window>
+getWindow(std::optional<mlir::Location> loc, llvm::StringRef name,
+          int64_t spatial, std::optional<llvm::ArrayRef<int64_t>> strides,
+          std::optional<llvm::ArrayRef<int64_t>> pads,
+          std::optional<llvm::ArrayRef<int64_t>> dilations);
+
+/// The output size of spatial dim `dim` of a windowed op over an input
+/// size `in` with a `kernel` size (kDyn if either is dynamic): the one
+/// shape rule of convolution and pooling, ceil mode included. Fails with an
+/// error at `loc` when the window does not fit.
+mlir::FailureOr<int64_t> windowedSize(std::optional<mlir::Location> loc,
+                                      llvm::StringRef name, int64_t dim,
+                                      int64_t in, int64_t kernel,
+                                      const Window &w, bool ceilMode);
+
+/// Fails (naming both) unless every tensor type in `types` has the element
+/// type of the first.
+mlir::LogicalResult checkSameElementType(std::optional<mlir::Location> loc,
+                                         llvm::StringRef opName,
+                                         llvm::ArrayRef<mlir::Type> types);
 
 /// getWindow for a conv or pooling op, without diagnostics.
 template <typename OpTy>

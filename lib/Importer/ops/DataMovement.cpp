@@ -1,4 +1,4 @@
-//===- Shape.cpp - ONNX constants, shape ops and data movement ------------===//
+//===- DataMovement.cpp - ONNX constants, shape ops and data movement -----===//
 #include "OpRegistry.h"
 
 using namespace mlir;
@@ -566,7 +566,7 @@ LogicalResult trilu(NodeContext &ctx) {
 
 } // namespace
 
-void populateShapeHandlers(OpRegistry &r) {
+void populateDataMovementHandlers(OpRegistry &r) {
   r.add("Constant", 1, constant);
   r.add("Shape", 1, shape);
   r.add("Size", 1, size);

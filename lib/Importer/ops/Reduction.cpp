@@ -1,4 +1,4 @@
-//===- Normalization.cpp - ONNX softmax, norms, reductions ----------------===//
+//===- Reduction.cpp - ONNX reductions, softmax and normalization ---------===//
 #include "OpRegistry.h"
 
 using namespace mlir;
@@ -280,7 +280,7 @@ LogicalResult batchNorm(NodeContext &ctx) {
 
 } // namespace
 
-void populateNormalizationHandlers(OpRegistry &r) {
+void populateReductionHandlers(OpRegistry &r) {
   r.add("Softmax", 1, softmaxLike<SoftmaxOp>);
   r.add("Softmax", 13, softmaxLike<SoftmaxOp>);
   r.add("LogSoftmax", 1, softmaxLike<LogSoftmaxOp>);
