@@ -15,6 +15,10 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-fusion-form-groups"
+
 namespace bathy {
 #define GEN_PASS_DEF_FUSIONFORMGROUPSPASS
 #include "bathy/Passes/Passes.h.inc"
@@ -353,6 +357,9 @@ struct FusionFormGroupsPass
         return use.getOwner()->getParentOp() != group;
       });
     ++numGroups;
+    LLVM_DEBUG(llvm::dbgs() << "group '" << group.getKind() << "' of "
+                            << body->getOperations().size() - 1 << " ops at "
+                            << group.getLoc() << "\n");
   }
 };
 

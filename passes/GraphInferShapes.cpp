@@ -15,6 +15,10 @@
 #include "mlir/Rewrite/FrozenRewritePatternSet.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-graph-infer-shapes"
+
 namespace bathy {
 #define GEN_PASS_DEF_GRAPHINFERSHAPESPASS
 #include "bathy/Passes/Passes.h.inc"
@@ -73,6 +77,8 @@ struct GraphInferShapesPass
     if (failed(refined))
       return signalPassFailure();
     numRefined = *refined;
+    LLVM_DEBUG(llvm::dbgs()
+               << *refined << " types refined in " << sweeps << " sweeps\n");
   }
 };
 

@@ -60,6 +60,9 @@ struct GraphSimplifyPass
         break;
     }
     numRounds = rounds;
+    LLVM_DEBUG(llvm::dbgs()
+               << "@" << func.getSymName() << ": fixed point after " << rounds
+               << " rounds, " << refinedTotal << " types refined\n");
     numRefined = refinedTotal;
   }
 

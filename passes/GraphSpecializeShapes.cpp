@@ -16,6 +16,10 @@
 
 #include <map>
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-graph-specialize-shapes"
+
 namespace bathy {
 #define GEN_PASS_DEF_GRAPHSPECIALIZESHAPESPASS
 #include "bathy/Passes/Passes.h.inc"
@@ -111,6 +115,8 @@ struct GraphSpecializeShapesPass
           }
           shape[d] = actual[d];
         }
+        LLVM_DEBUG(llvm::dbgs()
+                   << "input '" << name << "' takes its given shape\n");
       } else {
         for (size_t d = 0; d < shape.size(); ++d) {
           if (!ShapedType::isDynamic(shape[d]))

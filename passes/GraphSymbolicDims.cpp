@@ -30,6 +30,10 @@
 #include <map>
 #include <optional>
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-graph-symbolic-dims"
+
 namespace bathy {
 #define GEN_PASS_DEF_GRAPHSYMBOLICDIMSPASS
 #include "bathy/Passes/Passes.h.inc"
@@ -673,6 +677,8 @@ struct GraphSymbolicDimsPass
         op->setAttr(kEqualDimsAttr,
                     DenseI64ArrayAttr::get(op->getContext(), *equal));
         ++numAnnotated;
+        LLVM_DEBUG(llvm::dbgs() << "equal dims proven for " << op->getName()
+                                << " at " << op->getLoc() << "\n");
       }
     });
     syncResultTypesWithReturn(func);

@@ -10,6 +10,10 @@
 #include "mlir/IR/AsmState.h"
 #include "llvm/ADT/StringMap.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-kernel-dedup"
+
 namespace bathy {
 #define GEN_PASS_DEF_KERNELDEDUPPASS
 #include "bathy/Passes/Passes.h.inc"
@@ -67,6 +71,8 @@ struct KernelDedupPass : impl::KernelDedupPassBase<KernelDedupPass> {
         launch.setKernelAttr(FlatSymbolRefAttr::get(it->second));
     });
     for (auto &[name, kept] : replacement) {
+      LLVM_DEBUG(llvm::dbgs()
+                 << "@" << name << " is identical to @" << kept << "\n");
       module.lookupSymbol<func::FuncOp>(name).erase();
       ++numMerged;
     }

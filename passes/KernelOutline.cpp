@@ -16,6 +16,10 @@
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-kernel-outline"
+
 namespace bathy {
 #define GEN_PASS_DEF_KERNELOUTLINEPASS
 #include "bathy/Passes/Passes.h.inc"
@@ -208,6 +212,8 @@ struct KernelOutlinePass
         LaunchOp::create(builder, group.getLoc(), group.getResultTypes(),
                          kernel.getSymName(), args.getArrayRef());
     group->replaceAllUsesWith(launch.getResults());
+    LLVM_DEBUG(llvm::dbgs() << "kernel @" << kernel.getSymName() << " with "
+                            << args.size() << " arguments\n");
     group->erase();
     ++numKernels;
   }

@@ -5,6 +5,10 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-approximate-math"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUAPPROXIMATEMATHPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"

@@ -9,6 +9,10 @@
 #include "bathy/Dialect/Bathy/Provenance.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-check-allocations"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUCHECKALLOCATIONSPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -104,6 +108,7 @@ struct CpuCheckAllocationsPass
                                       "] has too many bytes to allocate"),
                       shown);
       ++numChecked;
+      LLVM_DEBUG(llvm::dbgs() << "allocation size checked at " << loc << "\n");
     }
   }
 };

@@ -3,6 +3,10 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-expand-strided-copies"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUEXPANDSTRIDEDCOPIESPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -28,6 +32,8 @@ struct CpuExpandStridedCopiesPass
       OpBuilder b(copy);
       linalg::CopyOp::create(b, copy.getLoc(), copy.getSource(),
                              copy.getTarget());
+      LLVM_DEBUG(llvm::dbgs()
+                 << "strided copy as loops at " << copy.getLoc() << "\n");
       copy.erase();
       ++numExpanded;
     }

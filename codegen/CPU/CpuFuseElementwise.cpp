@@ -9,6 +9,10 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-fuse-elementwise"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUFUSEELEMENTWISEPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -32,8 +36,14 @@ struct CpuFuseElementwisePass
             auto g = dyn_cast_or_null<linalg::GenericOp>(op);
             return g && cpu::matchMicrokernel(g).has_value();
           };
-          return producer && producer->hasOneUse() &&
-                 !isMicrokernel(consumer) && !isMicrokernel(producer);
+          if (producer &&
+              (isMicrokernel(consumer) || isMicrokernel(producer))) {
+            LLVM_DEBUG(llvm::dbgs()
+                       << "not fused at " << consumer->getLoc()
+                       << ": a runtime kernel computes one side\n");
+            return false;
+          }
+          return producer && producer->hasOneUse();
         });
     linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -4,6 +4,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-kernel-destinations"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUKERNELDESTINATIONSPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -63,6 +67,8 @@ struct CpuKernelDestinationsPass
     for (func::FuncOp k : kernels)
       k->setAttr(kKernelDestinationsAttrName, UnitAttr::get(&getContext()));
     numConverted += kernels.size();
+    LLVM_DEBUG(llvm::dbgs()
+               << kernels.size() << " kernels write into destinations\n");
   }
 };
 

@@ -15,6 +15,10 @@
 #include "runtime/cpu/entry_points.h"
 #include "llvm/ADT/StringMap.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-lower-checks"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPULOWERCHECKSPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -120,6 +124,7 @@ struct CpuLowerChecksPass : impl::CpuLowerChecksPassBase<CpuLowerChecksPass> {
       while (args.size() < 4)
         args.push_back(arith::ConstantIntOp::create(b, loc, 0, 64));
       func::CallOp::create(b, loc, failFn, args);
+      LLVM_DEBUG(llvm::dbgs() << "check at " << loc << " calls the runtime\n");
       op->erase();
       ++numChecks;
     }

@@ -16,6 +16,10 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-parallel-launch-to-llvm"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUPARALLELLAUNCHTOLLVMPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -50,6 +54,8 @@ struct CpuParallelLaunchToLLVMPass
           LLVM::LLVMFunctionType::get(voidTy, {i64, i64, ptr, ptr}));
 
     for (LLVM::LLVMFuncOp launch : launches) {
+      LLVM_DEBUG(llvm::dbgs() << "launch @" << launch.getSymName()
+                              << " calls the runtime's parallel_for\n");
       auto taskRef =
           dyn_cast<FlatSymbolRefAttr>(launch->getAttr(kParallelTaskAttr));
       auto task = taskRef ? module.lookupSymbol<LLVM::LLVMFuncOp>(taskRef)

@@ -198,7 +198,11 @@ struct CpuParallelizePass : impl::CpuParallelizePassBase<CpuParallelizePass> {
             ops.push_back(l);
       unsigned next = 0;
       for (linalg::LinalgOp op : ops) {
-        if (succeeded(parallelize(module, func, op, next)))
+        bool split = succeeded(parallelize(module, func, op, next));
+        LLVM_DEBUG(llvm::dbgs()
+                   << (split ? "split " : "kept serial ") << op->getName()
+                   << " in @" << func.getSymName() << "\n");
+        if (split)
           ++numParallel;
         else
           ++numSerial;

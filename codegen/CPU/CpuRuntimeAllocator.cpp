@@ -10,6 +10,10 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "runtime/cpu/entry_points.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-runtime-allocator"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPURUNTIMEALLOCATORPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"

@@ -14,6 +14,10 @@
 #include "bathy/Codegen/CPU/Passes.h"
 #include "mlir/IR/Matchers.h"
 
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "bathy-cpu-safe-integer-division"
+
 namespace bathy {
 #define GEN_PASS_DEF_CPUSAFEINTEGERDIVISIONPASS
 #include "bathy/Codegen/CPU/Passes.h.inc"
@@ -100,6 +104,7 @@ struct CpuSafeIntegerDivisionPass
       for (OpOperand *use : uses)
         use->set(fixed);
       ++numGuarded;
+      LLVM_DEBUG(llvm::dbgs() << "division guarded at " << loc << "\n");
     }
   }
 };

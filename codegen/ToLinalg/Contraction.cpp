@@ -31,7 +31,8 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!lhs || !rhs || !out || out.getElementType().isUnsignedInteger())
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "unranked, or unsigned (made signless by another pattern first)");
     MLIRContext *ctx = op.getContext();
     Location loc = op.getLoc();
     bool lhsVec = lhs.getRank() == 1, rhsVec = rhs.getRank() == 1;

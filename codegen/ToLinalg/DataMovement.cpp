@@ -61,7 +61,7 @@ struct TransposeLowering : OpRewritePattern<TransposeOp> {
                                 PatternRewriter &rewriter) const override {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!out || !isa<RankedTensorType>(op.getInput().getType()))
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     ArrayRef<int64_t> perm = op.getPerm();
     Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) {
@@ -84,7 +84,7 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
     Value x = op->getOperand(0);
     auto in = dyn_cast<RankedTensorType>(x.getType());
     if (!out || !in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     SmallVector<Value> dims;
     if constexpr (std::is_same_v<OpTy, SqueezeOp> ||
@@ -158,7 +158,7 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!out || !in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     Value x = op.getInput();
     Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
@@ -272,7 +272,7 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!out || llvm::any_of(op.getInputs().getTypes(),
                              [](Type t) { return !isa<RankedTensorType>(t); }))
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     // Empty pieces contribute nothing (and would sit at an out-of-bounds
     // offset).
     int64_t axis = static_cast<int64_t>(op.getAxis());
@@ -382,7 +382,7 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!out || !in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     SmallVector<int64_t> offsets;
     bool negative = false;
     for (auto [axis, start, step] :
@@ -427,7 +427,7 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!out || !in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     Value x = op.getInput();
     auto bound = [&](Value tensor, size_t i) -> Value {
@@ -525,14 +525,15 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
                                 PatternRewriter &rewriter) const override {
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     int64_t axis = static_cast<int64_t>(op.getAxis());
     SmallVector<Value> parts;
     int64_t offset = 0;
     for (auto [result, size] : llvm::zip(op.getResults(), op.getSizes())) {
       auto out = dyn_cast<RankedTensorType>(result.getType());
       if (!out || out.isDynamicDim(axis))
-        return failure();
+        return rewriter.notifyMatchFailure(
+            op, "a result with a dynamic size along the split axis");
       // An empty piece may start anywhere; 0 keeps the offset in bounds.
       parts.push_back(extractSlice(rewriter, op.getLoc(), op.getInput(), out,
                                    {axis}, {size == 0 ? 0 : offset}, {1}));
@@ -638,7 +639,7 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
     auto data = dyn_cast<RankedTensorType>(op.getData().getType());
     auto idx = dyn_cast<RankedTensorType>(op.getIndices().getType());
     if (!out || !data || !idx)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t axis = static_cast<int64_t>(op.getAxis());
@@ -688,7 +689,7 @@ struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto data = dyn_cast<RankedTensorType>(op.getData().getType());
     if (!out || !data)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     int64_t axis = static_cast<int64_t>(op.getAxis());
     int64_t r = out.getRank();
@@ -741,7 +742,7 @@ struct PadLowering : OpRewritePattern<PadOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!out || !in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     int64_t rank = out.getRank();
     ArrayRef<int64_t> pads = op.getPads();
@@ -868,7 +869,7 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!out || !in)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     int64_t rank = out.getRank();
     int64_t shapeLen =
@@ -978,7 +979,8 @@ struct TriluLowering : OpRewritePattern<TriluOp> {
                                 PatternRewriter &rewriter) const override {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!out || out.getElementType().isUnsignedInteger())
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "unranked, or unsigned (made signless by another pattern first)");
     Location loc = op.getLoc();
     int64_t rank = out.getRank();
     MLIRContext *ctx = op.getContext();
@@ -1020,7 +1022,8 @@ struct ConstantOfShapeLowering : OpRewritePattern<ConstantOfShapeOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     auto value = dyn_cast<DenseElementsAttr>(op.getValue());
     if (!out || !value)
-      return failure();
+      return rewriter.notifyMatchFailure(op,
+                                         "unranked, or not a dense constant");
     Location loc = op.getLoc();
     Value scalar = arith::ConstantOp::create(
         rewriter, loc, cast<TypedAttr>(*value.getValues<Attribute>().begin()));
@@ -1055,7 +1058,8 @@ struct ShapeLowering : OpRewritePattern<ShapeOp> {
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!in || !out || out.isDynamicDim(0))
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "unranked, or a result of dynamic length");
     int64_t start = static_cast<int64_t>(op.getStart());
     if (start < 0)
       start += in.getRank();
@@ -1075,7 +1079,7 @@ struct SizeLowering : OpRewritePattern<SizeOp> {
   LogicalResult matchAndRewrite(SizeOp op,
                                 PatternRewriter &rewriter) const override {
     if (!isa<RankedTensorType>(op.getInput().getType()))
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(
         op, cast<RankedTensorType>(op.getType()),
         ValueRange{numElements(rewriter, op.getLoc(), op.getInput())});
@@ -1090,7 +1094,8 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
                                 PatternRewriter &rewriter) const override {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!out || out.getElementType().isUnsignedInteger())
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "unranked, or unsigned (made signless by another pattern first)");
     Location loc = op.getLoc();
     Type elem = out.getElementType();
     auto scalar = [&](Value v) {

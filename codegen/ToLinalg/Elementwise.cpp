@@ -333,7 +333,8 @@ struct ElementwiseToGeneric : RewritePattern {
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rewriter) const override {
     if (!op->hasTrait<OpTrait::BathyElementwise>() || op->getNumResults() != 1)
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "not an elementwise op with one result");
     auto result = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!result)
       return rewriter.notifyMatchFailure(op, "unranked result");

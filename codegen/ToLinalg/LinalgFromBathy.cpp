@@ -97,6 +97,9 @@ struct LinalgFromBathyPass
         failedAny = true;
       });
       numLowered += before - after;
+      LLVM_DEBUG(llvm::dbgs()
+                 << "@" << func.getSymName() << ": " << before - after << " of "
+                 << before << " ops lowered\n");
     }
     if (failedAny)
       signalPassFailure();

@@ -180,7 +180,8 @@ struct PoolLowering : OpRewritePattern<OpTy> {
 } // namespace
 
 void populatePoolingToLinalg(RewritePatternSet &patterns) {
-  patterns.add<PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>>(patterns.getContext());
+  patterns.add<PoolLowering<MaxPoolOp, true>, PoolLowering<AvgPoolOp, false>>(
+      patterns.getContext());
 }
 
 } // namespace bathy::codegen

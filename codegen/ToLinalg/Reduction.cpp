@@ -180,7 +180,8 @@ struct ReductionLowering : OpRewritePattern<OpTy> {
     auto inType = dyn_cast<RankedTensorType>(op.getInput().getType());
     auto outType = dyn_cast<RankedTensorType>(op.getType());
     if (!inType || !outType || inType.getElementType().isUnsignedInteger())
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "unranked, or unsigned (made signless by another pattern first)");
     SmallVector<int64_t> axes(op.getAxes());
     if (axes.empty())
       for (int64_t d = 0; d < inType.getRank(); ++d)
@@ -201,7 +202,8 @@ struct ArgReductionLowering : OpRewritePattern<OpTy> {
     auto in = dyn_cast<RankedTensorType>(op.getInput().getType());
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!in || !out || in.getElementType().isUnsignedInteger())
-      return failure();
+      return rewriter.notifyMatchFailure(
+          op, "unranked, or unsigned (made signless by another pattern first)");
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t axis = static_cast<int64_t>(op.getAxis());
@@ -282,7 +284,7 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
     auto inType = dyn_cast<RankedTensorType>(op.getInput().getType());
     auto outType = dyn_cast<RankedTensorType>(op.getType());
     if (!inType || !outType)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     SmallVector<int64_t> axes;
     for (int64_t d = 2; d < inType.getRank(); ++d)
       axes.push_back(d);
@@ -302,7 +304,7 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     if (!isa<RankedTensorType>(op.getInput().getType()))
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     int64_t axis = static_cast<int64_t>(op.getAxis());
     Value x = op.getInput();
@@ -425,7 +427,7 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
     auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!type || !isa<RankedTensorType>(op.getScale().getType()) ||
         (op.getBias() && !isa<RankedTensorType>(op.getBias().getType())))
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     Value x = op.getInput();
     SmallVector<int64_t> axes;
@@ -455,7 +457,7 @@ struct RmsNormLowering : OpRewritePattern<RmsNormOp> {
                                 PatternRewriter &rewriter) const override {
     auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!type || !isa<RankedTensorType>(op.getScale().getType()))
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     Value x = op.getInput();
     SmallVector<int64_t> axes;
@@ -478,7 +480,7 @@ struct BatchNormLowering : OpRewritePattern<BatchNormOp> {
                                 PatternRewriter &rewriter) const override {
     auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
     if (!type)
-      return failure();
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t rank = type.getRank();
