@@ -85,8 +85,10 @@ static std::unique_ptr<Pass> createRuntimeVerification() {
 
 void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
                          const PipelineOptions &options) {
+  if (phase == Phase::Graph)
+    return buildGraphPipeline(pm);
   buildKernelPipeline(pm, options);
-  if (phase == Phase::Kernels || phase == Phase::Graph)
+  if (phase == Phase::Kernels)
     return;
   buildCpuCodegenPipeline(pm, phase, options, /*lowerHost=*/true);
 }

@@ -334,6 +334,42 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
   }
 };
 
+/// hardmax: the first maximum's index along the axis (bathy.argmax, lowered
+/// by its own pattern), then 1 where the index matches, 0 elsewhere.
+struct HardmaxLowering : OpRewritePattern<HardmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(HardmaxOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!type)
+      return rewriter.notifyMatchFailure(op, "unranked operand or result");
+    Location loc = op.getLoc();
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    SmallVector<int64_t> reduced;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (d != axis)
+        reduced.push_back(type.getDimSize(d));
+    Value first = ArgMaxOp::create(
+        rewriter, loc, RankedTensorType::get(reduced, rewriter.getI64Type()),
+        op.getInput(), op.getAxisAttr(), rewriter.getBoolAttr(false),
+        rewriter.getBoolAttr(false));
+    Type elem = type.getElementType();
+    Value y = mapWithStats(
+        rewriter, loc, op.getInput(), {first}, {axis},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value at = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+          Value hit =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, at, a[1]);
+          return arith::SelectOp::create(b, l, hit,
+                                         scalarConstant(b, l, elem, 1),
+                                         scalarConstant(b, l, elem, 0));
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 /// Broadcasts a norm parameter (trailing-aligned with `x`) into a map.
 AffineMap paramMap(MLIRContext *ctx, RankedTensorType x, Value param) {
   return broadcastMap(ctx, x.getRank(), cast<RankedTensorType>(param.getType()),
@@ -540,7 +576,8 @@ void populateReductionToLinalg(RewritePatternSet &patterns) {
                ArgReductionLowering<ArgMinOp, false>,
                GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
                SoftmaxLowering<SoftmaxOp, false>,
-               SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering,
+               SoftmaxLowering<LogSoftmaxOp, true>, HardmaxLowering,
+               LayerNormLowering,
                RmsNormLowering, BatchNormLowering>(patterns.getContext());
 }
 

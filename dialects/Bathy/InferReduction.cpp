@@ -62,6 +62,14 @@ LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *,
                         static_cast<int64_t>(adaptor.getAxis()), inferred);
 }
 
+LogicalResult HardmaxOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  return inferAlongAxis(loc, getOperationName(), adaptor.getInput().getType(),
+                        static_cast<int64_t>(adaptor.getAxis()), inferred);
+}
+
 /// Checks that a norm parameter broadcasts against the normalized dims
 /// (input dims from `axis` on).
 static LogicalResult checkNormParam(std::optional<Location> loc, StringRef name,

@@ -46,12 +46,22 @@ static cl::opt<bool> keepWeights(
     cl::cat(category));
 static cl::opt<bool> printLocations(
     "print-locations", cl::init(true),
-    cl::desc("Print op locations, the ONNX node each op came from (default "
-             "on; --print-locations=false for terse IR)"),
+    cl::desc("Print op locations, the ONNX node each op came from"),
     cl::cat(category));
 static cl::opt<int64_t> maxInline(
     "max-inline-elements", cl::init(64),
     cl::desc("Initializers up to this many elements become inline constants"),
+    cl::cat(category));
+
+static cl::opt<bathy::Phase> compileTo(
+    "compile-to",
+    cl::desc("Run bathy's CPU pipeline up to a phase and print the IR there "
+             "(default: the imported IR)"),
+    cl::values(clEnumValN(bathy::Phase::Graph, "graph", "shapes inferred"),
+               clEnumValN(bathy::Phase::Kernels, "kernels", "kernels outlined"),
+               clEnumValN(bathy::Phase::Linalg, "linalg", "linalg on tensors"),
+               clEnumValN(bathy::Phase::Bufferized, "bufferized", "on buffers"),
+               clEnumValN(bathy::Phase::LLVM, "llvm", "the LLVM dialect")),
     cl::cat(category));
 
 int main(int argc, char **argv) {
@@ -63,7 +73,8 @@ int main(int argc, char **argv) {
       "bathy-import: converts an ONNX model (binary, or ONNX text format) "
       "into the bathy MLIR dialect.\n\n"
       "  bathy-import model.onnx -o model.mlir\n"
-      "  bathy-import --check model.onnx\n");
+      "  bathy-import --check model.onnx\n"
+      "  bathy-import model.onnx --compile-to=linalg\n");
 
   if (listOps) {
     bathy::printSupportedOps(llvm::outs());
@@ -81,9 +92,8 @@ int main(int argc, char **argv) {
   if (check) {
     if (mlir::failed(bathy::checkOnnxFile(inputPath, &context, llvm::outs())))
       return 1;
-    // Every op imports; whether each also compiles for the CPU is known
-    // only once shapes are inferred and kernels formed: lower them to
-    // linalg (the part that can refuse an op) and report what does not.
+    // Every op imports; lower the kernels to linalg (the part that can
+    // refuse an op) and report what does not compile.
     context.printOpOnDiagnostic(false);
     mlir::OwningOpRef<mlir::ModuleOp> module =
         bathy::importOnnxFile(inputPath, &context);
@@ -109,6 +119,12 @@ int main(int argc, char **argv) {
       bathy::importOnnxFile(inputPath, &context, options);
   if (!module)
     return 1;
+  if (compileTo.getNumOccurrences()) {
+    mlir::PassManager pm(&context);
+    bathy::buildCpuJitPipeline(pm, compileTo);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
 
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> output =

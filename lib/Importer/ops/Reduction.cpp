@@ -6,7 +6,7 @@ using namespace mlir;
 namespace bathy::onnx_import {
 namespace {
 
-/// Softmax/LogSoftmax. Before opset 13 the op flattens dims [axis, rank) into
+/// Softmax/LogSoftmax/Hardmax. Before opset 13 the op flattens dims [axis, rank) into
 /// one (default axis 1); from 13 on it works along one axis (default -1).
 template <typename OpTy> LogicalResult softmaxLike(NodeContext &ctx) {
   bool coerced = ctx.opset() < 13;
@@ -285,6 +285,8 @@ void populateReductionHandlers(OpRegistry &r) {
   r.add("Softmax", 13, softmaxLike<SoftmaxOp>);
   r.add("LogSoftmax", 1, softmaxLike<LogSoftmaxOp>);
   r.add("LogSoftmax", 13, softmaxLike<LogSoftmaxOp>);
+  r.add("Hardmax", 1, softmaxLike<HardmaxOp>);
+  r.add("Hardmax", 13, softmaxLike<HardmaxOp>);
   r.add("LayerNormalization", 17, layerNorm);
   r.add("RMSNormalization", 23, rmsNorm);
   r.add("BatchNormalization", 7, batchNorm);

@@ -500,6 +500,8 @@ class Bathy_SoftmaxLikeOp<string mnemonic, string what>
 
 def Bathy_SoftmaxOp : Bathy_SoftmaxLikeOp<"softmax", "softmax">;
 def Bathy_LogSoftmaxOp : Bathy_SoftmaxLikeOp<"log_softmax", "log of the softmax">;
+def Bathy_HardmaxOp : Bathy_SoftmaxLikeOp<"hardmax",
+    "one-hot of the first maximum (1 there, 0 elsewhere)">;
 
 def Bathy_LayerNormOp : Bathy_Op<"layer_norm", [Bathy_ReductionTrait, Bathy_ShapeOfFirstOperandTrait, Bathy_InferTypes]> {
   let summary = "Layer normalization over the dims from `axis` on.";
