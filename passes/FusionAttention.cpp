@@ -1,4 +1,4 @@
-//===- FuseAttention.cpp - Recognise attention and make it one op ---------===//
+//===- FusionAttention.cpp - Recognise attention and make it one op -------===//
 //
 // Exported transformer models spell attention out:
 //

@@ -1,4 +1,4 @@
-//===- FormFusionGroups.cpp - Decide which ops share a kernel -------------===//
+//===- FusionFormGroups.cpp - Decide which ops share a kernel -------------===//
 //
 // A greedy, in-order grouping: each compute op either joins the group of one
 // of its producers (when a pattern allows it and no heuristic objects) or

@@ -1,4 +1,4 @@
-//===- SpecializeShapes.cpp - Static input shapes for one run -------------===//
+//===- GraphSpecializeShapes.cpp - Static input shapes for one run --------===//
 //
 // JIT users compile for the shapes of the request at hand (bathy-run
 // --static-shapes); this pass is the step that pins the inputs down, by

@@ -1,4 +1,4 @@
-//===- SymbolicDims.cpp - Symbolic sizes for dynamic dims -----------------===//
+//===- GraphSymbolicDims.cpp - Symbolic sizes for dynamic dims ------------===//
 //
 // Every dim of every tensor in the graph gets a size expression c * s1^e1 *
 // s2^e2 ... over symbols: one symbol per ONNX dim_param name of the inputs

@@ -1,4 +1,4 @@
-//===- DedupKernels.cpp - Launches of identical kernels share one ---------===//
+//===- KernelDedup.cpp - Launches of identical kernels share one ----------===//
 //
 // Two kernels are identical when their function types and printed bodies
 // (generic form, no locations, names local to the kernel) agree. The first

@@ -1,4 +1,4 @@
-//===- OutlineKernels.cpp - One kernel function per compute op ------------===//
+//===- KernelOutline.cpp - One kernel function per compute op -------------===//
 //
 // The kernel boundary: compute ops move into private kernel functions that
 // the host launches. Fusion later changes which ops share a kernel; code

@@ -16,7 +16,7 @@ cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBATHY_BUILD_FUZZERS=ON -DBATHY_BUILD_TESTS=OFF > /dev/null
 ninja -C "$DIR" bathy-import-fuzzer
 corpus=$(mktemp -d)
-cp models/*.onnxtext test/Import/*.onnxtext test/Import/errors/*.onnxtext "$corpus"/
+cp models/*.onnxtext test/Importer/*.onnxtext test/Importer/errors/*.onnxtext "$corpus"/
 .venv/bin/python test/fuzz/make_seeds.py "$corpus"
 mkdir -p test/fuzz/crashes
 ASAN_OPTIONS=detect_leaks=0 "$DIR/bin/bathy-import-fuzzer" "$corpus" \

@@ -1,4 +1,4 @@
-//===- ApproximateMath.cpp - Vectorizable exp/log/tanh/erf ----------------===//
+//===- CpuApproximateMath.cpp - Vectorizable exp/log/tanh/erf -------------===//
 #include "bathy/Codegen/CPU/Passes.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"

@@ -1,4 +1,4 @@
-//===- CheckAllocations.cpp - Run-time sizes of allocations are checked ---===//
+//===- CpuCheckAllocations.cpp - Run-time sizes of allocations are checked ===//
 //
 // Before every memref.alloc with dynamic sizes: each size is >= 0 and the
 // byte count (product of the sizes and the element size) fits in int64.

@@ -1,4 +1,4 @@
-//===- StridedCopies.cpp - Non-contiguous memref.copy as loops ------------===//
+//===- CpuExpandStridedCopies.cpp - Non-contiguous memref.copy as loops ---===//
 #include "bathy/Codegen/CPU/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

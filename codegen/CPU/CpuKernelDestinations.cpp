@@ -1,4 +1,4 @@
-//===- KernelDestinations.cpp - Static-size kernel results as out params --===//
+//===- CpuKernelDestinations.cpp - Static-size results as out params ------===//
 #include "bathy/Codegen/CPU/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -1,4 +1,4 @@
-//===- LowerChecks.cpp - bathy.check and cf.assert to bathy_rt_fail -------===//
+//===- CpuLowerChecks.cpp - bathy.check and cf.assert to bathy_rt_fail ----===//
 //
 // A check that fails ends the run: the runtime's bathy_rt_fail records the
 // message and returns control to the executor without coming back (see

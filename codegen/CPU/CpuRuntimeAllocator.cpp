@@ -1,4 +1,4 @@
-//===- RuntimeAllocator.cpp - Kernel buffers from the runtime's allocator -===//
+//===- CpuRuntimeAllocator.cpp - Buffers from the runtime allocator -------===//
 //
 // finalize-memref-to-llvm{use-generic-functions} allocates and frees through
 // _mlir_memref_to_llvm_alloc/_free; this pass points those calls at the

@@ -1,4 +1,4 @@
-//===- SafeIntegerDivision.cpp - Integer division that cannot trap --------===//
+//===- CpuSafeIntegerDivision.cpp - Integer division that cannot trap -----===//
 //
 // For each arith integer division or remainder whose divisor may be 0 (or
 // -1, for signed ops, where INT_MIN / -1 overflows):
