@@ -18,6 +18,7 @@
 // time whether that operand broadcasts (a size-1 dim the type cannot show).
 //
 //===----------------------------------------------------------------------===//
+#include "bathy/Dialect/Bathy/ShapeRules.h"
 #include "bathy/Dialect/Bathy/ShapeUtils.h"
 #include "bathy/Passes/Passes.h"
 
@@ -430,29 +431,17 @@ void Analysis::visit(Operation *op) {
     auto [ins, r] = *broadcastInputs(op);
     setDims(result, broadcast(ins, r, nullptr));
   } else if (auto t = dyn_cast<TransposeOp>(op)) {
-    SmallVector<Expr> in = operandDims(0), out;
-    for (int64_t p : t.getPerm())
-      out.push_back(in[p]);
-    setDims(result, std::move(out));
+    // The shape rules shared with type inference (ShapeRules.h).
+    SmallVector<Expr> in = operandDims(0);
+    if (in.size() == t.getPerm().size())
+      setDims(result, shape::transpose<Expr>(in, t.getPerm()));
   } else if (auto u = dyn_cast<UnsqueezeOp>(op)) {
-    SmallVector<Expr> in = operandDims(0), out;
-    auto axes = u.getAxes();
-    size_t next = 0;
-    for (int64_t d = 0; d < rank; ++d) {
-      if (llvm::is_contained(axes, d) || llvm::is_contained(axes, d - rank))
-        out.push_back(Expr::constant(1));
-      else if (next < in.size())
-        out.push_back(in[next++]);
-    }
+    SmallVector<Expr> out =
+        shape::unsqueeze<Expr>(operandDims(0), u.getAxes(), Expr::constant(1));
     if (static_cast<int64_t>(out.size()) == rank)
       setDims(result, std::move(out));
   } else if (auto s = dyn_cast<SqueezeOp>(op)) {
-    SmallVector<Expr> in = operandDims(0), out;
-    int64_t inRank = in.size();
-    for (int64_t d = 0; d < inRank; ++d)
-      if (!llvm::is_contained(s.getAxes(), d) &&
-          !llvm::is_contained(s.getAxes(), d - inRank))
-        out.push_back(in[d]);
+    SmallVector<Expr> out = shape::squeeze<Expr>(operandDims(0), s.getAxes());
     if (static_cast<int64_t>(out.size()) == rank)
       setDims(result, std::move(out));
   } else if (auto r = dyn_cast<ReshapeOp>(op)) {
@@ -544,16 +533,9 @@ void Analysis::visit(Operation *op) {
         op->getInherentAttr("keepdims").value_or(Attribute()));
     if (!axes)
       return;
-    SmallVector<Expr> in = operandDims(0), out;
-    bool all = axes.empty();
-    for (int64_t d = 0; d < static_cast<int64_t>(in.size()); ++d) {
-      bool reduced = all || llvm::is_contained(axes.asArrayRef(), d);
-      if (!reduced)
-        out.push_back(in[d]);
-      else if (!keep || keep.getValue())
-        out.push_back(Expr::constant(1));
-    }
-    setDims(result, std::move(out));
+    setDims(result,
+            shape::reduce<Expr>(operandDims(0), axes.asArrayRef(),
+                                !keep || keep.getValue(), Expr::constant(1)));
   } else if (auto c = dyn_cast<ConcatOp>(op)) {
     // Sizes off the concatenated axis are equal in a valid model; they are
     // taken from the first operand only when all operands agree.

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Dialect/Bathy/ShapeRules.h"
 
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallSet.h"
@@ -42,8 +43,7 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   }
   SmallVector<int64_t> shape(perm.size(), kDyn);
   if (std::optional<ArrayRef<int64_t>> in = getShapeIfRanked(input))
-    for (size_t i = 0; i < perm.size(); ++i)
-      shape[i] = (*in)[perm[i]];
+    shape = bathy::shape::transpose<int64_t>(*in, perm);
   inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
   return success();
 }
@@ -235,15 +235,10 @@ LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *,
     inferred.push_back(input);
     return success();
   }
-  SmallVector<int64_t> shape;
-  for (auto [i, d] : llvm::enumerate(*in)) {
-    if (!llvm::is_contained(axes, static_cast<int64_t>(i))) {
-      shape.push_back(d);
-      continue;
-    }
-    if (!ShapedType::isDynamic(d) && d != 1)
-      return inferError(loc, name, "cannot squeeze dim ", i, " of size ", d);
-  }
+  for (int64_t axis : axes)
+    if (int64_t d = (*in)[axis]; !ShapedType::isDynamic(d) && d != 1)
+      return inferError(loc, name, "cannot squeeze dim ", axis, " of size ", d);
+  SmallVector<int64_t> shape = bathy::shape::squeeze<int64_t>(*in, axes);
   inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
   return success();
 }
@@ -265,10 +260,7 @@ LogicalResult UnsqueezeOp::inferReturnTypes(MLIRContext *,
     inferred.push_back(input);
     return success();
   }
-  SmallVector<int64_t> shape;
-  size_t next = 0;
-  for (int64_t i = 0; i < *resultRank; ++i)
-    shape.push_back(llvm::is_contained(axes, i) ? 1 : (*in)[next++]);
+  SmallVector<int64_t> shape = bathy::shape::unsqueeze<int64_t>(*in, axes, 1);
   inferred.push_back(RankedTensorType::get(shape, elementOf(input)));
   return success();
 }

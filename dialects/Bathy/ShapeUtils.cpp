@@ -1,6 +1,7 @@
 //===- ShapeUtils.cpp - Shape arithmetic shared by the bathy dialect ------===//
 #include "bathy/Dialect/Bathy/ShapeUtils.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Dialect/Bathy/ShapeRules.h"
 
 #include "mlir/IR/Matchers.h"
 
@@ -196,14 +197,8 @@ LogicalResult inferReduction(std::optional<Location> loc, StringRef opName,
     inferred.push_back(makeTensorType(std::nullopt, element));
     return success();
   }
-  SmallVector<int64_t> shape;
-  for (int64_t i = 0; i < *rank; ++i) {
-    bool reduced = axes.empty() || llvm::is_contained(axes, i);
-    if (!reduced)
-      shape.push_back(input.getDimSize(i));
-    else if (keepdims)
-      shape.push_back(1);
-  }
+  SmallVector<int64_t> shape =
+      bathy::shape::reduce<int64_t>(input.getShape(), axes, keepdims, 1);
   inferred.push_back(makeTensorType(ArrayRef<int64_t>(shape), element));
   return success();
 }
@@ -372,10 +367,9 @@ LogicalResult checkSameElementType(std::optional<Location> loc,
   return success();
 }
 
-FailureOr<int64_t> windowedSize(std::optional<Location> loc,
-                                       StringRef name, int64_t dim, int64_t in,
-                                       int64_t kernel, const Window &w,
-                                       bool ceilMode) {
+FailureOr<int64_t> windowedSize(std::optional<Location> loc, StringRef name,
+                                int64_t dim, int64_t in, int64_t kernel,
+                                const Window &w, bool ceilMode) {
   if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel))
     return kDyn;
   int64_t spatial = w.strides.size();

@@ -1,0 +1,78 @@
+//===- ShapeRules.h - Op shape rules written once, over any dim domain ----===//
+//
+// The shape rule of an op, as a function of its operands' dims, written once
+// and instantiated for each domain bathy reasons about sizes in: static
+// sizes (`int64_t`, kDyn where unknown) in type inference (Infer*.cpp,
+// ShapeUtils.cpp), and symbolic sizes (products of dim_params, `Expr`) in
+// bathy-graph-symbolic-dims. The checks that reject an op stay in its
+// inference; these functions assume a verified op (axes normalized and in
+// range, perm a permutation), as onnx-mlir's ShapeHelper splits verification
+// from computation.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_DIALECT_BATHY_SHAPERULES_H
+#define BATHY_DIALECT_BATHY_SHAPERULES_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+
+namespace bathy::shape {
+
+/// A reduction over `axes` (every dim when empty): reduced dims go, or stay
+/// as `one` with `keepdims`.
+template <typename Dim>
+llvm::SmallVector<Dim> reduce(llvm::ArrayRef<Dim> in,
+                              llvm::ArrayRef<int64_t> axes, bool keepdims,
+                              const Dim &one) {
+  llvm::SmallVector<Dim> out;
+  for (int64_t d = 0; d < static_cast<int64_t>(in.size()); ++d) {
+    bool reduced = axes.empty() || llvm::is_contained(axes, d);
+    if (!reduced)
+      out.push_back(in[d]);
+    else if (keepdims)
+      out.push_back(one);
+  }
+  return out;
+}
+
+/// Result dim i is input dim perm[i].
+template <typename Dim>
+llvm::SmallVector<Dim> transpose(llvm::ArrayRef<Dim> in,
+                                 llvm::ArrayRef<int64_t> perm) {
+  llvm::SmallVector<Dim> out;
+  for (int64_t p : perm)
+    out.push_back(in[p]);
+  return out;
+}
+
+/// The input dims not in `axes`.
+template <typename Dim>
+llvm::SmallVector<Dim> squeeze(llvm::ArrayRef<Dim> in,
+                               llvm::ArrayRef<int64_t> axes) {
+  llvm::SmallVector<Dim> out;
+  for (int64_t d = 0; d < static_cast<int64_t>(in.size()); ++d)
+    if (!llvm::is_contained(axes, d))
+      out.push_back(in[d]);
+  return out;
+}
+
+/// `one` at each of `axes` (positions in the result), the input dims in
+/// order elsewhere.
+template <typename Dim>
+llvm::SmallVector<Dim> unsqueeze(llvm::ArrayRef<Dim> in,
+                                 llvm::ArrayRef<int64_t> axes, const Dim &one) {
+  llvm::SmallVector<Dim> out;
+  size_t next = 0;
+  int64_t rank = in.size() + axes.size();
+  for (int64_t d = 0; d < rank; ++d)
+    out.push_back(
+        llvm::is_contained(axes, d) || next >= in.size() ? one : in[next++]);
+  return out;
+}
+
+} // namespace bathy::shape
+
+#endif // BATHY_DIALECT_BATHY_SHAPERULES_H
