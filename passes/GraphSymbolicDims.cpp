@@ -503,16 +503,13 @@ void Analysis::visit(Operation *op) {
       out.push_back(r.back());
     setDims(result, std::move(out));
   } else if (auto g = dyn_cast<GatherOp>(op)) {
-    SmallVector<Expr> data = operandDims(0), idx = operandDims(1), out;
+    SmallVector<Expr> data = operandDims(0), idx = operandDims(1);
     int64_t axis = g.getAxis();
     if (axis < 0)
       axis += data.size();
     if (axis < 0 || axis >= static_cast<int64_t>(data.size()))
       return;
-    out.append(data.begin(), data.begin() + axis);
-    out.append(idx.begin(), idx.end());
-    out.append(data.begin() + axis + 1, data.end());
-    setDims(result, std::move(out));
+    setDims(result, shape::gather<Expr>(data, idx, axis));
   } else if (isa<GatherElementsOp>(op)) {
     setDims(result, operandDims(1));
   } else if (auto range = dyn_cast<RangeOp>(op)) {

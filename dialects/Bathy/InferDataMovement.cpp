@@ -490,9 +490,7 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
     inferred.push_back(makeTensorType(std::nullopt, elementOf(data)));
     return success();
   }
-  SmallVector<int64_t> shape(d->take_front(axis));
-  shape.append(idx->begin(), idx->end());
-  shape.append(d->begin() + axis + 1, d->end());
+  SmallVector<int64_t> shape = bathy::shape::gather<int64_t>(*d, *idx, axis);
   inferred.push_back(RankedTensorType::get(shape, elementOf(data)));
   return success();
 }

@@ -73,6 +73,17 @@ llvm::SmallVector<Dim> unsqueeze(llvm::ArrayRef<Dim> in,
   return out;
 }
 
+/// Gather along `axis`: the data dims before it, the indices' dims, the
+/// data dims after it.
+template <typename Dim>
+llvm::SmallVector<Dim> gather(llvm::ArrayRef<Dim> data,
+                              llvm::ArrayRef<Dim> indices, int64_t axis) {
+  llvm::SmallVector<Dim> out(data.take_front(axis));
+  out.append(indices.begin(), indices.end());
+  out.append(data.begin() + axis + 1, data.end());
+  return out;
+}
+
 } // namespace bathy::shape
 
 #endif // BATHY_DIALECT_BATHY_SHAPERULES_H
