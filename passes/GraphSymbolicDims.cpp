@@ -496,11 +496,7 @@ void Analysis::visit(Operation *op) {
   } else if (auto m = dyn_cast<MatmulOp>(op)) {
     auto [ins, batch] = *broadcastInputs(op);
     SmallVector<Expr> out = broadcast(ins, batch, nullptr);
-    ArrayRef<Expr> l = dimsOf(m.getLhs()), r = dimsOf(m.getRhs());
-    if (l.size() > 1)
-      out.push_back(l[l.size() - 2]);
-    if (r.size() > 1)
-      out.push_back(r.back());
+    shape::appendMatmulDims<Expr>(out, dimsOf(m.getLhs()), dimsOf(m.getRhs()));
     setDims(result, std::move(out));
   } else if (auto g = dyn_cast<GatherOp>(op)) {
     SmallVector<Expr> data = operandDims(0), idx = operandDims(1);

@@ -1,10 +1,11 @@
 //===- InferContraction.cpp - Type inference: matmul and conv -------------===//
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Dialect/Bathy/ShapeRules.h"
 
 using namespace mlir;
 using namespace bathy;
-using infer::inferError;
 using infer::getWindow;
+using infer::inferError;
 using infer::Window;
 
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
@@ -44,14 +45,10 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                       shapeToString(ArrayRef<int64_t>(rhs).drop_back(2)),
                       " are not broadcast-compatible");
   SmallVector<int64_t> shape = *batch;
-  if (!lhsVector)
-    shape.push_back(lhs[lhs.size() - 2]);
-  if (!rhsVector)
-    shape.push_back(rhs.back());
+  bathy::shape::appendMatmulDims<int64_t>(shape, *l, *r);
   inferred.push_back(RankedTensorType::get(shape, element));
   return success();
 }
-
 
 LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                                        std::optional<Location> loc,
@@ -104,8 +101,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   }
   SmallVector<int64_t> shape = {(*in)[0], m};
   for (int64_t i = 0; i < spatial; ++i) {
-    FailureOr<int64_t> size =
-        infer::windowedSize(loc, name, i, (*in)[i + 2], (*wt)[i + 2], *w, false);
+    FailureOr<int64_t> size = infer::windowedSize(loc, name, i, (*in)[i + 2],
+                                                  (*wt)[i + 2], *w, false);
     if (failed(size))
       return failure();
     shape.push_back(*size);

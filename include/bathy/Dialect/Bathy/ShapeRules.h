@@ -84,6 +84,18 @@ llvm::SmallVector<Dim> gather(llvm::ArrayRef<Dim> data,
   return out;
 }
 
+/// Appends a matmul's matrix dims to its (already broadcast) batch dims:
+/// the lhs rows unless the lhs is a vector, the rhs columns unless the rhs
+/// is one (numpy.matmul's 1-D promotion, undone in the result).
+template <typename Dim>
+void appendMatmulDims(llvm::SmallVectorImpl<Dim> &out, llvm::ArrayRef<Dim> lhs,
+                      llvm::ArrayRef<Dim> rhs) {
+  if (lhs.size() > 1)
+    out.push_back(lhs[lhs.size() - 2]);
+  if (rhs.size() > 1)
+    out.push_back(rhs.back());
+}
+
 } // namespace bathy::shape
 
 #endif // BATHY_DIALECT_BATHY_SHAPERULES_H
