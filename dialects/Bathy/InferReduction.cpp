@@ -3,9 +3,8 @@
 
 using namespace mlir;
 using namespace bathy;
+using infer::inferAlongAxis;
 using infer::inferError;
-
-
 
 template <typename Adaptor>
 static LogicalResult inferArgReduction(MLIRContext *context,
@@ -30,44 +29,6 @@ LogicalResult ArgMinOp::inferReturnTypes(MLIRContext *context,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   return inferArgReduction(context, loc, getOperationName(), adaptor, inferred);
-}
-
-/// Softmax-like ops keep the input type and check the axis.
-static LogicalResult inferAlongAxis(std::optional<Location> loc, StringRef name,
-                                    Type inputType, int64_t axis,
-                                    SmallVectorImpl<Type> &inferred) {
-  auto input = cast<TensorType>(inputType);
-  std::optional<int64_t> rank;
-  if (input.hasRank())
-    rank = input.getRank();
-  if (failed(infer::checkAxis(loc, name, "axis", axis, rank)))
-    return failure();
-  inferred.push_back(input);
-  return success();
-}
-
-LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *,
-                                          std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &inferred) {
-  return inferAlongAxis(loc, getOperationName(), adaptor.getInput().getType(),
-                        static_cast<int64_t>(adaptor.getAxis()), inferred);
-}
-
-LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *,
-                                             std::optional<Location> loc,
-                                             Adaptor adaptor,
-                                             SmallVectorImpl<Type> &inferred) {
-  return inferAlongAxis(loc, getOperationName(), adaptor.getInput().getType(),
-                        static_cast<int64_t>(adaptor.getAxis()), inferred);
-}
-
-LogicalResult HardmaxOp::inferReturnTypes(MLIRContext *,
-                                          std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &inferred) {
-  return inferAlongAxis(loc, getOperationName(), adaptor.getInput().getType(),
-                        static_cast<int64_t>(adaptor.getAxis()), inferred);
 }
 
 /// Checks that a norm parameter broadcasts against the normalized dims

@@ -389,5 +389,18 @@ FailureOr<int64_t> windowedSize(std::optional<Location> loc, StringRef name,
   return out;
 }
 
+LogicalResult inferAlongAxis(std::optional<Location> loc, StringRef name,
+                             Type inputType, int64_t axis,
+                             SmallVectorImpl<Type> &inferred) {
+  auto input = cast<TensorType>(inputType);
+  std::optional<int64_t> rank;
+  if (input.hasRank())
+    rank = input.getRank();
+  if (failed(checkAxis(loc, name, "axis", axis, rank)))
+    return failure();
+  inferred.push_back(input);
+  return success();
+}
+
 } // namespace infer
 } // namespace bathy

@@ -496,6 +496,15 @@ class Bathy_SoftmaxLikeOp<string mnemonic, string what>
   let arguments = (ins Bathy_FloatTensor:$input, I64Attr:$axis);
   let results = (outs Bathy_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> location,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::bathy::infer::inferAlongAxis(
+          location, getOperationName(), adaptor.getInput().getType(),
+          static_cast<int64_t>(adaptor.getAxis()), inferred);
+    }
+  }];
 }
 
 def Bathy_SoftmaxOp : Bathy_SoftmaxLikeOp<"softmax", "softmax">;

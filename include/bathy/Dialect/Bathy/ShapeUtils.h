@@ -77,6 +77,13 @@ std::optional<int64_t> rankOf(mlir::Type type);
 /// The element type of tensor type `type`.
 mlir::Type elementOf(mlir::Type type);
 
+/// Ops along one axis that keep their input's type (softmax, log_softmax,
+/// hardmax): checks the axis.
+mlir::LogicalResult inferAlongAxis(std::optional<mlir::Location> loc,
+                                   llvm::StringRef opName, mlir::Type inputType,
+                                   int64_t axis,
+                                   llvm::SmallVectorImpl<mlir::Type> &inferred);
+
 /// Checks 0 <= axis < rank (when the rank is known).
 mlir::LogicalResult checkAxis(std::optional<mlir::Location> loc,
                               llvm::StringRef opName, llvm::StringRef what,
