@@ -101,7 +101,14 @@ struct Analysis {
   func::FuncOp func;
   unsigned nextSymbol = 0;
   llvm::StringMap<unsigned> named;
-  DenseMap<Value, SmallVector<Expr>> dims;
+  /// Node-based, so the ArrayRefs dimsOf hands out stay valid while later
+  /// calls add entries (a DenseMap would move them when it grows).
+  struct ValueOrder {
+    bool operator()(Value a, Value b) const {
+      return a.getAsOpaquePointer() < b.getAsOpaquePointer();
+    }
+  };
+  std::map<Value, SmallVector<Expr>, ValueOrder> dims;
   DenseMap<Value, Elems> elems;
 
   Expr fresh() { return Expr::symbol(nextSymbol++); }
@@ -139,25 +146,22 @@ struct Analysis {
   /// gets the result dims where every size that is not 1 is one expression.
   SmallVector<Expr> broadcast(ArrayRef<SmallVector<Expr>> operands,
                               int64_t rank, SmallVectorImpl<int64_t> *equal) {
+    SmallVector<ArrayRef<Expr>> dims(operands.begin(), operands.end());
     SmallVector<Expr> out;
     for (int64_t d = 0; d < rank; ++d) {
-      std::optional<Expr> seen;
+      // Two sizes that are not 1 and not one expression broadcast to a
+      // size only the run time knows.
       bool same = true;
-      for (const SmallVector<Expr> &o : operands) {
-        int64_t j = d - (rank - static_cast<int64_t>(o.size()));
-        if (j < 0 || o[j] == Expr::constant(1))
-          continue;
-        if (!seen)
-          seen = o[j];
-        else if (*seen != o[j])
-          same = false;
-      }
-      if (!seen)
-        out.push_back(Expr::constant(1));
-      else if (same)
-        out.push_back(*seen);
-      else
-        out.push_back(fresh());
+      out.push_back(*shape::broadcastDim<Expr>(
+          dims, rank, d, Expr::constant(1),
+          [&](const Expr &a, const Expr &b) -> std::optional<Expr> {
+            if (a == Expr::constant(1) || a == b)
+              return b;
+            if (b == Expr::constant(1))
+              return a;
+            same = false;
+            return fresh();
+          }));
       if (same && equal)
         equal->push_back(d);
     }
@@ -448,16 +452,18 @@ void Analysis::visit(Operation *op) {
     // One dynamic dim: the input's element count over the static ones.
     if (type.getNumDynamicDims() != 1)
       return;
-    std::optional<Expr> total = product(dimsOf(r.getInput()));
-    Expr known = Expr::constant(1);
-    for (int64_t d : type.getShape())
-      if (!ShapedType::isDynamic(d))
-        known = known * Expr::constant(d);
-    std::optional<Expr> q = total ? total->divide(known) : std::nullopt;
     SmallVector<Expr> out;
     for (int64_t d : type.getShape())
-      out.push_back(ShapedType::isDynamic(d) ? (q ? *q : fresh())
-                                             : Expr::constant(d));
+      out.push_back(Expr::constant(ShapedType::isDynamic(d) ? 1 : d));
+    size_t inferred = llvm::find_if(type.getShape(), ShapedType::isDynamic) -
+                      type.getShape().begin();
+    std::optional<Expr> q = shape::reshapeInferredDim<Expr>(
+        dimsOf(r.getInput()), out, inferred, Expr::constant(1),
+        [](const Expr &a, const Expr &b) { return a * b; },
+        [](const Expr &total, const Expr &known) {
+          return total.divide(known);
+        });
+    out[inferred] = q ? *q : fresh();
     setDims(result, std::move(out));
   } else if (auto r = dyn_cast<DynamicReshapeOp>(op)) {
     const Elems *target = elemsOf(r.getShape());
@@ -483,10 +489,12 @@ void Analysis::visit(Operation *op) {
       }
     }
     if (inferred >= 0) {
-      std::optional<Expr> total = product(in);
-      std::optional<Expr> known = product(out);
-      std::optional<Expr> q =
-          total && known ? total->divide(*known) : std::nullopt;
+      std::optional<Expr> q = shape::reshapeInferredDim<Expr>(
+          in, out, inferred, Expr::constant(1),
+          [](const Expr &a, const Expr &b) { return a * b; },
+          [](const Expr &total, const Expr &known) {
+            return total.divide(known);
+          });
       out[inferred] = q ? *q : fresh();
     }
     setDims(result, std::move(out));
@@ -535,25 +543,25 @@ void Analysis::visit(Operation *op) {
     int64_t axis = static_cast<int64_t>(c.getAxis());
     if (axis < 0)
       axis += rank;
-    SmallVector<Expr> out = operandDims(0);
-    if (static_cast<int64_t>(out.size()) != rank)
-      return;
-    Expr sum = Expr::constant(0);
-    bool constantSum = true;
+    SmallVector<ArrayRef<Expr>> inputs;
     for (Value v : c.getInputs()) {
-      ArrayRef<Expr> d = dimsOf(v);
-      for (int64_t k = 0; k < rank; ++k)
-        if (k != axis && d[k] != out[k])
-          out[k] = fresh();
-      if (!d[axis].isConstant())
-        constantSum = false;
-      else
-        sum.coeff += d[axis].coeff;
+      inputs.push_back(dimsOf(v));
+      if (static_cast<int64_t>(inputs.back().size()) != rank)
+        return;
     }
-    out[axis] = constantSum                 ? sum
-                : c.getInputs().size() == 1 ? out[axis]
-                                            : fresh();
-    setDims(result, std::move(out));
+    setDims(result,
+            shape::concat<Expr>(
+                inputs, axis, Expr::constant(0),
+                [&](const Expr &a, const Expr &b) {
+                  return a == b ? a : fresh();
+                },
+                [&](const Expr &a, const Expr &b) {
+                  if (a == Expr::constant(0))
+                    return b;
+                  if (a.isConstant() && b.isConstant())
+                    return Expr::constant(a.coeff + b.coeff);
+                  return fresh();
+                }));
   } else if (auto s = dyn_cast<SliceOp>(op)) {
     // Axes not sliced, or sliced [0, end >= size) with step 1, keep their
     // size.

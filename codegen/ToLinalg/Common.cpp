@@ -1,7 +1,10 @@
 //===- Common.cpp - Shared helpers for lowering bathy to linalg -----------===//
 #include "Common.h"
 
+#include "bathy/Dialect/Bathy/ShapeRules.h"
+
 #include "bathy/Dialect/Bathy/Provenance.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -38,6 +41,93 @@ Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
                                  dynamic);
 }
 
+std::optional<int64_t> SizeRef::getStatic() const {
+  if (!source)
+    return value;
+  if (dim < 0)
+    return getConstantIntValue(source);
+  auto type = cast<RankedTensorType>(source.getType());
+  if (type.isDynamicDim(dim))
+    return std::nullopt;
+  return type.getDimSize(dim);
+}
+
+Value SizeRef::materialize(OpBuilder &b, Location loc) const {
+  if (source && dim < 0)
+    return source;
+  if (std::optional<int64_t> s = getStatic())
+    return arith::ConstantIndexOp::create(b, loc, *s);
+  return tensor::DimOp::create(b, loc, source, dim);
+}
+
+SmallVector<SizeRef> sizesOf(Value v) {
+  SmallVector<SizeRef> out;
+  for (int64_t d = 0; d < cast<RankedTensorType>(v.getType()).getRank(); ++d)
+    out.push_back(SizeRef::dimOf(v, d));
+  return out;
+}
+
+SizeRef pickBroadcastSize(const SizeRef &acc, const SizeRef &size) {
+  return acc.isStatic(1) ? size : acc;
+}
+
+SizeRef joinBroadcastSizes(OpBuilder &b, Location loc, const SizeRef &acc,
+                           const SizeRef &size) {
+  if (size.isStatic(1))
+    return acc;
+  if (acc.isStatic(1))
+    return size;
+  // acc == 1 ? size : (size == 0 ? 0 : acc)
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value a = acc.materialize(b, loc), s = size.materialize(b, loc);
+  Value accIsOne = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, one);
+  Value sizeIsZero =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, zero);
+  Value keep = arith::SelectOp::create(b, loc, sizeIsZero, zero, a);
+  return SizeRef::index(arith::SelectOp::create(b, loc, accIsOne, s, keep));
+}
+
+Value RuntimeArith::constant(int64_t c) const {
+  return arith::ConstantIntOp::create(b, loc, c, 64);
+}
+Value RuntimeArith::add(Value x, Value y) const {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+Value RuntimeArith::sub(Value x, Value y) const {
+  return arith::SubIOp::create(b, loc, x, y);
+}
+Value RuntimeArith::min(Value x, Value y) const {
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+Value RuntimeArith::max(Value x, Value y) const {
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+Value RuntimeArith::lt(Value x, Value y) const {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+}
+Value RuntimeArith::gt(Value x, Value y) const {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, y);
+}
+Value RuntimeArith::select(Value c, Value x, Value y) const {
+  return arith::SelectOp::create(b, loc, c, x, y);
+}
+Value RuntimeArith::ne(Value x, Value y) const {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, y);
+}
+Value RuntimeArith::divu(Value x, Value y) const {
+  return arith::DivUIOp::create(b, loc, x, y);
+}
+Value RuntimeArith::remu(Value x, Value y) const {
+  return arith::RemUIOp::create(b, loc, x, y);
+}
+
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                  ArrayRef<SizeRef> sizes) {
+  return emptyTensor(b, loc, type,
+                     [&](int64_t d) { return sizes[d].materialize(b, loc); });
+}
+
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (auto ft = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, value));
@@ -66,46 +156,44 @@ AffineMap broadcastMap(MLIRContext *ctx, int64_t resultRank,
   return AffineMap::get(resultRank, 0, exprs, ctx);
 }
 
+namespace {
+SmallVector<SmallVector<SizeRef>> sizesOfAll(ValueRange operands) {
+  SmallVector<SmallVector<SizeRef>> out;
+  for (Value v : operands)
+    out.push_back(sizesOf(v));
+  return out;
+}
+SmallVector<ArrayRef<SizeRef>> views(ArrayRef<SmallVector<SizeRef>> sizes) {
+  return SmallVector<ArrayRef<SizeRef>>(sizes.begin(), sizes.end());
+}
+} // namespace
+
 Value broadcastDimSize(OpBuilder &b, Location loc, ValueRange operands,
                        RankedTensorType result, int64_t d) {
-  for (Value v : operands) {
-    auto type = cast<RankedTensorType>(v.getType());
-    int64_t j = d - (result.getRank() - type.getRank());
-    if (j < 0 || type.getDimSize(j) == 1)
-      continue;
-    return dimValue(b, loc, v, j);
-  }
-  return arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<SmallVector<SizeRef>> sizes = sizesOfAll(operands);
+  return shape::broadcastDim<SizeRef>(views(sizes), result.getRank(), d,
+                                      SizeRef::constant(1), pickBroadcastSize)
+      ->materialize(b, loc);
 }
 
 Value combineBroadcastSizes(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value acc = one;
-  for (Value size : sizes) {
-    // acc == 1 ? size : (size == 0 ? 0 : acc)
-    Value accIsOne =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, acc, one);
-    Value sizeIsZero =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, zero);
-    Value keep = arith::SelectOp::create(b, loc, sizeIsZero, zero, acc);
-    acc = arith::SelectOp::create(b, loc, accIsOne, size, keep);
-  }
-  return acc;
+  SizeRef acc = SizeRef::constant(1);
+  for (Value size : sizes)
+    acc = joinBroadcastSizes(b, loc, acc, SizeRef::index(size));
+  return acc.materialize(b, loc);
 }
 
 Value broadcastSizeAtRuntime(OpBuilder &b, Location loc, ValueRange operands,
                              RankedTensorType result, int64_t d) {
   if (!result.isDynamicDim(d))
     return arith::ConstantIndexOp::create(b, loc, result.getDimSize(d));
-  SmallVector<Value> sizes;
-  for (Value v : operands) {
-    auto type = cast<RankedTensorType>(v.getType());
-    int64_t j = d - (result.getRank() - type.getRank());
-    if (j >= 0 && type.getDimSize(j) != 1)
-      sizes.push_back(dimValue(b, loc, v, j));
-  }
-  return combineBroadcastSizes(b, loc, sizes);
+  SmallVector<SmallVector<SizeRef>> sizes = sizesOfAll(operands);
+  return shape::broadcastDim<SizeRef>(
+             views(sizes), result.getRank(), d, SizeRef::constant(1),
+             [&](const SizeRef &acc, const SizeRef &size) {
+               return joinBroadcastSizes(b, loc, acc, size);
+             })
+      ->materialize(b, loc);
 }
 
 ArrayRef<int64_t> knownEqualDims(Operation *op) {

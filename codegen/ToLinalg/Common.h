@@ -26,6 +26,73 @@ mlir::Value sameSize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
 mlir::Value dimValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                      int64_t d);
 
+/// A size as lowering reads it: dim `dim` of the tensor `source`, an index
+/// value, or a constant. It is the domain lowering runs bathy::shape's
+/// rules (ShapeRules.h) in: a rule picks and combines SizeRefs, and only
+/// the sizes a tensor.empty needs become IR.
+class SizeRef {
+public:
+  static SizeRef constant(int64_t c) { return SizeRef({}, -1, c); }
+  static SizeRef dimOf(mlir::Value tensor, int64_t d) {
+    return SizeRef(tensor, d, 0);
+  }
+  static SizeRef index(mlir::Value v) { return SizeRef(v, -1, 0); }
+
+  /// The size when a type or a constant says it.
+  std::optional<int64_t> getStatic() const;
+  bool isStatic(int64_t c) const { return getStatic() == c; }
+  /// The size as an index value (constant when static).
+  mlir::Value materialize(mlir::OpBuilder &b, mlir::Location loc) const;
+
+private:
+  SizeRef(mlir::Value source, int64_t dim, int64_t c)
+      : source(source), dim(dim), value(c) {}
+  mlir::Value source;
+  int64_t dim;
+  int64_t value;
+};
+
+/// Every dim of the ranked tensor `v`.
+llvm::SmallVector<SizeRef> sizesOf(mlir::Value v);
+
+/// shape::broadcast's join once the operands have been broadcast at run
+/// time (broadcastOperands): any size that is not a static 1 is the
+/// result's.
+SizeRef pickBroadcastSize(const SizeRef &acc, const SizeRef &size);
+
+/// shape::broadcast's join on run-time sizes: `acc` if `size` is 1, `size`
+/// if `acc` is 1, 0 if `size` is 0, else `acc` (sizes that do not
+/// broadcast are rejected by the checks broadcastOperands emits). Emits
+/// selects unless the sizes are static.
+SizeRef joinBroadcastSizes(mlir::OpBuilder &b, mlir::Location loc,
+                           const SizeRef &acc, const SizeRef &size);
+
+/// Run-time i64 arithmetic for the rules in ShapeRules.h that compute
+/// (shape::sliceAxis, shape::rangeCount): the same rule type inference runs
+/// on static values
+/// (StaticArith), emitted as arith ops.
+struct RuntimeArith {
+  using Int = mlir::Value;
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  mlir::Value constant(int64_t c) const;
+  mlir::Value add(mlir::Value x, mlir::Value y) const;
+  mlir::Value sub(mlir::Value x, mlir::Value y) const;
+  mlir::Value min(mlir::Value x, mlir::Value y) const;
+  mlir::Value max(mlir::Value x, mlir::Value y) const;
+  mlir::Value lt(mlir::Value x, mlir::Value y) const;
+  mlir::Value gt(mlir::Value x, mlir::Value y) const;
+  mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y) const;
+  mlir::Value ne(mlir::Value x, mlir::Value y) const;
+  mlir::Value divu(mlir::Value x, mlir::Value y) const;
+  mlir::Value remu(mlir::Value x, mlir::Value y) const;
+};
+
+/// tensor.empty of `type`, its dynamic sizes taken from `sizes`.
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type,
+                        llvm::ArrayRef<SizeRef> sizes);
+
 /// tensor.empty of `type`, its dynamic sizes given by `sizeOf(d)`.
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::RankedTensorType type,
@@ -47,8 +114,9 @@ mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx, int64_t resultRank,
                              mlir::RankedTensorType operand,
                              mlir::RankedTensorType result);
 
-/// Dynamic size of result dim `d` of a broadcasting op: from the first
-/// operand whose aligned dim is not statically 1.
+/// Dynamic size of result dim `d` of a broadcasting op, once its operands
+/// have been broadcast at run time: from the first operand whose aligned
+/// dim is not statically 1.
 mlir::Value broadcastDimSize(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::ValueRange operands,
                              mlir::RankedTensorType result, int64_t d);

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "Common.h"
 
+#include "bathy/Dialect/Bathy/ShapeRules.h"
+
 #include <limits>
 
 using namespace mlir;
@@ -38,11 +40,10 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     bool lhsVec = lhs.getRank() == 1, rhsVec = rhs.getRank() == 1;
     int64_t outRank = out.getRank();
     int64_t batchRank = outRank - (lhsVec ? 0 : 1) - (rhsVec ? 0 : 1);
-    // Result dims of M and N (for sizes), and the loop order
-    // [batch..., M, K, N]: the reduction sits outside N so the innermost
-    // loop walks rows of rhs and the result contiguously (vectorizable).
+    // The result dim of M, and the loop order [batch..., M, K, N]: the
+    // reduction sits outside N so the innermost loop walks rows of rhs and
+    // the result contiguously (vectorizable).
     int64_t mDim = lhsVec ? -1 : batchRank;
-    int64_t nDim = rhsVec ? -1 : batchRank + (lhsVec ? 0 : 1);
     int64_t mLoop = batchRank;
     int64_t kLoop = batchRank + (lhsVec ? 0 : 1);
     int64_t nLoop = kLoop + 1;
@@ -106,6 +107,11 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
       ArrayRef<int64_t> equal = knownEqualDims(op);
       // The broadcast size of result batch dim `d`, the same for both
       // operands (lhs first, as NumPy reads them).
+      SmallVector<SizeRef> lhsSizes = sizesOf(op.getLhs());
+      SmallVector<SizeRef> rhsSizes = sizesOf(op.getRhs());
+      SmallVector<ArrayRef<SizeRef>> batchSizes = {
+          ArrayRef(lhsSizes).take_front(lhsBatch),
+          ArrayRef(rhsSizes).take_front(rhsBatch)};
       SmallVector<Value> batchSize(batchRank);
       auto sizeOf = [&](int64_t d) {
         if (batchSize[d])
@@ -113,14 +119,13 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
         if (!out.isDynamicDim(d))
           return batchSize[d] = arith::ConstantIndexOp::create(
                      rewriter, loc, out.getDimSize(d));
-        SmallVector<Value> sizes;
-        for (auto [v, t, n] : {std::tuple{op.getLhs(), lhs, lhsBatch},
-                               std::tuple{op.getRhs(), rhs, rhsBatch}}) {
-          int64_t j = alignedDim(n, d);
-          if (j >= 0 && t.getDimSize(j) != 1)
-            sizes.push_back(dimValue(rewriter, loc, v, j));
-        }
-        return batchSize[d] = combineBroadcastSizes(rewriter, loc, sizes);
+        return batchSize[d] =
+                   shape::broadcastDim<SizeRef>(
+                       batchSizes, batchRank, d, SizeRef::constant(1),
+                       [&](const SizeRef &acc, const SizeRef &size) {
+                         return joinBroadcastSizes(rewriter, loc, acc, size);
+                       })
+                       ->materialize(rewriter, loc);
       };
       auto fix = [&](Value v, RankedTensorType t, int64_t n,
                      RankedTensorType ot, int64_t on, int64_t index) -> Value {
@@ -159,25 +164,19 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     SmallVector<IteratorType> iterators(loops, IteratorType::parallel);
     iterators[kLoop] = IteratorType::reduction;
     Value zero = scalarConstant(rewriter, loc, out.getElementType(), 0);
+    // Result sizes: the batch dims from an operand whose aligned dim is not
+    // 1 (after the run-time broadcast above, either one that is not static
+    // 1), then the matrix dims.
+    SmallVector<SizeRef> lhsSizes = sizesOf(lhsValue);
+    SmallVector<SizeRef> rhsSizes = sizesOf(rhsValue);
+    SmallVector<SizeRef> sizes = *shape::broadcast<SizeRef>(
+        {ArrayRef(lhsSizes).drop_back(lhsVec ? 1 : 2),
+         ArrayRef(rhsSizes).drop_back(rhsVec ? 1 : 2)},
+        batchRank, SizeRef::constant(1), pickBroadcastSize);
+    shape::appendMatmulDims<SizeRef>(sizes, lhsSizes, rhsSizes);
     Value init = filledTensor(
         rewriter, loc, out,
-        [&](int64_t d) -> Value {
-          if (d == mDim)
-            return dimValue(rewriter, loc, lhsValue, lhs.getRank() - 2);
-          if (d == nDim)
-            return dimValue(rewriter, loc, rhsValue, rhs.getRank() - 1);
-          // A batch dim: from an operand whose aligned dim is not 1 (after
-          // the run-time broadcast above, either one that is not static 1).
-          for (auto [v, t, mat] : {std::tuple{lhsValue, lhs, lhsVec ? 1 : 2},
-                                   std::tuple{rhsValue, rhs, rhsVec ? 1 : 2}}) {
-            int64_t tBatch = t.getRank() - mat;
-            int64_t j = d - (batchRank - tBatch);
-            if (j >= 0 && j < tBatch && t.getDimSize(j) != 1)
-              return dimValue(rewriter, loc, v, j);
-          }
-          return arith::ConstantIndexOp::create(rewriter, loc, 1);
-        },
-        zero);
+        [&](int64_t d) { return sizes[d].materialize(rewriter, loc); }, zero);
     bool isFloat = isa<FloatType>(out.getElementType());
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{out}, ValueRange{lhsValue, rhsValue},

@@ -1,5 +1,6 @@
 //===- DataMovement.cpp - Data movement and shape-producing ops to tensor -===//
 #include "Common.h"
+#include "bathy/Dialect/Bathy/ShapeRules.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -64,9 +65,9 @@ struct TransposeLowering : OpRewritePattern<TransposeOp> {
       return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     ArrayRef<int64_t> perm = op.getPerm();
-    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) {
-      return dimValue(rewriter, loc, op.getInput(), perm[d]);
-    });
+    Value init = emptyTensor(
+        rewriter, loc, out,
+        shape::transpose<SizeRef>(sizesOf(op.getInput()), perm));
     rewriter.replaceOp(op, linalg::TransposeOp::create(
                                rewriter, loc, op.getInput(), init, perm)
                                .getResults());
@@ -385,17 +386,15 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
       return rewriter.notifyMatchFailure(op, "unranked operand or result");
     SmallVector<int64_t> offsets;
     bool negative = false;
-    for (auto [axis, start, step] :
-         llvm::zip(op.getAxes(), op.getStarts(), op.getSteps())) {
+    StaticArith staticArith;
+    for (auto [axis, start, end, step] : llvm::zip(
+             op.getAxes(), op.getStarts(), op.getEnds(), op.getSteps())) {
       int64_t dim = in.getDimSize(axis);
       if (ShapedType::isDynamic(dim) || out.isDynamicDim(axis))
         return rewriter.notifyMatchFailure(op, "slices of dynamic dims");
-      int64_t s = start < 0 ? start + dim : start;
       negative |= step < 0;
-      // An empty slice may start anywhere; 0 keeps the offset in bounds. A
-      // negative step starts at most at the last element.
       offsets.push_back(
-          out.getDimSize(axis) == 0 ? 0 : std::clamp<int64_t>(s, 0, dim - 1));
+          shape::sliceAxis(staticArith, dim, start, end, step).offset);
     }
     Location loc = op.getLoc();
     if (!negative) {
@@ -438,18 +437,7 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
         v = arith::ExtSIOp::create(rewriter, loc, rewriter.getI64Type(), v);
       return v;
     };
-    Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
-    Value minusOne = arith::ConstantIntOp::create(rewriter, loc, -1, 64);
-    // ONNX's clamping: negative bounds count from the end, then into
-    // [lo, hi] ([0, dim] for positive steps, [-1, dim - 1] for negative).
-    auto clamp = [&](Value v, Value dim, Value lo, Value hi) -> Value {
-      Value neg = arith::CmpIOp::create(rewriter, loc,
-                                        arith::CmpIPredicate::slt, v, zero);
-      v = arith::SelectOp::create(
-          rewriter, loc, neg, arith::AddIOp::create(rewriter, loc, v, dim), v);
-      v = arith::MaxSIOp::create(rewriter, loc, v, lo);
-      return arith::MinSIOp::create(rewriter, loc, v, hi);
-    };
+    RuntimeArith ops{rewriter, loc};
     bool negative =
         llvm::any_of(op.getSteps(), [](int64_t s) { return s < 0; });
     SmallVector<OpFoldResult> off, size, stride;
@@ -469,36 +457,9 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
       size_t i = it - op.getAxes().begin();
       int64_t step = op.getSteps()[i];
       Value dim = indexToI64(rewriter, loc, dimValue(rewriter, loc, x, d));
-      Value start, end, span;
-      uint64_t magnitude = step > 0 ? static_cast<uint64_t>(step)
-                                    : 0 - static_cast<uint64_t>(step);
-      if (step > 0) {
-        start = clamp(bound(op.getStarts(), i), dim, zero, dim);
-        end = clamp(bound(op.getEnds(), i), dim, zero, dim);
-        span = arith::SubIOp::create(rewriter, loc, end, start);
-      } else {
-        Value last = arith::SubIOp::create(
-            rewriter, loc, dim,
-            arith::ConstantIntOp::create(rewriter, loc, 1, 64));
-        start = clamp(bound(op.getStarts(), i), dim, zero, last);
-        end = clamp(bound(op.getEnds(), i), dim, minusOne, last);
-        span = arith::SubIOp::create(rewriter, loc, start, end);
-      }
-      span = arith::MaxSIOp::create(rewriter, loc, span, zero);
-      // ceil(span / |step|) without overflow: span > 0 ? (span-1)/|step|+1.
-      Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
-      Value spanMinus = arith::SubIOp::create(rewriter, loc, span, one);
-      Value q = arith::DivUIOp::create(
-          rewriter, loc, spanMinus,
-          arith::ConstantIntOp::create(rewriter, loc,
-                                       static_cast<int64_t>(magnitude), 64));
-      Value positive = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::sgt, span, zero);
-      Value count = arith::SelectOp::create(
-          rewriter, loc, positive, arith::AddIOp::create(rewriter, loc, q, one),
-          zero);
-      // An empty slice may start anywhere: 0 keeps the offset in bounds.
-      start = arith::SelectOp::create(rewriter, loc, positive, start, zero);
+      auto [start, count] =
+          shape::sliceAxis(ops, dim, bound(op.getStarts(), i),
+                           bound(op.getEnds(), i), step);
       off.push_back(i64ToIndex(rewriter, loc, start));
       size.push_back(i64ToIndex(rewriter, loc, count));
       stride.push_back(rewriter.getIndexAttr(step));
@@ -649,13 +610,10 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
       idxExprs.push_back(getAffineDimExpr(axis + j, ctx));
     SmallVector<AffineMap> maps = {AffineMap::get(r, 0, idxExprs, ctx),
                                    AffineMap::getMultiDimIdentityMap(r, ctx)};
-    Value init = emptyTensor(rewriter, loc, out, [&](int64_t d) -> Value {
-      if (d < axis)
-        return dimValue(rewriter, loc, op.getData(), d);
-      if (d < axis + q)
-        return dimValue(rewriter, loc, op.getIndices(), d - axis);
-      return dimValue(rewriter, loc, op.getData(), d - q + 1);
-    });
+    Value init = emptyTensor(
+        rewriter, loc, out,
+        shape::gather<SizeRef>(sizesOf(op.getData()),
+                               sizesOf(op.getIndices()), axis));
     Value axisSize = dimValue(rewriter, loc, op.getData(), axis);
     checkIndicesInRange(rewriter, loc, op.getIndices(), axisSize, axis);
     auto generic = linalg::GenericOp::create(
@@ -1151,43 +1109,14 @@ struct RangeLowering : OpRewritePattern<RangeOp> {
                 arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
                                       d64, zero64),
                 "delta is 0: the range has no end");
-      Value up = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt,
-                                       d64, zero64);
-      Value from = arith::SelectOp::create(rewriter, loc, up, s64, l64);
-      Value to = arith::SelectOp::create(rewriter, loc, up, l64, s64);
-      Value nonEmpty = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::slt, from, to);
-      Value distance = arith::SubIOp::create(rewriter, loc, to, from);
-      Value step = arith::SelectOp::create(
-          rewriter, loc, up, d64,
-          arith::SubIOp::create(rewriter, loc, zero64, d64));
-      Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
-      // Zero delta was refused above; keep the division defined anyway.
-      Value safeStep = arith::SelectOp::create(
-          rewriter, loc,
-          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, step,
-                                zero64),
-          one, step);
-      Value q = arith::DivUIOp::create(rewriter, loc, distance, safeStep);
-      Value rem = arith::RemUIOp::create(rewriter, loc, distance, safeStep);
-      q = arith::AddIOp::create(
-          rewriter, loc, q,
-          arith::ExtUIOp::create(rewriter, loc, i64,
-                                 arith::CmpIOp::create(rewriter, loc,
-                                                       arith::CmpIPredicate::ne,
-                                                       rem, zero64)));
+      RuntimeArith ops{rewriter, loc};
+      Value q = shape::rangeCount(ops, s64, l64, d64);
       Value fits = arith::CmpIOp::create(rewriter, loc,
                                          arith::CmpIPredicate::sge, q, zero64);
-      emitCheck(rewriter, loc,
-                arith::OrIOp::create(
-                    rewriter, loc,
-                    arith::XOrIOp::create(
-                        rewriter, loc, nonEmpty,
-                        arith::ConstantIntOp::create(rewriter, loc, 1, 1)),
-                    fits),
+      emitCheck(rewriter, loc, fits,
                 "the range from {0} to {1} has too many elements",
                 ValueRange{s64, l64});
-      count = arith::SelectOp::create(rewriter, loc, nonEmpty, q, zero64);
+      count = q;
     }
     Value init = emptyTensor(rewriter, loc, out, [&](int64_t) {
       return i64ToIndex(rewriter, loc, count);

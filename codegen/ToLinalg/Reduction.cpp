@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Common.h"
+#include "bathy/Dialect/Bathy/ShapeRules.h"
 
 #include <limits>
 
@@ -40,9 +41,7 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
              Combine c) {
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
-  SmallVector<int64_t> shape;
   SmallVector<AffineExpr> outExprs;
-  SmallVector<int64_t> kept;
   SmallVector<IteratorType> iterators;
   for (int64_t d = 0; d < rank; ++d) {
     if (llvm::is_contained(axes, d)) {
@@ -50,14 +49,16 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
       continue;
     }
     iterators.push_back(IteratorType::parallel);
-    shape.push_back(type.getDimSize(d));
-    kept.push_back(d);
     outExprs.push_back(b.getAffineDimExpr(d));
   }
-  auto outType = RankedTensorType::get(shape, type.getElementType());
+  auto outType = RankedTensorType::get(
+      shape::reduce<int64_t>(type.getShape(), axes, /*keepdims=*/false, 1),
+      type.getElementType());
+  SmallVector<SizeRef> sizes = shape::reduce<SizeRef>(
+      sizesOf(input), axes, /*keepdims=*/false, SizeRef::constant(1));
   Value init = filledTensor(
       b, loc, outType,
-      [&](int64_t d) { return dimValue(b, loc, input, kept[d]); },
+      [&](int64_t d) { return sizes[d].materialize(b, loc); },
       identityFor(b, loc, type.getElementType(), c));
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
@@ -209,21 +210,20 @@ struct ArgReductionLowering : OpRewritePattern<OpTy> {
     int64_t axis = static_cast<int64_t>(op.getAxis());
     int64_t rank = in.getRank();
     Type elem = in.getElementType();
-    SmallVector<int64_t> shape, kept;
     SmallVector<AffineExpr> outExprs;
     SmallVector<IteratorType> iterators;
     for (int64_t d = 0; d < rank; ++d) {
       iterators.push_back(d == axis ? IteratorType::reduction
                                     : IteratorType::parallel);
-      if (d == axis)
-        continue;
-      shape.push_back(in.getDimSize(d));
-      kept.push_back(d);
-      outExprs.push_back(getAffineDimExpr(d, ctx));
+      if (d != axis)
+        outExprs.push_back(getAffineDimExpr(d, ctx));
     }
-    auto sizeOf = [&](int64_t d) {
-      return dimValue(rewriter, loc, op.getInput(), kept[d]);
-    };
+    SmallVector<int64_t> shape = shape::reduce<int64_t>(
+        in.getShape(), {axis}, /*keepdims=*/false, 1);
+    SmallVector<SizeRef> sizes =
+        shape::reduce<SizeRef>(sizesOf(op.getInput()), {axis},
+                               /*keepdims=*/false, SizeRef::constant(1));
+    auto sizeOf = [&](int64_t d) { return sizes[d].materialize(rewriter, loc); };
     auto valueType = RankedTensorType::get(shape, elem);
     auto indexType = RankedTensorType::get(shape, rewriter.getI64Type());
     Value values = filledTensor(

@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace bathy;
@@ -133,29 +134,42 @@ DynamicReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
   if (allowZero && hasZero && inferIndex >= 0)
     return inferError(loc, name,
                       "shape has both 0 and -1, which allowzero forbids");
-  if (in && llvm::none_of(*in, ShapedType::isDynamic)) {
-    int64_t count = staticProduct(*in);
-    int64_t known = 1;
-    bool allKnown = true;
-    for (auto [i, d] : llvm::enumerate(shape)) {
-      if (static_cast<int64_t>(i) == inferIndex)
-        continue;
-      if (ShapedType::isDynamic(d))
-        allKnown = false;
-      else
-        known *= d;
-    }
-    if (allKnown && inferIndex >= 0) {
-      if (known == 0 || count % known != 0)
-        return inferError(loc, name, "cannot reshape ", count,
-                          " elements into shape with -1 and other dims "
-                          "multiplying to ",
-                          known);
-      shape[inferIndex] = count / known;
-    } else if (allKnown && known != count) {
+  // Products of static sizes; kDyn for an unknown one, or one beyond int64.
+  auto mul = [](int64_t a, int64_t b) {
+    int64_t r;
+    if (ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ||
+        llvm::MulOverflow(a, b, r))
+      return kDyn;
+    return r;
+  };
+  if (in && inferIndex >= 0) {
+    int64_t count = kDyn, known = kDyn;
+    std::optional<int64_t> size = bathy::shape::reshapeInferredDim<int64_t>(
+        *in, shape, inferIndex, 1, mul, [&](int64_t total, int64_t k) {
+          count = total;
+          known = k;
+          if (ShapedType::isDynamic(total) || ShapedType::isDynamic(k))
+            return std::optional<int64_t>(kDyn);
+          if (k == 0 || total % k != 0)
+            return std::optional<int64_t>();
+          return std::optional<int64_t>(total / k);
+        });
+    if (!size)
+      return inferError(loc, name, "cannot reshape ", count,
+                        " elements into shape with -1 and other dims "
+                        "multiplying to ",
+                        known);
+    shape[inferIndex] = *size;
+  } else if (in) {
+    int64_t count = 1, known = 1;
+    for (int64_t d : *in)
+      count = mul(count, d);
+    for (int64_t d : shape)
+      known = mul(known, d);
+    if (!ShapedType::isDynamic(count) && !ShapedType::isDynamic(known) &&
+        known != count)
       return inferError(loc, name, "changes the element count from ", count,
                         " to ", known);
-    }
   }
   inferred.push_back(RankedTensorType::get(shape, element));
   return success();
@@ -279,7 +293,9 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return inferError(loc, name, "needs at least one input");
   Type element = elementOf(inputs.front().getType());
   int64_t axis = static_cast<int64_t>(adaptor.getAxis());
-  std::optional<SmallVector<int64_t>> shape;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  // The sizes off the axis the inputs so far agree on (for the check).
+  SmallVector<int64_t> known;
   bool anyUnranked = false;
   for (auto [i, v] : llvm::enumerate(inputs)) {
     if (elementOf(v.getType()) != element)
@@ -293,34 +309,37 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     if (failed(infer::checkAxis(loc, name, "axis", axis,
                                 static_cast<int64_t>(s->size()))))
       return failure();
-    if (!shape) {
-      shape = SmallVector<int64_t>(*s);
-      continue;
-    }
-    if (s->size() != shape->size())
+    if (!shapes.empty() && s->size() != shapes.front().size())
       return inferError(loc, name, "input ", i, " has rank ", s->size(),
-                        " but the inputs before it have rank ", shape->size());
-    for (size_t d = 0; d < s->size(); ++d) {
-      int64_t a = (*shape)[d], b = (*s)[d];
-      if (static_cast<int64_t>(d) == axis) {
-        (*shape)[d] =
-            ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? kDyn : a + b;
+                        " but the inputs before it have rank ",
+                        shapes.front().size());
+    if (shapes.empty())
+      known.assign(s->begin(), s->end());
+    for (auto [d, b] : llvm::enumerate(*s)) {
+      int64_t &a = known[d];
+      if (static_cast<int64_t>(d) == axis || ShapedType::isDynamic(b))
         continue;
-      }
-      if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
+      if (!ShapedType::isDynamic(a) && a != b)
         return inferError(loc, name, "input ", i, " has size ", b, " in dim ",
                           d, " but the inputs before it have ", a);
-      if (ShapedType::isDynamic(a))
-        (*shape)[d] = b;
+      a = b;
     }
+    shapes.push_back(*s);
   }
-  if (!shape) {
+  if (shapes.empty()) {
     inferred.push_back(makeTensorType(std::nullopt, element));
     return success();
   }
+  SmallVector<int64_t> shape = bathy::shape::concat<int64_t>(
+      shapes, axis, 0,
+      [](int64_t a, int64_t b) { return ShapedType::isDynamic(a) ? b : a; },
+      [](int64_t a, int64_t b) {
+        return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? kDyn
+                                                                    : a + b;
+      });
   if (anyUnranked)
-    (*shape)[axis] = kDyn;
-  inferred.push_back(RankedTensorType::get(*shape, element));
+    shape[axis] = kDyn;
+  inferred.push_back(RankedTensorType::get(shape, element));
   return success();
 }
 
@@ -364,33 +383,6 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
 // slice and gather
 //===----------------------------------------------------------------------===//
 
-/// Number of elements ONNX Slice takes from a dim of size `dim`. Bounds and
-/// steps may be anything an int64 holds (INT64_MIN/MAX mean "to the end"):
-/// the count is computed without overflow.
-static int64_t sliceCount(int64_t dim, int64_t start, int64_t end,
-                          int64_t step) {
-  if (start < 0)
-    start += dim;
-  if (end < 0)
-    end += dim;
-  int64_t span;
-  uint64_t stride;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    span = end - start;
-    stride = static_cast<uint64_t>(step);
-  } else {
-    start = std::clamp<int64_t>(start, 0, dim - 1);
-    end = std::clamp<int64_t>(end, -1, dim - 1);
-    span = start - end;
-    stride = 0 - static_cast<uint64_t>(step);
-  }
-  if (span <= 0)
-    return 0;
-  return static_cast<int64_t>((static_cast<uint64_t>(span) - 1) / stride + 1);
-}
-
 /// Shared by slice and dynamic_slice: checks axes and steps, and infers the
 /// sliced dims where the bounds are known.
 static LogicalResult inferSlice(std::optional<Location> loc, StringRef name,
@@ -417,10 +409,13 @@ static LogicalResult inferSlice(std::optional<Location> loc, StringRef name,
     return success();
   }
   SmallVector<int64_t> shape(*in);
+  StaticArith ops;
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t dim = shape[axes[i]];
     shape[axes[i]] = starts && ends && !ShapedType::isDynamic(dim)
-                         ? sliceCount(dim, (*starts)[i], (*ends)[i], steps[i])
+                         ? bathy::shape::sliceAxis(ops, dim, (*starts)[i],
+                                            (*ends)[i], steps[i])
+                               .count
                          : kDyn;
   }
   inferred.push_back(RankedTensorType::get(shape, elementOf(input)));

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "bathy/Dialect/Bathy/ShapeRules.h"
+#include "bathy/Dialect/Bathy/ShapeUtils.h"
 
 #include <cmath>
 
@@ -138,22 +140,40 @@ LogicalResult RangeOp::inferReturnTypes(MLIRContext *,
   if (matchPattern(operands[0], m_Constant(&attrs[0])) &&
       matchPattern(operands[1], m_Constant(&attrs[1])) &&
       matchPattern(operands[2], m_Constant(&attrs[2]))) {
-    auto scalar = [](Attribute a) -> std::optional<double> {
-      auto dense = dyn_cast<DenseElementsAttr>(a);
-      if (!dense)
-        return std::nullopt;
-      if (isa<FloatType>(dense.getElementType()))
-        return (*dense.getValues<APFloat>().begin()).convertToDouble();
-      return static_cast<double>(
-          (*dense.getValues<APInt>().begin()).getSExtValue());
-    };
-    std::optional<double> start = scalar(attrs[0]), limit = scalar(attrs[1]),
-                          delta = scalar(attrs[2]);
-    if (start && limit && delta) {
-      if (*delta == 0)
-        return inferError(loc, getOperationName(), "delta is zero");
-      count = std::max<int64_t>(
-          0, static_cast<int64_t>(std::ceil((*limit - *start) / *delta)));
+    // The count the lowering computes at run time, computed the same way:
+    // integers exactly (shape::rangeCount), floats in the element type's
+    // own arithmetic (so a static size never differs from the run's).
+    auto dense = [&](int i) { return dyn_cast<DenseElementsAttr>(attrs[i]); };
+    if (dense(0) && dense(1) && dense(2)) {
+      if (isa<FloatType>(element)) {
+        APFloat start = *dense(0).getValues<APFloat>().begin();
+        APFloat limit = *dense(1).getValues<APFloat>().begin();
+        APFloat delta = *dense(2).getValues<APFloat>().begin();
+        if (delta.isZero() || delta.isNaN())
+          return inferError(loc, getOperationName(), "delta is zero (or NaN)");
+        APFloat q = limit;
+        q.subtract(start, APFloat::rmNearestTiesToEven);
+        q.divide(delta, APFloat::rmNearestTiesToEven);
+        q.roundToIntegral(APFloat::rmTowardPositive);
+        double steps = q.convertToDouble();
+        if (!(steps < 0x1p62))
+          return inferError(loc, getOperationName(),
+                            "the range has too many elements (or a NaN "
+                            "bound)");
+        count = steps > 0 ? static_cast<int64_t>(steps) : 0;
+      } else if (isa<IntegerType>(element)) {
+        auto value = [&](int i) {
+          return (*dense(i).getValues<APInt>().begin()).getSExtValue();
+        };
+        if (value(2) == 0)
+          return inferError(loc, getOperationName(), "delta is zero");
+        StaticArith ops;
+        count = shape::rangeCount(ops, value(0), value(1), value(2));
+        if (count < 0)
+          return inferError(loc, getOperationName(), "the range from ",
+                            value(0), " to ", value(1),
+                            " has too many elements");
+      }
     }
   }
   inferred.push_back(RankedTensorType::get({count}, element));

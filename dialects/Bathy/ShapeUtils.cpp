@@ -63,25 +63,26 @@ Type meetTensorTypes(Type a, Type b) {
   return RankedTensorType::get(shape, ta.getElementType(), encoding);
 }
 
+std::optional<int64_t> joinStaticSizes(int64_t a, int64_t b) {
+  if (a == 1)
+    return b;
+  if (b == 1)
+    return a;
+  if (ShapedType::isDynamic(a))
+    return b;
+  if (ShapedType::isDynamic(b) || a == b)
+    return a;
+  return std::nullopt;
+}
+
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
                                                 ArrayRef<int64_t> b) {
-  size_t rank = std::max(a.size(), b.size());
-  SmallVector<int64_t> out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da == 1)
-      out[i] = db;
-    else if (db == 1)
-      out[i] = da;
-    else if (ShapedType::isDynamic(da))
-      out[i] = db;
-    else if (ShapedType::isDynamic(db) || da == db)
-      out[i] = da;
-    else
-      return failure();
-  }
-  return out;
+  int64_t rank = std::max(a.size(), b.size());
+  std::optional<SmallVector<int64_t>> out = shape::broadcast<int64_t>(
+      {a, b}, rank, int64_t{1}, joinStaticSizes);
+  if (!out)
+    return failure();
+  return std::move(*out);
 }
 
 TensorType makeTensorType(std::optional<ArrayRef<int64_t>> shape,

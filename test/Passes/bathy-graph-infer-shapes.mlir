@@ -90,3 +90,39 @@ func.func @foreign_user(%x: tensor<2xf32>) -> tensor<?xf32> {
   %1 = tensor.cast %0 : tensor<?xf32> to tensor<?xf32>
   return %1 : tensor<?xf32>
 }
+
+// -----
+
+// Range's count is exact for integers wherever they sit in int64: in double
+// arithmetic 2^60 + 10 - 2^60 is 0, and the result was an empty tensor
+// while the run would have made ten elements.
+// CHECK-LABEL: func.func @range_of_large_integers
+// CHECK: bathy.range {{.*}} -> tensor<10xi64>
+// CHECK: bathy.range {{.*}} -> tensor<10xi64>
+// CHECK: bathy.range {{.*}} -> tensor<0xi64>
+func.func @range_of_large_integers() -> (tensor<?xi64>, tensor<?xi64>, tensor<?xi64>) {
+  %s = bathy.constant dense<1152921504606846976> : tensor<i64>
+  %l = bathy.constant dense<1152921504606846986> : tensor<i64>
+  %one = bathy.constant dense<1> : tensor<i64>
+  %a = bathy.range %s, %l, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %max = bathy.constant dense<9223372036854775807> : tensor<i64>
+  %min = bathy.constant dense<-9223372036854775808> : tensor<i64>
+  %huge = bathy.constant dense<2000000000000000000> : tensor<i64>
+  %b = bathy.range %min, %max, %huge : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %c = bathy.range %max, %min, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  return %a, %b, %c : tensor<?xi64>, tensor<?xi64>, tensor<?xi64>
+}
+
+// -----
+
+// A float range counts in its element type, as the run does (and as ONNX's
+// reference does): (0.3f - 0f) / 0.1f is 3 in f32, 3.0000000894 in f64.
+// CHECK-LABEL: func.func @range_counts_in_the_element_type
+// CHECK: bathy.range {{.*}} -> tensor<3xf32>
+func.func @range_counts_in_the_element_type() -> tensor<?xf32> {
+  %s = bathy.constant dense<0.0> : tensor<f32>
+  %l = bathy.constant dense<0.3> : tensor<f32>
+  %d = bathy.constant dense<0.1> : tensor<f32>
+  %r = bathy.range %s, %l, %d : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<?xf32>
+  return %r : tensor<?xf32>
+}

@@ -263,6 +263,35 @@ CASES = [
 ]
 
 
+def constant_range(start, limit, delta, ty="int64"):
+    """Range over constants: its count is computed at compile time, by the
+    same rule as the run-time count (shape::rangeCount)."""
+    return (f"g ({ty}[1] x) => ({ty}[?] y) {{\n"
+            f" a = Constant <value = {ty} {{{start}}}> ()\n"
+            f" b = Constant <value = {ty} {{{limit}}}> ()\n"
+            f" d = Constant <value = {ty} {{{delta}}}> ()\n"
+            " r = Range (a, b, d)\n y = Add (r, x) }")
+
+
+CASES += [
+    # In double arithmetic 2^60 + 10 - 2^60 is 0: the compile-time count
+    # was 0 and the output empty, while the run-time rule gave ten.
+    Case("constant_range_of_large_integers",
+         constant_range(2**60, 2**60 + 10, 1), {"x": np.zeros(1, np.int64)},
+         expect={"y": np.arange(2**60, 2**60 + 10, dtype=np.int64)}),
+    Case("constant_range_across_int64",
+         constant_range(-2**63, 2**63 - 1, 2 * 10**18), {"x": np.zeros(1, np.int64)},
+         expect={"y": np.array([-2**63 + k * 2 * 10**18 for k in range(10)], np.int64)}),
+    # f32 counts in f32 (3), as ONNX's reference does; f64 would say 4.
+    Case("constant_range_counts_in_float32",
+         constant_range("0.0", "0.3", "0.1", "float"), {"x": np.zeros(1, f32)},
+         expect={"y": np.arange(f32(0), f32(0.3), f32(0.1), dtype=f32)}),
+    Case("constant_range_beyond_int64",
+         constant_range(-2**63, 2**63 - 1, 1), {"x": np.zeros(1, np.int64)},
+         error="has too many elements"),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_runtime_input(case, tmp_path):
     check(case, tmp_path)

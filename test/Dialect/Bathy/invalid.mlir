@@ -98,6 +98,18 @@ func.func @range_scalars(%a: tensor<i64>, %b: tensor<1xi64>) {
 
 // -----
 
+func.func @range_beyond_int64() {
+  %min = bathy.constant dense<-9223372036854775808> : tensor<i64>
+  %max = bathy.constant dense<9223372036854775807> : tensor<i64>
+  %one = bathy.constant dense<1> : tensor<i64>
+  // expected-error@+2 {{'bathy.range' op the range from -9223372036854775808 to 9223372036854775807 has too many elements}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = bathy.range %min, %max, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  return
+}
+
+// -----
+
 func.func @range_zero_delta() {
   %a = bathy.constant dense<0> : tensor<i64>
   %b = bathy.constant dense<5> : tensor<i64>

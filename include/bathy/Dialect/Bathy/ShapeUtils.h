@@ -28,6 +28,38 @@ bool areRefinableTypes(mlir::TypeRange inferred, mlir::TypeRange actual);
 /// The most precise type compatible with both, or null if they conflict.
 mlir::Type meetTensorTypes(mlir::Type a, mlir::Type b);
 
+/// The broadcast of two static sizes (shape::broadcast's join for type
+/// inference): 1 yields to the other size, kDyn to a static one; nullopt
+/// for two different static sizes, neither 1.
+std::optional<int64_t> joinStaticSizes(int64_t a, int64_t b);
+
+/// Static integer arithmetic for the rules in ShapeRules.h that compute
+/// (shape::sliceAxis, shape::rangeCount): wrapping, as the run-time
+/// arithmetic is.
+struct StaticArith {
+  using Int = int64_t;
+  static int64_t wrap(uint64_t v) { return static_cast<int64_t>(v); }
+  int64_t constant(int64_t c) const { return c; }
+  int64_t add(int64_t a, int64_t b) const {
+    return wrap(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  }
+  int64_t sub(int64_t a, int64_t b) const {
+    return wrap(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+  }
+  int64_t min(int64_t a, int64_t b) const { return a < b ? a : b; }
+  int64_t max(int64_t a, int64_t b) const { return a < b ? b : a; }
+  bool lt(int64_t a, int64_t b) const { return a < b; }
+  bool gt(int64_t a, int64_t b) const { return a > b; }
+  int64_t select(bool c, int64_t a, int64_t b) const { return c ? a : b; }
+  bool ne(int64_t a, int64_t b) const { return a != b; }
+  int64_t divu(int64_t a, int64_t b) const {
+    return wrap(static_cast<uint64_t>(a) / static_cast<uint64_t>(b));
+  }
+  int64_t remu(int64_t a, int64_t b) const {
+    return wrap(static_cast<uint64_t>(a) % static_cast<uint64_t>(b));
+  }
+};
+
 /// NumPy broadcast of two shapes. A dynamic dim against 1 stays dynamic; a
 /// dynamic dim against a static size N > 1 becomes N. Fails (and names both
 /// shapes) when two static dims differ and neither is 1.
