@@ -112,6 +112,12 @@ Value RuntimeArith::gt(Value x, Value y) const {
 Value RuntimeArith::select(Value c, Value x, Value y) const {
   return arith::SelectOp::create(b, loc, c, x, y);
 }
+Value RuntimeArith::mul(Value x, Value y) const {
+  return arith::MulIOp::create(b, loc, x, y);
+}
+Value RuntimeArith::divs(Value x, Value y) const {
+  return arith::DivSIOp::create(b, loc, x, y);
+}
 Value RuntimeArith::ne(Value x, Value y) const {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, y);
 }

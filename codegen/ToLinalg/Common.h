@@ -83,6 +83,8 @@ struct RuntimeArith {
   mlir::Value lt(mlir::Value x, mlir::Value y) const;
   mlir::Value gt(mlir::Value x, mlir::Value y) const;
   mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y) const;
+  mlir::Value mul(mlir::Value x, mlir::Value y) const;
+  mlir::Value divs(mlir::Value x, mlir::Value y) const;
   mlir::Value ne(mlir::Value x, mlir::Value y) const;
   mlir::Value divu(mlir::Value x, mlir::Value y) const;
   mlir::Value remu(mlir::Value x, mlir::Value y) const;

@@ -91,40 +91,40 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
     if constexpr (std::is_same_v<OpTy, SqueezeOp> ||
                   std::is_same_v<OpTy, UnsqueezeOp>) {
       // Dims come from the input's, around the removed/added unit dims.
-      ArrayRef<int64_t> axes = op.getAxes();
-      int64_t src = 0;
-      for (int64_t d = 0; d < out.getRank(); ++d) {
-        if constexpr (std::is_same_v<OpTy, SqueezeOp>) {
-          while (llvm::is_contained(axes, src))
-            ++src;
-          dims.push_back(
-              indexToI64(rewriter, loc, dimValue(rewriter, loc, x, src++)));
-        } else {
-          if (llvm::is_contained(axes, d)) {
-            dims.push_back(arith::ConstantIntOp::create(rewriter, loc, 1, 64));
-            continue;
-          }
-          dims.push_back(
-              indexToI64(rewriter, loc, dimValue(rewriter, loc, x, src++)));
-        }
-      }
+      SmallVector<SizeRef> sizes;
+      if constexpr (std::is_same_v<OpTy, SqueezeOp>)
+        sizes = shape::squeeze<SizeRef>(sizesOf(x), op.getAxes());
+      else
+        sizes = shape::unsqueeze<SizeRef>(sizesOf(x), op.getAxes(),
+                                          SizeRef::constant(1));
+      for (const SizeRef &size : sizes)
+        dims.push_back(indexToI64(rewriter, loc, size.materialize(rewriter, loc)));
     } else {
-      Value known = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
-      for (int64_t d : out.getShape())
-        if (!ShapedType::isDynamic(d))
-          known = arith::MulIOp::create(
-              rewriter, loc, known,
-              arith::ConstantIntOp::create(rewriter, loc, d, 64));
-      // The one open dim is what is left of the element count; the count
+      // The one open dim is what is left of the element count
+      // (shape::reshapeInferredDim, as inference computes it); the count
       // must divide exactly (and with a 0 among the static dims, be 0).
-      Value count = numElements(rewriter, loc, x);
-      Value zero = arith::ConstantIntOp::create(rewriter, loc, 0, 64);
-      Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
-      Value knownIsZero = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::eq, known, zero);
-      Value divisor =
-          arith::SelectOp::create(rewriter, loc, knownIsZero, one, known);
-      Value missing = arith::DivSIOp::create(rewriter, loc, count, divisor);
+      RuntimeArith ops{rewriter, loc};
+      SmallVector<Value> inSizes, outSizes;
+      for (const SizeRef &size : sizesOf(x))
+        inSizes.push_back(
+            indexToI64(rewriter, loc, size.materialize(rewriter, loc)));
+      for (int64_t d : out.getShape())
+        outSizes.push_back(ops.constant(ShapedType::isDynamic(d) ? 1 : d));
+      size_t open = llvm::find_if(out.getShape(), ShapedType::isDynamic) -
+                    out.getShape().begin();
+      Value count, known;
+      Value missing = *shape::reshapeInferredDim<Value>(
+          inSizes, outSizes, open, ops.constant(1),
+          [&](Value a, Value b) { return ops.mul(a, b); },
+          [&](Value total, Value k) -> std::optional<Value> {
+            count = total;
+            known = k;
+            // A zero product leaves nothing to divide: the check below
+            // then needs the count to be 0.
+            Value zero = ops.constant(0);
+            return ops.divs(total, ops.select(ops.ne(k, zero), k,
+                                              ops.constant(1)));
+          });
       if (!out.hasStaticShape()) {
         Value rebuilt = arith::MulIOp::create(rewriter, loc, missing, known);
         emitCheck(rewriter, loc,
@@ -180,10 +180,9 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
     }
     // Entries are sizes or one -1: the product of the others (overflow
     // checked) must equal the element count, or divide it when there is a
-    // -1, which then takes the quotient.
-    Value count = numElements(rewriter, loc, x);
-    Value product = one;
-    Value overflow = arith::ConstantIntOp::create(rewriter, loc, 0, 1);
+    // -1, which then takes the quotient (shape::reshapeInferredDim, with
+    // the -1 counted as 1 wherever it is: its place is known only now).
+    SmallVector<Value> others;
     Value inferCount = zero;
     for (auto [d, v] : llvm::enumerate(dims)) {
       Value isInfer = arith::CmpIOp::create(
@@ -199,15 +198,33 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
           rewriter, loc, inferCount,
           arith::ExtUIOp::create(rewriter, loc, rewriter.getI64Type(),
                                  isInfer));
-      auto mul = arith::MulUIExtendedOp::create(
-          rewriter, loc, product,
-          arith::SelectOp::create(rewriter, loc, isInfer, one, v));
-      overflow = arith::OrIOp::create(
-          rewriter, loc, overflow,
-          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
-                                mul.getHigh(), zero));
-      product = mul.getLow();
+      others.push_back(arith::SelectOp::create(rewriter, loc, isInfer, one, v));
     }
+    SmallVector<Value> inSizes;
+    for (const SizeRef &size : sizesOf(x))
+      inSizes.push_back(
+          indexToI64(rewriter, loc, size.materialize(rewriter, loc)));
+    Value overflow = arith::ConstantIntOp::create(rewriter, loc, 0, 1);
+    Value count, product;
+    Value inferred = *shape::reshapeInferredDim<Value>(
+        inSizes, others, others.size(), one,
+        [&](Value a, Value b) {
+          auto mul = arith::MulUIExtendedOp::create(rewriter, loc, a, b);
+          overflow = arith::OrIOp::create(
+              rewriter, loc, overflow,
+              arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne,
+                                    mul.getHigh(), zero));
+          return mul.getLow();
+        },
+        [&](Value total, Value known) -> std::optional<Value> {
+          count = total;
+          product = known;
+          Value productIsZero = arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::eq, known, zero);
+          Value divisor =
+              arith::SelectOp::create(rewriter, loc, productIsZero, one, known);
+          return Value(arith::DivSIOp::create(rewriter, loc, total, divisor));
+        });
     emitCheck(rewriter, loc,
               arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ule,
                                     inferCount, one),
@@ -222,9 +239,6 @@ struct DynamicReshapeLowering : OpRewritePattern<DynamicReshapeOp> {
         rewriter, loc, arith::CmpIPredicate::eq, inferCount, one);
     Value productIsZero = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::eq, product, zero);
-    Value divisor =
-        arith::SelectOp::create(rewriter, loc, productIsZero, one, product);
-    Value inferred = arith::DivSIOp::create(rewriter, loc, count, divisor);
     // With a -1: product * inferred == count and product != 0 (a -1 next
     // to a 0 is ambiguous); without: product == count.
     Value exact = arith::CmpIOp::create(
@@ -866,8 +880,19 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
                 "the input's dim " + Twine(i) +
                     " of size {0} does not broadcast to the shape's {1}",
                 ValueRange{size, target});
+      // The size is the broadcast rule's (shape::broadcastDim, input then
+      // target), which agrees with the check above wherever it passes.
+      SizeRef pair[] = {SizeRef::dimOf(op.getInput(), i),
+                        SizeRef::index(target)};
+      SmallVector<ArrayRef<SizeRef>> operands = {ArrayRef(pair[0]),
+                                                 ArrayRef(pair[1])};
       sizes.push_back(
-          arith::SelectOp::create(rewriter, loc, isOne, target, size));
+          shape::broadcastDim<SizeRef>(
+              operands, 1, 0, SizeRef::constant(1),
+              [&](const SizeRef &acc, const SizeRef &next) {
+                return joinBroadcastSizes(rewriter, loc, acc, next);
+              })
+              ->materialize(rewriter, loc));
     }
     // A static result dim was inferred from the shape operand's values; a
     // run-time shape must agree with it.
