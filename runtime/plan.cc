@@ -64,6 +64,13 @@ absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
   return absl::OkStatus();
 }
 
+AlignedBytes AlignedBytes::View(const uint8_t *data, size_t size) {
+  AlignedBytes b;
+  b.data = {const_cast<uint8_t *>(data), [](void *) {}};
+  b.size = size;
+  return b;
+}
+
 AlignedBytes AlignedBytes::Allocate(size_t size) {
   AlignedBytes b;
   // aligned_alloc wants a multiple of the alignment, and a zero-size

@@ -45,6 +45,9 @@ struct AlignedBytes {
   size_t size = 0;
   /// `size` bytes; `data` is null when the allocation failed.
   static AlignedBytes Allocate(size_t size);
+  /// Bytes someone else owns (a mapped artifact's weights), not freed here;
+  /// they must outlive the plan. Read-only: kernels never write constants.
+  static AlignedBytes View(const uint8_t *data, size_t size);
 };
 
 struct Plan {

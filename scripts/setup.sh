@@ -10,6 +10,7 @@ APT_PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libprotobuf-dev protobuf-compiler libonnx-dev
   libabsl-dev libgtest-dev libgmock-dev
+  lld-22 flatbuffers-compiler libflatbuffers-dev libssl-dev
   zlib1g-dev libzstd-dev
   python3 python3-venv python3-pip python3-torch python3-torchvision
 )

@@ -81,7 +81,8 @@ SizeRef joinBroadcastSizes(OpBuilder &b, Location loc, const SizeRef &acc,
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value a = acc.materialize(b, loc), s = size.materialize(b, loc);
-  Value accIsOne = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, one);
+  Value accIsOne =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, one);
   Value sizeIsZero =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, zero);
   Value keep = arith::SelectOp::create(b, loc, sizeIsZero, zero, a);

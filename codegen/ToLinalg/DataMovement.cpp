@@ -65,9 +65,9 @@ struct TransposeLowering : OpRewritePattern<TransposeOp> {
       return rewriter.notifyMatchFailure(op, "unranked operand or result");
     Location loc = op.getLoc();
     ArrayRef<int64_t> perm = op.getPerm();
-    Value init = emptyTensor(
-        rewriter, loc, out,
-        shape::transpose<SizeRef>(sizesOf(op.getInput()), perm));
+    Value init =
+        emptyTensor(rewriter, loc, out,
+                    shape::transpose<SizeRef>(sizesOf(op.getInput()), perm));
     rewriter.replaceOp(op, linalg::TransposeOp::create(
                                rewriter, loc, op.getInput(), init, perm)
                                .getResults());
@@ -98,7 +98,8 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
         sizes = shape::unsqueeze<SizeRef>(sizesOf(x), op.getAxes(),
                                           SizeRef::constant(1));
       for (const SizeRef &size : sizes)
-        dims.push_back(indexToI64(rewriter, loc, size.materialize(rewriter, loc)));
+        dims.push_back(
+            indexToI64(rewriter, loc, size.materialize(rewriter, loc)));
     } else {
       // The one open dim is what is left of the element count
       // (shape::reshapeInferredDim, as inference computes it); the count
@@ -122,8 +123,8 @@ template <typename OpTy> struct StaticReshapeLowering : OpRewritePattern<OpTy> {
             // A zero product leaves nothing to divide: the check below
             // then needs the count to be 0.
             Value zero = ops.constant(0);
-            return ops.divs(total, ops.select(ops.ne(k, zero), k,
-                                              ops.constant(1)));
+            return ops.divs(total,
+                            ops.select(ops.ne(k, zero), k, ops.constant(1)));
           });
       if (!out.hasStaticShape()) {
         Value rebuilt = arith::MulIOp::create(rewriter, loc, missing, known);
@@ -401,8 +402,8 @@ struct SliceLowering : OpRewritePattern<SliceOp> {
     SmallVector<int64_t> offsets;
     bool negative = false;
     StaticArith staticArith;
-    for (auto [axis, start, end, step] : llvm::zip(
-             op.getAxes(), op.getStarts(), op.getEnds(), op.getSteps())) {
+    for (auto [axis, start, end, step] :
+         llvm::zip(op.getAxes(), op.getStarts(), op.getEnds(), op.getSteps())) {
       int64_t dim = in.getDimSize(axis);
       if (ShapedType::isDynamic(dim) || out.isDynamicDim(axis))
         return rewriter.notifyMatchFailure(op, "slices of dynamic dims");
@@ -471,9 +472,8 @@ struct DynamicSliceLowering : OpRewritePattern<DynamicSliceOp> {
       size_t i = it - op.getAxes().begin();
       int64_t step = op.getSteps()[i];
       Value dim = indexToI64(rewriter, loc, dimValue(rewriter, loc, x, d));
-      auto [start, count] =
-          shape::sliceAxis(ops, dim, bound(op.getStarts(), i),
-                           bound(op.getEnds(), i), step);
+      auto [start, count] = shape::sliceAxis(ops, dim, bound(op.getStarts(), i),
+                                             bound(op.getEnds(), i), step);
       off.push_back(i64ToIndex(rewriter, loc, start));
       size.push_back(i64ToIndex(rewriter, loc, count));
       stride.push_back(rewriter.getIndexAttr(step));
@@ -624,10 +624,10 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
       idxExprs.push_back(getAffineDimExpr(axis + j, ctx));
     SmallVector<AffineMap> maps = {AffineMap::get(r, 0, idxExprs, ctx),
                                    AffineMap::getMultiDimIdentityMap(r, ctx)};
-    Value init = emptyTensor(
-        rewriter, loc, out,
-        shape::gather<SizeRef>(sizesOf(op.getData()),
-                               sizesOf(op.getIndices()), axis));
+    Value init =
+        emptyTensor(rewriter, loc, out,
+                    shape::gather<SizeRef>(sizesOf(op.getData()),
+                                           sizesOf(op.getIndices()), axis));
     Value axisSize = dimValue(rewriter, loc, op.getData(), axis);
     checkIndicesInRange(rewriter, loc, op.getIndices(), axisSize, axis);
     auto generic = linalg::GenericOp::create(
@@ -886,13 +886,12 @@ struct ExpandLowering : OpRewritePattern<ExpandOp> {
                         SizeRef::index(target)};
       SmallVector<ArrayRef<SizeRef>> operands = {ArrayRef(pair[0]),
                                                  ArrayRef(pair[1])};
-      sizes.push_back(
-          shape::broadcastDim<SizeRef>(
-              operands, 1, 0, SizeRef::constant(1),
-              [&](const SizeRef &acc, const SizeRef &next) {
-                return joinBroadcastSizes(rewriter, loc, acc, next);
-              })
-              ->materialize(rewriter, loc));
+      sizes.push_back(shape::broadcastDim<SizeRef>(
+                          operands, 1, 0, SizeRef::constant(1),
+                          [&](const SizeRef &acc, const SizeRef &next) {
+                            return joinBroadcastSizes(rewriter, loc, acc, next);
+                          })
+                          ->materialize(rewriter, loc));
     }
     // A static result dim was inferred from the shape operand's values; a
     // run-time shape must agree with it.

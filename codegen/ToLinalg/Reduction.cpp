@@ -57,8 +57,7 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
   SmallVector<SizeRef> sizes = shape::reduce<SizeRef>(
       sizesOf(input), axes, /*keepdims=*/false, SizeRef::constant(1));
   Value init = filledTensor(
-      b, loc, outType,
-      [&](int64_t d) { return sizes[d].materialize(b, loc); },
+      b, loc, outType, [&](int64_t d) { return sizes[d].materialize(b, loc); },
       identityFor(b, loc, type.getElementType(), c));
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
@@ -218,12 +217,14 @@ struct ArgReductionLowering : OpRewritePattern<OpTy> {
       if (d != axis)
         outExprs.push_back(getAffineDimExpr(d, ctx));
     }
-    SmallVector<int64_t> shape = shape::reduce<int64_t>(
-        in.getShape(), {axis}, /*keepdims=*/false, 1);
+    SmallVector<int64_t> shape =
+        shape::reduce<int64_t>(in.getShape(), {axis}, /*keepdims=*/false, 1);
     SmallVector<SizeRef> sizes =
         shape::reduce<SizeRef>(sizesOf(op.getInput()), {axis},
                                /*keepdims=*/false, SizeRef::constant(1));
-    auto sizeOf = [&](int64_t d) { return sizes[d].materialize(rewriter, loc); };
+    auto sizeOf = [&](int64_t d) {
+      return sizes[d].materialize(rewriter, loc);
+    };
     auto valueType = RankedTensorType::get(shape, elem);
     auto indexType = RankedTensorType::get(shape, rewriter.getI64Type());
     Value values = filledTensor(
@@ -577,8 +578,8 @@ void populateReductionToLinalg(RewritePatternSet &patterns) {
                GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
                SoftmaxLowering<SoftmaxOp, false>,
                SoftmaxLowering<LogSoftmaxOp, true>, HardmaxLowering,
-               LayerNormLowering,
-               RmsNormLowering, BatchNormLowering>(patterns.getContext());
+               LayerNormLowering, RmsNormLowering, BatchNormLowering>(
+      patterns.getContext());
 }
 
 } // namespace bathy::codegen

@@ -441,6 +441,12 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
   OpBuilder builder(context_);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc_);
   builder.setInsertionPointToEnd(module->getBody());
+  // Who made the model ("pytorch 2.5"), for an artifact's manifest.
+  std::string producer = model_.model.producer_name();
+  if (!model_.model.producer_version().empty())
+    producer += (producer.empty() ? "" : " ") + model_.model.producer_version();
+  if (!producer.empty())
+    (*module)->setAttr("bathy.producer", builder.getStringAttr(producer));
 
   // Arguments: graph inputs that are not initializers.
   SmallVector<Type> argTypes;

@@ -37,6 +37,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/model.h"
 #include "runtime/file.h"
 #include "runtime/memory.h"
 #include "runtime/npy.h"
@@ -483,12 +484,12 @@ makeInputs(const std::vector<TensorSpec> &specs, InputFlags &flags,
 
 /// Runs `model` `runs` times on `inputs`; the time of each run in ms.
 absl::StatusOr<std::vector<double>>
-timeRuns(bathy::JitModel &model, const std::vector<HostTensor> &inputs,
-         unsigned runs) {
+timeRuns(const bathy::rt::CpuModel &model,
+         const std::vector<HostTensor> &inputs, unsigned runs) {
   std::vector<double> ms;
   for (unsigned i = 0; i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::vector<HostTensor>> r = model.run(inputs);
+    absl::StatusOr<std::vector<HostTensor>> r = model.Run(inputs);
     if (!r.ok())
       return r.status();
     ms.push_back(std::chrono::duration<double, std::milli>(
@@ -501,7 +502,7 @@ timeRuns(bathy::JitModel &model, const std::vector<HostTensor> &inputs,
 /// --bench-stdin: one line per command ("run N" prints the N times,
 /// "quit"), so bench/ can alternate between systems that each keep their
 /// own process (and peak memory).
-int serveBenchStdin(bathy::JitModel &model,
+int serveBenchStdin(const bathy::rt::CpuModel &model,
                     const std::vector<HostTensor> &inputs,
                     double compileSeconds) {
   llvm::outs() << llvm::format("ready %.6f\n", compileSeconds);
@@ -576,28 +577,49 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   Progress progress(!quiet && isatty(STDERR_FILENO));
 
   auto compileStart = std::chrono::steady_clock::now();
-  progress("importing " + modelPath);
-  // bathy IR as text or bytecode (what bathy-import writes), else ONNX.
   llvm::StringRef path(modelPath);
-  if (path.ends_with(".mlir") || path.ends_with(".mlirbc"))
-    if (absl::StatusOr<bathy::rt::File> f =
-            bathy::rt::OpenRegularFile(modelPath);
-        !f.ok())
-      return fail(std::string(f.status().message()));
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      path.ends_with(".mlir") || path.ends_with(".mlirbc")
-          ? mlir::parseSourceFile<mlir::ModuleOp>(path, &context)
-          : bathy::importOnnxFile(modelPath, &context);
-  if (!module)
-    return 1;
-  auto mainFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
-  if (!mainFunc)
-    return fail("the model has no main function");
-  mlir::FailureOr<std::vector<TensorSpec>> maybeSpecs =
-      bathy::inputSpecsOf(mainFunc);
-  if (mlir::failed(maybeSpecs))
-    return 1;
-  const std::vector<TensorSpec> specs = *maybeSpecs;
+  // A .bathy artifact (bathyc's) is loaded, not compiled.
+  std::unique_ptr<bathy::rt::CpuModel> loaded;
+  std::unique_ptr<bathy::JitModel> jit;
+  std::vector<TensorSpec> specs;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (path.ends_with(".bathy")) {
+    const cl::Option *compileOptions[] = {&staticShapes,  &noFusion,
+                                          &serialLoops,   &checkBounds,
+                                          &explainFusion, &optLevel};
+    for (const cl::Option *o : compileOptions)
+      if (o->getNumOccurrences())
+        return fail("--" + o->ArgStr.str() + " is a compile option; " +
+                    modelPath + " was compiled by bathyc (give it to bathyc)");
+    progress("loading " + modelPath);
+    absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> m =
+        bathy::rt::CpuModel::Open(modelPath);
+    if (!m.ok())
+      return fail(std::string(m.status().message()));
+    loaded = std::move(*m);
+    specs = loaded->inputs();
+  } else {
+    progress("importing " + modelPath);
+    // bathy IR as text or bytecode (what bathy-import writes), else ONNX.
+    if (path.ends_with(".mlir") || path.ends_with(".mlirbc"))
+      if (absl::StatusOr<bathy::rt::File> f =
+              bathy::rt::OpenRegularFile(modelPath);
+          !f.ok())
+        return fail(std::string(f.status().message()));
+    module = path.ends_with(".mlir") || path.ends_with(".mlirbc")
+                 ? mlir::parseSourceFile<mlir::ModuleOp>(path, &context)
+                 : bathy::importOnnxFile(modelPath, &context);
+    if (!module)
+      return 1;
+    auto mainFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
+    if (!mainFunc)
+      return fail("the model has no main function");
+    mlir::FailureOr<std::vector<TensorSpec>> maybeSpecs =
+        bathy::inputSpecsOf(mainFunc);
+    if (mlir::failed(maybeSpecs))
+      return 1;
+    specs = *maybeSpecs;
+  }
 
   if (!saveInputs.empty())
     for (const TensorSpec &s : specs)
@@ -639,46 +661,50 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   if (std::optional<std::string> error = inputShapes(specs, flags, shapes))
     return fail(*error);
 
-  if (staticShapes) {
-    progress("specialising for the inputs' shapes");
-    if (int rc = specializeInputs(*module, specs, shapes))
-      return rc;
-  }
-  bathy::PipelineOptions pipelineOptions;
-  pipelineOptions.fusion = !noFusion;
-  pipelineOptions.parallelLoops = !serialLoops;
-  const char *boundsEnv = std::getenv("BATHY_CHECK_BOUNDS");
-  pipelineOptions.boundsChecks =
-      checkBounds || (boundsEnv && std::string(boundsEnv) == "1");
-  if (explainFusion.getNumOccurrences()) {
-    bool json = explainFusion == "json";
-    if (!json && !explainFusion.empty() && explainFusion != "text")
-      return fail("--explain-fusion takes 'text' or 'json', got '" +
-                  explainFusion + "'");
-    mlir::PassManager pm(&context);
-    bathy::buildKernelPipeline(pm, pipelineOptions);
-    if (mlir::failed(pm.run(*module)))
+  if (!loaded) {
+    if (staticShapes) {
+      progress("specialising for the inputs' shapes");
+      if (int rc = specializeInputs(*module, specs, shapes))
+        return rc;
+    }
+    bathy::PipelineOptions pipelineOptions;
+    pipelineOptions.fusion = !noFusion;
+    pipelineOptions.parallelLoops = !serialLoops;
+    const char *boundsEnv = std::getenv("BATHY_CHECK_BOUNDS");
+    pipelineOptions.boundsChecks =
+        checkBounds || (boundsEnv && std::string(boundsEnv) == "1");
+    if (explainFusion.getNumOccurrences()) {
+      bool json = explainFusion == "json";
+      if (!json && !explainFusion.empty() && explainFusion != "text")
+        return fail("--explain-fusion takes 'text' or 'json', got '" +
+                    explainFusion + "'");
+      mlir::PassManager pm(&context);
+      bathy::buildKernelPipeline(pm, pipelineOptions);
+      if (mlir::failed(pm.run(*module)))
+        return 1;
+      bathy::printFusionReport(*module, llvm::outs(), json);
+      return 0;
+    }
+    bathy::JitOptions jitOptions;
+    jitOptions.pipeline = pipelineOptions;
+    jitOptions.releaseWeightBlobs = true; // the module is not used again
+    if (optLevel > 3)
+      return fail("--opt-level expects 0 to 3");
+    jitOptions.optLevel = optLevel;
+    jitOptions.progress = [&](llvm::StringRef what) { progress(what); };
+    mlir::FailureOr<std::unique_ptr<bathy::JitModel>> compiled =
+        bathy::JitModel::compile(*module, jitOptions);
+    if (mlir::failed(compiled))
       return 1;
-    bathy::printFusionReport(*module, llvm::outs(), json);
-    return 0;
+    jit = std::move(*compiled);
   }
-  bathy::JitOptions jitOptions;
-  jitOptions.pipeline = pipelineOptions;
-  jitOptions.releaseWeightBlobs = true; // the module is not used again
-  if (optLevel > 3)
-    return fail("--opt-level expects 0 to 3");
-  jitOptions.optLevel = optLevel;
-  jitOptions.progress = [&](llvm::StringRef what) { progress(what); };
-  mlir::FailureOr<std::unique_ptr<bathy::JitModel>> model =
-      bathy::JitModel::compile(*module, jitOptions);
-  if (mlir::failed(model))
-    return 1;
+  const bathy::rt::CpuModel &model = loaded ? *loaded : jit->model();
   double compileSeconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - compileStart)
                               .count();
   progress("compiled");
   if (printPlan) {
-    llvm::outs() << (*model)->plan().ToString();
+    llvm::outs() << model.plan().ToString();
     return 0;
   }
 
@@ -687,13 +713,13 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
           makeInputs(specs, flags, shapes, inputs))
     return fail(*error);
 
-  absl::StatusOr<std::vector<HostTensor>> outputs = (*model)->run(inputs);
+  absl::StatusOr<std::vector<HostTensor>> outputs = model.Run(inputs);
   if (!outputs.ok())
     return fail(std::string(outputs.status().message()));
 
-  std::vector<std::string> outputNames = fileNamesFor((*model)->outputs());
+  std::vector<std::string> outputNames = fileNamesFor(model.outputs());
   for (size_t i = 0; i < outputs->size(); ++i) {
-    const TensorSpec &spec = (*model)->outputs()[i];
+    const TensorSpec &spec = model.outputs()[i];
     const HostTensor &t = (*outputs)[i];
     llvm::outs() << "output '" << spec.name
                  << "': " << std::string(bathy::rt::DTypeName(t.dtype())) << " "
@@ -710,10 +736,9 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   }
 
   if (benchStdin)
-    return serveBenchStdin(**model, inputs, compileSeconds);
+    return serveBenchStdin(model, inputs, compileSeconds);
   if (benchmark > 0) {
-    absl::StatusOr<std::vector<double>> r =
-        timeRuns(**model, inputs, benchmark);
+    absl::StatusOr<std::vector<double>> r = timeRuns(model, inputs, benchmark);
     if (!r.ok())
       return fail(std::string(r.status().message()));
     std::vector<double> ms = std::move(*r);

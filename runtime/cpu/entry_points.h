@@ -37,6 +37,19 @@ inline constexpr char kDwConv2dF32[] = "bathy_rt_dwconv2d_f32";
 inline constexpr char kAttentionF32[] = "bathy_rt_attention_f32";
 inline constexpr char kAttentionMaskedF32[] = "bathy_rt_attention_masked_f32";
 
+// Generated code calls the functions above through an import table: the
+// shared object of a compiled model defines kImportCount (an int64) and
+// kImportTable, that many {const char *name; void *address} pairs, one per
+// function it uses. The loader (code.h) fills each address with the
+// runtime's function of that name, so the code has no undefined symbols of
+// ours and runs against the runtime that loaded it.
+inline constexpr char kImportTable[] = "bathy_import_table";
+inline constexpr char kImportCount[] = "bathy_import_count";
+
+// Each kernel's entry point in that shared object: kEntryPrefix + kernel
+// name, taking its arguments packed (rt::KernelEntry).
+inline constexpr char kEntryPrefix[] = "_mlir__mlir_ciface_";
+
 } // namespace bathy::rt::entry
 
 #endif // BATHY_RUNTIME_CPU_ENTRY_POINTS_H

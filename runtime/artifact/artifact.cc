@@ -1,0 +1,592 @@
+//===- artifact.cc - The .bathy file: written once, verified when loaded --===//
+#include "runtime/artifact/artifact.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "openssl/evp.h"
+#include "runtime/artifact/artifact_generated.h"
+#include "runtime/file.h"
+
+namespace bathy::rt {
+
+namespace fb = bathy::artifact::fb;
+
+namespace {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the header is written in the host's byte order");
+
+// The header: magic, version, sizes, the manifest's SHA-256, then the
+// section table (docs/artifact.md, "Header").
+constexpr char kMagic[8] = {'B', 'A', 'T', 'H', 'Y', 'A', 'R', 'T'};
+constexpr size_t kFixedHeaderBytes = 64;
+constexpr size_t kSectionEntryBytes = 24;
+constexpr uint32_t kMaxSections = 64;
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kConstantAlignment = 64;
+/// Section flag: a reader that does not know the kind may skip it.
+constexpr uint32_t kSectionOptional = 1;
+
+template <typename T> T Load(const uint8_t *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+template <typename T> void Store(std::string &out, size_t at, T v) {
+  std::memcpy(out.data() + at, &v, sizeof(T));
+}
+
+uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+std::string Digest(const uint8_t *data, size_t size) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data, size, md, &len, EVP_sha256(), nullptr) != 1)
+    return std::string();
+  return std::string(reinterpret_cast<char *>(md), len);
+}
+
+absl::Status Refuse(const std::string &name, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(name, ": ", what));
+}
+
+//===----------------------------------------------------------------------===//
+// Writing
+//===----------------------------------------------------------------------===//
+
+fb::DType ToFb(DType d) { return static_cast<fb::DType>(d); }
+
+flatbuffers::Offset<fb::TensorSpec> WriteSpec(flatbuffers::FlatBufferBuilder &b,
+                                              const TensorSpec &s) {
+  return fb::CreateTensorSpec(b, b.CreateString(s.name), ToFb(s.dtype),
+                              b.CreateVector(s.shape),
+                              b.CreateVectorOfStrings(s.dim_params));
+}
+
+std::vector<flatbuffers::Offset<fb::TensorSpec>>
+WriteSpecs(flatbuffers::FlatBufferBuilder &b,
+           const std::vector<TensorSpec> &specs) {
+  std::vector<flatbuffers::Offset<fb::TensorSpec>> out;
+  for (const TensorSpec &s : specs)
+    out.push_back(WriteSpec(b, s));
+  return out;
+}
+
+std::string Finish(flatbuffers::FlatBufferBuilder &b) {
+  return std::string(reinterpret_cast<const char *>(b.GetBufferPointer()),
+                     b.GetSize());
+}
+
+std::string WriteManifest(const Manifest &m) {
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<flatbuffers::Offset<fb::Option>> options;
+  for (const auto &[k, v] : m.options)
+    options.push_back(
+        fb::CreateOption(b, b.CreateString(k), b.CreateString(v)));
+  std::vector<flatbuffers::Offset<fb::KernelInfo>> kernels;
+  for (const Manifest::Kernel &k : m.kernels)
+    kernels.push_back(fb::CreateKernelInfo(b, b.CreateString(k.name),
+                                           b.CreateVectorOfStrings(k.nodes)));
+  std::vector<flatbuffers::Offset<fb::SectionDigest>> digests;
+  for (const auto &[kind, hex] : m.section_sha256) {
+    std::string raw = absl::HexStringToBytes(hex);
+    digests.push_back(fb::CreateSectionDigest(
+        b, kind,
+        b.CreateVector(reinterpret_cast<const uint8_t *>(raw.data()),
+                       raw.size())));
+  }
+  std::string modelSha = absl::HexStringToBytes(m.model_sha256);
+  auto inputs = WriteSpecs(b, m.inputs);
+  auto outputs = WriteSpecs(b, m.outputs);
+  auto root = fb::CreateManifest(
+      b, m.format_major, m.format_minor, b.CreateString(m.compiler_version),
+      b.CreateString(m.target), b.CreateString(m.cpu),
+      b.CreateVectorOfStrings(m.cpu_features), b.CreateVector(inputs),
+      b.CreateVector(outputs),
+      b.CreateVector(reinterpret_cast<const uint8_t *>(modelSha.data()),
+                     modelSha.size()),
+      b.CreateString(m.model_producer), b.CreateString(m.model_file),
+      b.CreateVector(options), b.CreateVector(kernels),
+      b.CreateVector(digests));
+  b.Finish(root);
+  return Finish(b);
+}
+
+/// The plans, and the weights section their constants point into.
+std::pair<std::string, std::string>
+WritePlans(const std::vector<const Plan *> &plans) {
+  flatbuffers::FlatBufferBuilder b;
+  std::string weights;
+  std::vector<flatbuffers::Offset<fb::Plan>> out;
+  for (const Plan *p : plans) {
+    std::vector<flatbuffers::Offset<fb::Value>> values;
+    for (const Plan::Value &v : p->values)
+      values.push_back(fb::CreateValue(b, static_cast<fb::ValueKind>(v.kind),
+                                       ToFb(v.dtype), v.index,
+                                       b.CreateVector(v.shape)));
+    std::vector<flatbuffers::Offset<fb::Constant>> constants;
+    for (const Plan::Constant &c : p->constants) {
+      uint64_t offset = AlignUp(weights.size(), kConstantAlignment);
+      weights.resize(offset);
+      weights.append(reinterpret_cast<const char *>(c.bytes.data.get()),
+                     c.bytes.size);
+      constants.push_back(fb::CreateConstant(
+          b, c.value, b.CreateVector(c.shape), offset, c.bytes.size));
+    }
+    std::vector<flatbuffers::Offset<fb::Step>> steps;
+    for (const Plan::Step &s : p->steps)
+      steps.push_back(fb::CreateStep(b, s.kernel, b.CreateVector(s.args),
+                                     b.CreateVector(s.results), s.destinations,
+                                     b.CreateString(s.nodes)));
+    out.push_back(
+        fb::CreatePlan(b, b.CreateString("main"), b.CreateVector(values),
+                       b.CreateVector(p->inputs), b.CreateVector(constants),
+                       b.CreateVectorOfStrings(p->kernels),
+                       b.CreateVector(steps), b.CreateVector(p->outputs)));
+  }
+  b.Finish(fb::CreatePlans(b, b.CreateVector(out)));
+  return {Finish(b), std::move(weights)};
+}
+
+//===----------------------------------------------------------------------===//
+// Reading (after the verifier accepted the buffer)
+//===----------------------------------------------------------------------===//
+
+template <typename T> std::vector<T> ToVector(const flatbuffers::Vector<T> *v) {
+  return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>();
+}
+
+std::string Str(const flatbuffers::String *s) {
+  return s ? s->str() : std::string();
+}
+
+std::vector<std::string> Strings(
+    const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>> *v) {
+  std::vector<std::string> out;
+  if (v)
+    for (const flatbuffers::String *s : *v)
+      out.push_back(Str(s));
+  return out;
+}
+
+absl::StatusOr<DType> FromFb(fb::DType d, absl::string_view where) {
+  if (d > fb::DType_MAX)
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " has element type ", static_cast<int>(d),
+                     ", which this runtime does not know"));
+  return static_cast<DType>(d);
+}
+
+absl::StatusOr<std::vector<TensorSpec>>
+ReadSpecs(const flatbuffers::Vector<flatbuffers::Offset<fb::TensorSpec>> *v,
+          absl::string_view what) {
+  std::vector<TensorSpec> out;
+  if (!v)
+    return out;
+  for (const fb::TensorSpec *s : *v) {
+    TensorSpec spec;
+    spec.name = Str(s->name());
+    absl::StatusOr<DType> dtype =
+        FromFb(s->dtype(), absl::StrCat(what, " '", spec.name, "'"));
+    if (!dtype.ok())
+      return dtype.status();
+    spec.dtype = *dtype;
+    spec.shape = ToVector(s->shape());
+    spec.dim_params = Strings(s->dim_params());
+    if (!spec.dim_params.empty() && spec.dim_params.size() != spec.shape.size())
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", spec.name, "' names ",
+                       spec.dim_params.size(), " dims of ", spec.shape.size()));
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+absl::StatusOr<Manifest> ReadManifest(const fb::Manifest &m) {
+  Manifest out;
+  out.format_major = m.format_major();
+  out.format_minor = m.format_minor();
+  out.compiler_version = Str(m.compiler_version());
+  out.target = Str(m.target());
+  out.cpu = Str(m.cpu());
+  out.cpu_features = Strings(m.cpu_features());
+  absl::StatusOr<std::vector<TensorSpec>> inputs =
+      ReadSpecs(m.inputs(), "input");
+  if (!inputs.ok())
+    return inputs.status();
+  absl::StatusOr<std::vector<TensorSpec>> outputs =
+      ReadSpecs(m.outputs(), "output");
+  if (!outputs.ok())
+    return outputs.status();
+  out.inputs = std::move(*inputs);
+  out.outputs = std::move(*outputs);
+  if (m.model_sha256())
+    out.model_sha256 = absl::BytesToHexString(absl::string_view(
+        reinterpret_cast<const char *>(m.model_sha256()->data()),
+        m.model_sha256()->size()));
+  out.model_producer = Str(m.model_producer());
+  out.model_file = Str(m.model_file());
+  if (m.options())
+    for (const fb::Option *o : *m.options())
+      out.options.emplace_back(Str(o->key()), Str(o->value()));
+  if (m.kernels())
+    for (const fb::KernelInfo *k : *m.kernels())
+      out.kernels.push_back({Str(k->name()), Strings(k->nodes())});
+  if (m.sections())
+    for (const fb::SectionDigest *d : *m.sections())
+      out.section_sha256.emplace_back(
+          d->kind(),
+          d->sha256() ? absl::BytesToHexString(absl::string_view(
+                            reinterpret_cast<const char *>(d->sha256()->data()),
+                            d->sha256()->size()))
+                      : std::string());
+  return out;
+}
+
+/// Plan `p` with its constants views of `weights`.
+absl::StatusOr<Plan> ReadPlan(const fb::Plan &p, const Manifest &manifest,
+                              const uint8_t *weights, uint64_t weightBytes,
+                              size_t index) {
+  std::string where = absl::StrCat("plan ", index);
+  Plan plan;
+  plan.input_specs = manifest.inputs;
+  plan.output_specs = manifest.outputs;
+  if (p.values())
+    for (const fb::Value *v : *p.values()) {
+      Plan::Value value;
+      if (v->kind() > fb::ValueKind_MAX)
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": value ", plan.values.size(), " has an unknown kind"));
+      value.kind = static_cast<Plan::Value::Kind>(v->kind());
+      absl::StatusOr<DType> dtype = FromFb(
+          v->dtype(), absl::StrCat(where, ": value ", plan.values.size()));
+      if (!dtype.ok())
+        return dtype.status();
+      value.dtype = *dtype;
+      value.index = v->index();
+      value.shape = ToVector(v->shape());
+      plan.values.push_back(std::move(value));
+    }
+  plan.inputs = ToVector(p.inputs());
+  plan.outputs = ToVector(p.outputs());
+  plan.kernels = Strings(p.kernels());
+  if (p.constants())
+    for (const fb::Constant *c : *p.constants()) {
+      Plan::Constant constant;
+      constant.value = c->value();
+      constant.shape = ToVector(c->shape());
+      uint64_t offset = c->offset(), size = c->size();
+      if (offset % kConstantAlignment != 0 || offset > weightBytes ||
+          size > weightBytes - offset)
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": constant ", plan.constants.size(), " at bytes [", offset,
+            ", +", size, ") is not an aligned range of the weights section (",
+            weightBytes, " bytes)"));
+      constant.bytes = AlignedBytes::View(weights + offset, size);
+      plan.constants.push_back(std::move(constant));
+    }
+  if (p.steps())
+    for (const fb::Step *s : *p.steps()) {
+      Plan::Step step;
+      step.kernel = s->kernel();
+      step.args = ToVector(s->args());
+      step.results = ToVector(s->results());
+      step.destinations = s->destinations();
+      step.nodes = Str(s->nodes());
+      plan.steps.push_back(std::move(step));
+    }
+  if (absl::Status s = plan.Validate(); !s.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " is malformed: ", s.message()));
+  // What follows from the plan is computed here, not read: no file can
+  // place a buffer outside the arena.
+  plan.ComputeReleases();
+  plan.PlanMemory();
+  return plan;
+}
+
+} // namespace
+
+std::string SectionName(uint32_t kind) {
+  switch (static_cast<SectionKind>(kind)) {
+  case SectionKind::kManifest:
+    return "manifest";
+  case SectionKind::kPlans:
+    return "plans";
+  case SectionKind::kWeights:
+    return "weights";
+  case SectionKind::kCode:
+    return "code";
+  }
+  return absl::StrCat("section kind ", kind);
+}
+
+std::string Sha256Hex(absl::string_view bytes) {
+  return absl::BytesToHexString(
+      Digest(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+}
+
+absl::StatusOr<std::string> SerializeArtifact(const ArtifactContents &c) {
+  auto [plans, weights] = WritePlans(c.plans);
+  struct Part {
+    SectionKind kind;
+    const std::string *bytes;
+  };
+  Manifest manifest = c.manifest;
+  manifest.format_major = kArtifactFormatMajor;
+  manifest.format_minor = kArtifactFormatMinor;
+  manifest.section_sha256.clear();
+  std::vector<Part> parts = {{SectionKind::kPlans, &plans},
+                             {SectionKind::kWeights, &weights},
+                             {SectionKind::kCode, &c.code}};
+  for (const Part &p : parts)
+    manifest.section_sha256.emplace_back(static_cast<uint32_t>(p.kind),
+                                         Sha256Hex(*p.bytes));
+  std::string manifestBytes = WriteManifest(manifest);
+  parts.insert(parts.begin(), {SectionKind::kManifest, &manifestBytes});
+
+  size_t headerBytes = kFixedHeaderBytes + kSectionEntryBytes * parts.size();
+  uint64_t at = AlignUp(headerBytes, kPage);
+  std::vector<uint64_t> offsets;
+  for (const Part &p : parts) {
+    offsets.push_back(at);
+    at = AlignUp(at + p.bytes->size(), kPage);
+  }
+  uint64_t fileBytes = offsets.back() + parts.back().bytes->size();
+  std::string out(fileBytes, '\0');
+  std::memcpy(out.data(), kMagic, sizeof(kMagic));
+  Store<uint32_t>(out, 8, kArtifactFormatMajor);
+  Store<uint32_t>(out, 12, kArtifactFormatMinor);
+  Store<uint32_t>(out, 16, static_cast<uint32_t>(headerBytes));
+  Store<uint32_t>(out, 20, static_cast<uint32_t>(parts.size()));
+  std::string manifestSha =
+      Digest(reinterpret_cast<const uint8_t *>(manifestBytes.data()),
+             manifestBytes.size());
+  if (manifestSha.size() != 32)
+    return absl::InternalError("SHA-256 is not available (libcrypto)");
+  std::memcpy(out.data() + 24, manifestSha.data(), 32);
+  Store<uint64_t>(out, 56, fileBytes);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    size_t e = kFixedHeaderBytes + kSectionEntryBytes * i;
+    Store<uint32_t>(out, e, static_cast<uint32_t>(parts[i].kind));
+    Store<uint32_t>(out, e + 4, 0);
+    Store<uint64_t>(out, e + 8, offsets[i]);
+    Store<uint64_t>(out, e + 16, parts[i].bytes->size());
+    std::memcpy(out.data() + offsets[i], parts[i].bytes->data(),
+                parts[i].bytes->size());
+  }
+  return out;
+}
+
+Artifact::~Artifact() {
+  if (data_)
+    munmap(const_cast<uint8_t *>(data_), size_);
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::Open(const std::string &path) {
+  absl::StatusOr<File> file = OpenRegularFile(path);
+  if (!file.ok())
+    return file.status();
+  absl::StatusOr<uint64_t> size = file->Size();
+  if (!size.ok())
+    return size.status();
+  if (*size < kFixedHeaderBytes)
+    return Refuse(path, absl::StrCat("is ", *size,
+                                     " bytes, too short for a bathy "
+                                     "artifact's header"));
+  if (*size > static_cast<uint64_t>(std::numeric_limits<size_t>::max() / 2))
+    return Refuse(path, "is too large to map");
+  void *p = mmap(nullptr, *size, PROT_READ, MAP_PRIVATE, file->fd(), 0);
+  if (p == MAP_FAILED)
+    return Refuse(path, absl::StrCat("cannot be mapped: ", strerror(errno)));
+  std::unique_ptr<Artifact> a(new Artifact());
+  a->data_ = static_cast<const uint8_t *>(p);
+  a->size_ = *size;
+  if (absl::Status s = a->Verify(path); !s.ok())
+    return s;
+  return a;
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::FromBytes(absl::string_view bytes, const std::string &name) {
+  if (bytes.size() < kFixedHeaderBytes)
+    return Refuse(name, "is too short for a bathy artifact's header");
+  // An anonymous file, so the bytes are mapped (and aligned) as a file's.
+  int fd = memfd_create("bathy-artifact", MFD_CLOEXEC);
+  if (fd < 0)
+    return Refuse(name, absl::StrCat("memfd_create: ", strerror(errno)));
+  File file(fd);
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return Refuse(
+          name, absl::StrCat("cannot be held in memory: ", strerror(errno)));
+    done += static_cast<size_t>(n);
+  }
+  void *p = mmap(nullptr, bytes.size(), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED)
+    return Refuse(name, absl::StrCat("cannot be mapped: ", strerror(errno)));
+  std::unique_ptr<Artifact> a(new Artifact());
+  a->data_ = static_cast<const uint8_t *>(p);
+  a->size_ = bytes.size();
+  if (absl::Status s = a->Verify(name); !s.ok())
+    return s;
+  return a;
+}
+
+absl::Status Artifact::Verify(const std::string &name) {
+  const uint8_t *d = data_;
+  if (std::memcmp(d, kMagic, sizeof(kMagic)) != 0)
+    return Refuse(name, "is not a bathy artifact (bad magic bytes)");
+  uint32_t major = Load<uint32_t>(d + 8), minor = Load<uint32_t>(d + 12);
+  if (major != kArtifactFormatMajor)
+    return Refuse(name, absl::StrCat("has format version ", major, ".", minor,
+                                     "; this runtime reads version ",
+                                     kArtifactFormatMajor, ".x"));
+  uint32_t headerBytes = Load<uint32_t>(d + 16);
+  uint32_t count = Load<uint32_t>(d + 20);
+  if (count == 0 || count > kMaxSections ||
+      headerBytes != kFixedHeaderBytes + kSectionEntryBytes * count ||
+      headerBytes > size_)
+    return Refuse(name, absl::StrCat("header: a section table of ", count,
+                                     " entries in ", headerBytes,
+                                     " bytes does not fit the file"));
+  if (Load<uint64_t>(d + 56) != size_)
+    return Refuse(
+        name, absl::StrCat("is ", size_, " bytes, but its header says ",
+                           Load<uint64_t>(d + 56), " (truncated or extended)"));
+  sections_.clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t *e = d + kFixedHeaderBytes + kSectionEntryBytes * i;
+    Section s{Load<uint32_t>(e), Load<uint32_t>(e + 4), Load<uint64_t>(e + 8),
+              Load<uint64_t>(e + 16)};
+    std::string what = SectionName(s.kind);
+    if (s.offset % kPage != 0 || s.offset < headerBytes || s.offset > size_ ||
+        s.size > size_ - s.offset)
+      return Refuse(name, absl::StrCat("the ", what, " section at [", s.offset,
+                                       ", +", s.size,
+                                       ") is not a page-aligned range of the "
+                                       "file"));
+    for (const Section &o : sections_) {
+      if (o.kind == s.kind)
+        return Refuse(name, absl::StrCat("has two ", what, " sections"));
+      if (s.offset < o.offset + o.size && o.offset < s.offset + s.size)
+        return Refuse(name,
+                      absl::StrCat("the ", what, " and ", SectionName(o.kind),
+                                   " sections overlap"));
+    }
+    bool known = s.kind >= 1 && s.kind <= 4;
+    if (!known && !(s.flags & kSectionOptional))
+      return Refuse(name, absl::StrCat("has a required ", what,
+                                       ", which this runtime does not know"));
+    sections_.push_back(s);
+  }
+  auto find = [&](SectionKind kind) -> const Section * {
+    for (const Section &s : sections_)
+      if (s.kind == static_cast<uint32_t>(kind))
+        return &s;
+    return nullptr;
+  };
+  for (SectionKind kind : {SectionKind::kManifest, SectionKind::kPlans,
+                           SectionKind::kWeights, SectionKind::kCode})
+    if (!find(kind))
+      return Refuse(name, absl::StrCat("has no ",
+                                       SectionName(static_cast<uint32_t>(kind)),
+                                       " section"));
+
+  // The manifest: its checksum (in the header), then its schema.
+  const Section &m = *find(SectionKind::kManifest);
+  if (Digest(d + m.offset, m.size) !=
+      std::string(reinterpret_cast<const char *>(d + 24), 32))
+    return Refuse(name, "the manifest section does not match its checksum "
+                        "(the file is corrupted)");
+  flatbuffers::Verifier mv(d + m.offset, m.size);
+  if (!mv.VerifyBuffer<fb::Manifest>(nullptr))
+    return Refuse(name, "the manifest section is not a valid manifest");
+  absl::StatusOr<Manifest> manifest =
+      ReadManifest(*flatbuffers::GetRoot<fb::Manifest>(d + m.offset));
+  if (!manifest.ok())
+    return Refuse(name,
+                  absl::StrCat("manifest: ", manifest.status().message()));
+  manifest_ = std::move(*manifest);
+
+  // Every other known section against the manifest's checksum.
+  for (const Section &s : sections_) {
+    if (s.kind == static_cast<uint32_t>(SectionKind::kManifest) ||
+        !(s.kind >= 1 && s.kind <= 4))
+      continue;
+    auto it = std::find_if(manifest_.section_sha256.begin(),
+                           manifest_.section_sha256.end(),
+                           [&](const auto &e) { return e.first == s.kind; });
+    if (it == manifest_.section_sha256.end())
+      return Refuse(name, absl::StrCat("the manifest has no checksum of the ",
+                                       SectionName(s.kind), " section"));
+    if (Sha256Hex(absl::string_view(
+            reinterpret_cast<const char *>(d + s.offset), s.size)) !=
+        it->second)
+      return Refuse(name, absl::StrCat("the ", SectionName(s.kind),
+                                       " section does not match its checksum "
+                                       "(the file is corrupted)"));
+  }
+
+  // The plans: schema, then each plan's own checks.
+  const Section &p = *find(SectionKind::kPlans);
+  flatbuffers::Verifier pv(d + p.offset, p.size);
+  if (!pv.VerifyBuffer<fb::Plans>(nullptr))
+    return Refuse(name, "the plans section is not a valid list of plans");
+  const fb::Plans *plans = flatbuffers::GetRoot<fb::Plans>(d + p.offset);
+  if (!plans->plans() || plans->plans()->size() == 0)
+    return Refuse(name, "the plans section holds no plan");
+  const Section &w = *find(SectionKind::kWeights);
+  plans_.clear();
+  for (size_t i = 0; i < plans->plans()->size(); ++i) {
+    absl::StatusOr<Plan> plan =
+        ReadPlan(*plans->plans()->Get(i), manifest_, d + w.offset, w.size, i);
+    if (!plan.ok())
+      return Refuse(name, plan.status().message());
+    plans_.push_back(std::move(*plan));
+  }
+  return absl::OkStatus();
+}
+
+absl::string_view Artifact::code() const {
+  for (const Section &s : sections_)
+    if (s.kind == static_cast<uint32_t>(SectionKind::kCode))
+      return absl::string_view(reinterpret_cast<const char *>(data_ + s.offset),
+                               s.size);
+  return {};
+}
+
+Plan Artifact::plan(size_t i) const {
+  const Plan &p = plans_[i];
+  Plan out;
+  out.values = p.values;
+  out.input_specs = p.input_specs;
+  out.output_specs = p.output_specs;
+  out.inputs = p.inputs;
+  for (const Plan::Constant &c : p.constants) {
+    Plan::Constant k;
+    k.value = c.value;
+    k.shape = c.shape;
+    k.bytes = AlignedBytes::View(c.bytes.data.get(), c.bytes.size);
+    out.constants.push_back(std::move(k));
+  }
+  out.kernels = p.kernels;
+  out.steps = p.steps;
+  out.outputs = p.outputs;
+  out.arena_bytes = p.arena_bytes;
+  return out;
+}
+
+} // namespace bathy::rt

@@ -1,0 +1,134 @@
+//===- artifact.h - The .bathy file: written once, verified when loaded ---===//
+//
+// A compiled model in one file (docs/artifact.md): a fixed header (magic,
+// format version, the manifest's SHA-256, a section table), then sections
+// at page-aligned offsets: the manifest and the plans (FlatBuffers, schema
+// in artifact.fbs), the weights (each constant 64-byte aligned), and the
+// code (for the CPU, one position-independent shared object). The manifest
+// carries the SHA-256 of every other section.
+//
+// Loading maps the file read-only and verifies all of it before anything
+// uses it: header, section table, checksums, the FlatBuffers verifier on
+// the manifest and plans, each plan's own checks (Plan::Validate), and that
+// every constant lies inside the weights section. Constants are then views
+// of the mapping: nothing is copied, and pages are read when touched.
+// Every refusal names the section (or field) at fault.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BATHY_RUNTIME_ARTIFACT_ARTIFACT_H
+#define BATHY_RUNTIME_ARTIFACT_ARTIFACT_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "runtime/plan.h"
+
+namespace bathy::rt {
+
+/// The format's version: a reader refuses another major version; a newer
+/// minor version only adds fields (FlatBuffers skips what it does not
+/// know) or optional sections.
+inline constexpr uint32_t kArtifactFormatMajor = 1;
+inline constexpr uint32_t kArtifactFormatMinor = 0;
+
+/// What each section holds. Numbers are part of the format.
+enum class SectionKind : uint32_t {
+  kManifest = 1,
+  kPlans = 2,
+  kWeights = 3,
+  kCode = 4,
+};
+
+/// "manifest", "plans", "weights", "code" (or "section kind N").
+std::string SectionName(uint32_t kind);
+
+/// What an artifact says about itself: the manifest as C++ values.
+struct Manifest {
+  uint32_t format_major = kArtifactFormatMajor;
+  uint32_t format_minor = kArtifactFormatMinor;
+  std::string compiler_version;
+  /// "cpu".
+  std::string target;
+  /// What the code was compiled for ("x86-64-v3", "znver3", ...) and the
+  /// CPU features it needs (LLVM's names: "avx2", "fma", ...).
+  std::string cpu;
+  std::vector<std::string> cpu_features;
+  std::vector<TensorSpec> inputs, outputs;
+  /// The ONNX model's SHA-256 (hex), producer ("pytorch 2.5") and file name.
+  std::string model_sha256;
+  std::string model_producer;
+  std::string model_file;
+  /// The compile options that shaped the code, as flag and value.
+  std::vector<std::pair<std::string, std::string>> options;
+  struct Kernel {
+    std::string name;
+    std::vector<std::string> nodes;
+  };
+  /// Every kernel of the code section and the ONNX nodes it computes.
+  std::vector<Kernel> kernels;
+  /// SHA-256 (hex) of each section other than the manifest; written by
+  /// SerializeArtifact.
+  std::vector<std::pair<uint32_t, std::string>> section_sha256;
+};
+
+/// What bathyc puts in an artifact. The plans' constants go to the weights
+/// section; `code` is the target's code (a shared object for the CPU).
+struct ArtifactContents {
+  Manifest manifest;
+  std::vector<const Plan *> plans;
+  std::string code;
+};
+
+/// The artifact's bytes. Deterministic: the same contents give the same
+/// bytes.
+absl::StatusOr<std::string> SerializeArtifact(const ArtifactContents &contents);
+
+/// The hex SHA-256 of `bytes` (OpenSSL's libcrypto).
+std::string Sha256Hex(absl::string_view bytes);
+
+/// A verified artifact, mapped read-only.
+class Artifact {
+public:
+  /// Opens `path` (a regular file), maps it and verifies all of it.
+  static absl::StatusOr<std::unique_ptr<Artifact>>
+  Open(const std::string &path);
+  /// The same for bytes in memory (held in an anonymous memory file, so
+  /// they are mapped like a file's). `name` is for messages.
+  static absl::StatusOr<std::unique_ptr<Artifact>>
+  FromBytes(absl::string_view bytes, const std::string &name);
+  ~Artifact();
+
+  const Manifest &manifest() const { return manifest_; }
+  size_t num_plans() const { return plans_.size(); }
+  /// A copy of plan `i` for an executor: its specs from the manifest, its
+  /// constants views of the mapped weights (valid while this artifact
+  /// lives).
+  Plan plan(size_t i) const;
+  /// The code section.
+  absl::string_view code() const;
+  /// Bytes of the file and of each section, for bathy-meta.
+  uint64_t file_bytes() const { return size_; }
+  struct Section {
+    uint32_t kind = 0, flags = 0;
+    uint64_t offset = 0, size = 0;
+  };
+  const std::vector<Section> &sections() const { return sections_; }
+
+private:
+  Artifact() = default;
+  absl::Status Verify(const std::string &name);
+  const uint8_t *data_ = nullptr;
+  uint64_t size_ = 0;
+  std::vector<Section> sections_;
+  Manifest manifest_;
+  std::vector<Plan> plans_;
+};
+
+} // namespace bathy::rt
+
+#endif // BATHY_RUNTIME_ARTIFACT_ARTIFACT_H

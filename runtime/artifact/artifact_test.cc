@@ -1,0 +1,168 @@
+//===- artifact_test.cc - The .bathy format: round trip and bad files -----===//
+#include "runtime/artifact/artifact.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace bathy::rt {
+namespace {
+
+using Kind = Plan::Value::Kind;
+
+Plan::Value Val(Kind kind, int64_t index, std::vector<int64_t> shape) {
+  Plan::Value v;
+  v.kind = kind;
+  v.dtype = DType::kF32;
+  v.shape = std::move(shape);
+  v.index = index;
+  return v;
+}
+
+/// y = add(x, c), c a constant of 5 floats.
+Plan SamplePlan() {
+  Plan p;
+  p.values = {Val(Kind::kInput, 0, {-1}), Val(Kind::kConstant, 0, {5}),
+              Val(Kind::kResult, 0, {-1})};
+  TensorSpec x{"x", DType::kF32, {-1}, {"n"}};
+  TensorSpec y{"y", DType::kF32, {-1}, {"n"}};
+  p.input_specs = {x};
+  p.output_specs = {y};
+  p.inputs = {0};
+  Plan::Constant c;
+  c.value = 1;
+  c.shape = {5};
+  c.bytes = AlignedBytes::Allocate(5 * sizeof(float));
+  for (int i = 0; i < 5; ++i)
+    reinterpret_cast<float *>(c.bytes.data.get())[i] = 1.5f * i;
+  p.constants.push_back(std::move(c));
+  p.kernels = {"add"};
+  Plan::Step s;
+  s.kernel = 0;
+  s.args = {0, 1};
+  s.results = {2};
+  s.nodes = "Add_0";
+  p.steps = {s};
+  p.outputs = {2};
+  return p;
+}
+
+std::string SampleArtifact(const Plan &plan) {
+  ArtifactContents c;
+  c.manifest.compiler_version = "bathy test";
+  c.manifest.target = "cpu";
+  c.manifest.cpu = "x86-64-v3";
+  c.manifest.cpu_features = {"avx2", "fma"};
+  c.manifest.inputs = plan.input_specs;
+  c.manifest.outputs = plan.output_specs;
+  c.manifest.model_sha256 = Sha256Hex("model bytes");
+  c.manifest.model_producer = "test";
+  c.manifest.options = {{"--no-fusion", "false"}};
+  c.manifest.kernels = {{"add", {"Add_0"}}};
+  c.plans = {&plan};
+  c.code = std::string(3000, 'c');
+  absl::StatusOr<std::string> bytes = SerializeArtifact(c);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : std::string();
+}
+
+TEST(Artifact, RoundTripsThePlanAndManifest) {
+  Plan plan = SamplePlan();
+  std::string bytes = SampleArtifact(plan);
+  // Deterministic.
+  EXPECT_EQ(bytes, SampleArtifact(plan));
+  auto a = Artifact::FromBytes(bytes, "sample.bathy");
+  ASSERT_TRUE(a.ok()) << a.status();
+  const Manifest &m = (*a)->manifest();
+  EXPECT_EQ(m.cpu, "x86-64-v3");
+  EXPECT_EQ(m.cpu_features, (std::vector<std::string>{"avx2", "fma"}));
+  EXPECT_EQ(m.model_sha256, Sha256Hex("model bytes"));
+  ASSERT_EQ(m.inputs.size(), 1u);
+  EXPECT_EQ(m.inputs[0].dim_params, std::vector<std::string>{"n"});
+  ASSERT_EQ(m.kernels.size(), 1u);
+  EXPECT_EQ(m.kernels[0].nodes, std::vector<std::string>{"Add_0"});
+  EXPECT_EQ((*a)->code(), std::string(3000, 'c'));
+  ASSERT_EQ((*a)->num_plans(), 1u);
+  Plan loaded = (*a)->plan(0);
+  plan.ComputeReleases();
+  plan.PlanMemory();
+  EXPECT_EQ(loaded.ToString(), plan.ToString());
+  ASSERT_EQ(loaded.constants.size(), 1u);
+  // A view of the mapped weights, 64-byte aligned, with the same bytes.
+  const uint8_t *w = loaded.constants[0].bytes.data.get();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(w) % 64, 0u);
+  EXPECT_EQ(std::memcmp(w, plan.constants[0].bytes.data.get(), 20), 0);
+}
+
+/// Every byte flip inside a section is refused, naming that section.
+TEST(Artifact, RefusesAFlippedByteInEverySection) {
+  Plan plan = SamplePlan();
+  std::string bytes = SampleArtifact(plan);
+  auto a = Artifact::FromBytes(bytes, "sample.bathy");
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (const Artifact::Section &s : (*a)->sections()) {
+    std::string name = SectionName(s.kind);
+    for (uint64_t at :
+         {s.offset, s.offset + s.size / 2, s.offset + s.size - 1}) {
+      std::string bad = bytes;
+      bad[at] ^= 0x40;
+      auto r = Artifact::FromBytes(bad, "bad.bathy");
+      ASSERT_FALSE(r.ok()) << name << " byte " << at;
+      EXPECT_NE(r.status().message().find(name), std::string::npos)
+          << r.status();
+    }
+  }
+}
+
+TEST(Artifact, RefusesEveryTruncation) {
+  Plan plan = SamplePlan();
+  std::string bytes = SampleArtifact(plan);
+  for (size_t size = 0; size < bytes.size(); size += 97) {
+    auto r = Artifact::FromBytes(bytes.substr(0, size), "short.bathy");
+    EXPECT_FALSE(r.ok()) << size;
+  }
+  auto r = Artifact::FromBytes(bytes + "x", "long.bathy");
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(Artifact, RefusesAnotherMajorVersionAndBadMagic) {
+  Plan plan = SamplePlan();
+  std::string bytes = SampleArtifact(plan);
+  std::string v2 = bytes;
+  v2[8] = 2;
+  auto r = Artifact::FromBytes(v2, "v2.bathy");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("format version 2.0"), std::string::npos)
+      << r.status();
+  std::string magic = bytes;
+  magic[0] = 'X';
+  r = Artifact::FromBytes(magic, "x.bathy");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not a bathy artifact"),
+            std::string::npos);
+}
+
+/// Sections swapped in from another artifact fail their checksums.
+TEST(Artifact, RefusesASectionFromAnotherArtifact) {
+  Plan plan = SamplePlan();
+  std::string a = SampleArtifact(plan);
+  Plan other = SamplePlan();
+  reinterpret_cast<float *>(other.constants[0].bytes.data.get())[0] = 7;
+  std::string b = SampleArtifact(other);
+  ASSERT_EQ(a.size(), b.size());
+  auto parsed = Artifact::FromBytes(a, "a.bathy");
+  ASSERT_TRUE(parsed.ok());
+  for (const Artifact::Section &s : (*parsed)->sections()) {
+    std::string mixed = a;
+    std::memcpy(mixed.data() + s.offset, b.data() + s.offset, s.size);
+    if (mixed == a)
+      continue;
+    auto r = Artifact::FromBytes(mixed, "mixed.bathy");
+    ASSERT_FALSE(r.ok()) << SectionName(s.kind);
+    EXPECT_NE(r.status().message().find("checksum"), std::string::npos)
+        << r.status();
+  }
+}
+
+} // namespace
+} // namespace bathy::rt
