@@ -15,9 +15,11 @@ if grep -Eiq 'libLLVM|libMLIR|llvm-22' "$DIR/build.ninja"; then
   echo "runtime-only build: LLVM/MLIR found on the link line" >&2
   exit 1
 fi
-if ldd "$DIR/bin/bathy_runtime_tests" | grep -Eiq 'LLVM|MLIR'; then
-  echo "runtime-only build: the test binary loads LLVM/MLIR" >&2
-  exit 1
-fi
-echo "runtime-only build: no LLVM/MLIR on include, link or load paths"
+for bin in bathy_runtime_tests bathy-run bathy-meta; do
+  if ldd "$DIR/bin/$bin" | grep -Eiq 'LLVM|MLIR|protobuf'; then
+    echo "runtime-only build: $bin loads LLVM, MLIR or protobuf" >&2
+    exit 1
+  fi
+done
+echo "runtime-only build: no LLVM/MLIR on include, link or load paths (bathy-run, bathy-meta, tests)"
 (cd "$DIR" && ctest --output-on-failure -j "$(nproc)")

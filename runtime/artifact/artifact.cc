@@ -411,13 +411,25 @@ Artifact::Open(const std::string &path) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->data_ = static_cast<const uint8_t *>(p);
   a->size_ = *size;
-  if (absl::Status s = a->Verify(path); !s.ok())
+  if (absl::Status s = a->Verify(path, /*checksums=*/true); !s.ok())
     return s;
   return a;
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
 Artifact::FromBytes(absl::string_view bytes, const std::string &name) {
+  return Map(bytes, name, /*checksums=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::FromBytesIgnoringChecksums(absl::string_view bytes,
+                                     const std::string &name) {
+  return Map(bytes, name, /*checksums=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>> Artifact::Map(absl::string_view bytes,
+                                                        const std::string &name,
+                                                        bool checksums) {
   if (bytes.size() < kFixedHeaderBytes)
     return Refuse(name, "is too short for a bathy artifact's header");
   // An anonymous file, so the bytes are mapped (and aligned) as a file's.
@@ -440,12 +452,12 @@ Artifact::FromBytes(absl::string_view bytes, const std::string &name) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->data_ = static_cast<const uint8_t *>(p);
   a->size_ = bytes.size();
-  if (absl::Status s = a->Verify(name); !s.ok())
+  if (absl::Status s = a->Verify(name, checksums); !s.ok())
     return s;
   return a;
 }
 
-absl::Status Artifact::Verify(const std::string &name) {
+absl::Status Artifact::Verify(const std::string &name, bool checksums) {
   const uint8_t *d = data_;
   if (std::memcmp(d, kMagic, sizeof(kMagic)) != 0)
     return Refuse(name, "is not a bathy artifact (bad magic bytes)");
@@ -507,8 +519,8 @@ absl::Status Artifact::Verify(const std::string &name) {
 
   // The manifest: its checksum (in the header), then its schema.
   const Section &m = *find(SectionKind::kManifest);
-  if (Digest(d + m.offset, m.size) !=
-      std::string(reinterpret_cast<const char *>(d + 24), 32))
+  if (checksums && Digest(d + m.offset, m.size) !=
+                       std::string(reinterpret_cast<const char *>(d + 24), 32))
     return Refuse(name, "the manifest section does not match its checksum "
                         "(the file is corrupted)");
   flatbuffers::Verifier mv(d + m.offset, m.size);
@@ -523,7 +535,7 @@ absl::Status Artifact::Verify(const std::string &name) {
 
   // Every other known section against the manifest's checksum.
   for (const Section &s : sections_) {
-    if (s.kind == static_cast<uint32_t>(SectionKind::kManifest) ||
+    if (!checksums || s.kind == static_cast<uint32_t>(SectionKind::kManifest) ||
         !(s.kind >= 1 && s.kind <= 4))
       continue;
     auto it = std::find_if(manifest_.section_sha256.begin(),

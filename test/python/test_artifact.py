@@ -82,6 +82,34 @@ def test_artifact_outputs_equal_the_jits(name, models, tmp_path):
         np.testing.assert_allclose(portable[k], jit[k], rtol=1e-4, atol=1e-5)
 
 
+def runtime_only_run():
+    """The runtime-only build's bathy-run (scripts/check-runtime-only.sh
+    builds it in build-runtime/), else the full build's bathy-run-runtime:
+    the same source, linking the runtime alone."""
+    import os
+    built = Path(os.environ.get("BATHY_RUNTIME_BUILD_DIR", ROOT / "build-runtime"))
+    path = built / "bin" / "bathy-run"
+    return path if path.is_file() else Path(tool("bathy-run-runtime"))
+
+
+@pytest.mark.parametrize("name", ["tiny_cnn", "bert"])
+def test_runtime_alone_runs_artifacts_like_the_jit(name, models, tmp_path):
+    binary = runtime_only_run()
+    libs = run("ldd", binary).stdout
+    assert not any(k in libs for k in ("LLVM", "MLIR", "protobuf")), libs
+    model = models[name]
+    seed = ["--seed=3", "--dim=batch=3"] + (["--dim=seq=5"] if name == "bert" else [])
+    jit = outputs(model, tmp_path / "jit", *seed)
+    art = compile_model(model, tmp_path / "m.bathy", "--cpu=host")
+    r = run(binary, art, f"--output-dir={tmp_path / 'rt'}", *seed)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for k, v in jit.items():
+        assert np.load(tmp_path / "rt" / k).tobytes() == v.tobytes(), k
+    # It refuses what it cannot do, naming why.
+    r = run(binary, model)
+    assert r.returncode == 1 and ".bathy artifacts only" in r.stderr
+
+
 @pytest.mark.parametrize("name", ["bert", "mobilenet_v2"])
 def test_two_compiles_give_identical_bytes(name, models, tmp_path):
     a = compile_model(models[name], tmp_path / "a.bathy")

@@ -1,0 +1,133 @@
+//===- bathy-run-runtime.cc - bathy-run with the runtime alone ------------===//
+//
+// The bathy-run of the runtime-only build (-DBATHY_BUILD_COMPILER=OFF; in
+// the full build it is bathy-run-runtime): loads a .bathy artifact and runs
+// it, with no LLVM, MLIR or protobuf in the process. The flags are the full
+// bathy-run's run flags; the run itself is runtime/tools/run.h, shared
+// with it.
+//
+//===----------------------------------------------------------------------===//
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include "runtime/cpu/kernels.h"
+#include "runtime/cpu/model.h"
+#include "runtime/memory.h"
+#include "runtime/tools/run.h"
+
+namespace {
+
+constexpr char kHelp[] =
+    "bathy-run: loads a .bathy artifact (compiled by bathyc) and runs it on\n"
+    "the CPU, with the runtime alone.\n\n"
+    "  bathy-run model.bathy --input=x=x.npy --output-dir=out\n"
+    "  bathy-run model.bathy --dim=batch=8 --benchmark=20 --threads=2\n\n"
+    "  --input=NAME=FILE      an input from a .npy file (repeatable; others "
+    "are random)\n"
+    "  --dim=NAME=N           size of a dynamic dim by its dim_param "
+    "(default 1)\n"
+    "  --shape=NAME=AxBx...   a random input's whole shape\n"
+    "  --seed=N               seed of the random inputs (0)\n"
+    "  --output-dir=DIR       write each output as DIR/<name>.npy\n"
+    "  --save-inputs=DIR      write the inputs of the run as .npy\n"
+    "  --benchmark=N          run N more times; print median and p90 "
+    "latency\n"
+    "  --threads=N            threads the kernels use (0: all)\n"
+    "  --max-memory=BYTES     most tensor memory the run may hold (8G, "
+    "512M)\n"
+    "  --print-plan           print the execution plan and stop\n"
+    "  --quiet                no progress messages\n";
+
+bool Value(const std::string &arg, const char *name, std::string &out) {
+  std::string prefix = std::string("--") + name + "=";
+  if (arg.rfind(prefix, 0) != 0)
+    return false;
+  out = arg.substr(prefix.size());
+  return true;
+}
+
+bool Number(const std::string &text, unsigned long &out) {
+  if (text.empty() || text.size() > 9 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  out = std::stoul(text);
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  namespace tool = bathy::rt::tool;
+  tool::RunFlags flags;
+  std::string path, value;
+  unsigned long threads = 0;
+  bool printPlan = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    unsigned long n = 0;
+    if (a == "--help" || a == "-h") {
+      std::cout << kHelp;
+      return 0;
+    } else if (Value(a, "input", value)) {
+      flags.inputs.push_back(value);
+    } else if (Value(a, "dim", value)) {
+      flags.dims.push_back(value);
+    } else if (Value(a, "shape", value)) {
+      flags.shapes.push_back(value);
+    } else if (Value(a, "output-dir", value)) {
+      flags.output_dir = value;
+    } else if (Value(a, "save-inputs", value)) {
+      flags.save_inputs = value;
+    } else if (Value(a, "seed", value) && Number(value, n)) {
+      flags.seed = static_cast<unsigned>(n);
+    } else if (Value(a, "benchmark", value) && Number(value, n)) {
+      flags.benchmark = static_cast<unsigned>(n);
+    } else if (Value(a, "threads", value) && Number(value, n) && n <= 1024) {
+      threads = n;
+    } else if (Value(a, "max-memory", value)) {
+      int64_t bytes = 0;
+      if (absl::Status s = bathy::rt::ParseByteSize(value, &bytes); !s.ok())
+        return tool::Fail("--max-memory: " + std::string(s.message()));
+      bathy::rt::SetMemoryLimit(bytes);
+    } else if (a == "--print-plan") {
+      printPlan = true;
+    } else if (a == "--bench-stdin") {
+      flags.bench_stdin = true;
+    } else if (a == "--quiet" || a == "--device=cpu") {
+    } else if (!a.empty() && a[0] != '-' && path.empty()) {
+      path = a;
+    } else {
+      return tool::Fail("unknown or malformed argument '" + a +
+                        "' (see --help)");
+    }
+  }
+  if (path.empty())
+    return tool::Fail("no model given (see --help)");
+  if (path.size() < 6 || path.substr(path.size() - 6) != ".bathy")
+    return tool::Fail(path + ": this bathy-run runs .bathy artifacts only (the "
+                             "runtime-only build has no compiler; use bathyc)");
+  bathy_rt_set_num_threads(static_cast<int>(threads));
+  tool::InputFlags parsed;
+  if (std::optional<std::string> error = tool::ParseInputFlags(flags, parsed))
+    return tool::Fail(*error);
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> model =
+      bathy::rt::CpuModel::Open(path);
+  if (!model.ok())
+    return tool::Fail(std::string(model.status().message()));
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (printPlan) {
+    std::cout << (*model)->plan().ToString();
+    return 0;
+  }
+  std::vector<std::vector<int64_t>> shapes;
+  if (std::optional<std::string> error =
+          tool::InputShapes((*model)->inputs(), parsed, shapes))
+    return tool::Fail(*error);
+  return tool::RunAndReport(**model, flags, parsed, shapes, seconds);
+}
