@@ -31,7 +31,9 @@ class Case:
     args: tuple = ()
 
 
-def run(case, tmp_path):
+def run(case, tmp_path, mode="jit"):
+    """Runs the case's model in process (jit), or compiled by bathyc and run
+    from the artifact (artifact): the checks must hold either way."""
     model = onnx.parser.parse_model(HEADER + case.graph)
     path = tmp_path / "model.onnx"
     onnx.save(model, path)
@@ -40,14 +42,21 @@ def run(case, tmp_path):
         np.save(tmp_path / f"{name}.npy", value)
         args.append(f"--input={name}={tmp_path / f'{name}.npy'}")
     out = tmp_path / "out"
+    if mode == "artifact":
+        compiled = subprocess.run([tool("bathyc"), str(path), "-o",
+                                   str(tmp_path / "model.bathy"), "--quiet"],
+                                  capture_output=True, text=True, timeout=120)
+        if compiled.returncode != 0:
+            return compiled, out  # refused at compile time, as the JIT does
+        path = tmp_path / "model.bathy"
     result = subprocess.run([tool("bathy-run"), str(path), f"--output-dir={out}",
                              *args, *case.args],
                             capture_output=True, text=True, timeout=120)
     return result, out
 
 
-def check(case, tmp_path):
-    result, out = run(case, tmp_path)
+def check(case, tmp_path, mode="jit"):
+    result, out = run(case, tmp_path, mode)
     assert result.returncode >= 0, f"killed by signal {-result.returncode}:\n{result.stderr[-2000:]}"
     assert "Stack dump" not in result.stderr and "LLVM ERROR" not in result.stderr, result.stderr
     if case.error is not None:
@@ -295,6 +304,11 @@ CASES += [
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_runtime_input(case, tmp_path):
     check(case, tmp_path)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_runtime_input_on_an_artifact(case, tmp_path):
+    check(case, tmp_path, mode="artifact")
 
 
 def test_rotary_embedding_position_past_the_cache(tmp_path):
