@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -50,6 +51,29 @@ std::string Digest(const uint8_t *data, size_t size) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(data, size, md, &len, EVP_sha256(), nullptr) != 1)
+    return std::string();
+  return std::string(reinterpret_cast<char *>(md), len);
+}
+
+/// The digest of a page-aligned range of a read-only file mapping, read in
+/// chunks that are given back to the kernel once hashed: verifying a large
+/// weights section does not make it resident (a later touch reads the
+/// clean pages again from the page cache).
+std::string DigestMapped(const uint8_t *data, size_t size) {
+  constexpr size_t kChunk = size_t{8} << 20;
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx(EVP_MD_CTX_new(),
+                                                         EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return std::string();
+  for (size_t at = 0; at < size; at += kChunk) {
+    size_t n = std::min(kChunk, size - at);
+    if (EVP_DigestUpdate(ctx.get(), data + at, n) != 1)
+      return std::string();
+    madvise(const_cast<uint8_t *>(data) + at, n, MADV_DONTNEED);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
     return std::string();
   return std::string(reinterpret_cast<char *>(md), len);
 }
@@ -544,8 +568,7 @@ absl::Status Artifact::Verify(const std::string &name, bool checksums) {
     if (it == manifest_.section_sha256.end())
       return Refuse(name, absl::StrCat("the manifest has no checksum of the ",
                                        SectionName(s.kind), " section"));
-    if (Sha256Hex(absl::string_view(
-            reinterpret_cast<const char *>(d + s.offset), s.size)) !=
+    if (absl::BytesToHexString(DigestMapped(d + s.offset, s.size)) !=
         it->second)
       return Refuse(name, absl::StrCat("the ", SectionName(s.kind),
                                        " section does not match its checksum "
