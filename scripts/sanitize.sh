@@ -14,7 +14,7 @@ if [ ! -f "$DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DBATHY_SANITIZE=ON > /dev/null || exit 1
 fi
-ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
+ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathyc bathy-meta bathy-run-runtime bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
   tail -n 40 "$DIR/build.log"; exit 1; }
 # Leaks in LLVM's and MLIR's own process-lifetime objects are theirs.
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
@@ -31,6 +31,7 @@ echo "== sanitizers: end-to-end (bathy-run, bathy-import under ASan/UBSan) =="
 BATHY_BUILD_DIR="$PWD/$DIR" .venv/bin/python -m pytest -q -p no:cacheprovider \
   test/python/test_hostile_inputs.py test/python/test_hostile_files.py \
   test/python/test_cli.py test/python/test_import_errors.py test/python/test_property.py \
+  test/python/test_artifact.py \
   "test/python/test_e2e_cpu.py::test_bundled_cnn" \
   "test/python/test_e2e_cpu.py::test_ordinary_ops_compile_and_match" \
   "test/python/test_e2e_cpu.py::test_text_models" "$@" > "$DIR/pytest.log" 2>&1

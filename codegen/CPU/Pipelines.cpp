@@ -63,12 +63,18 @@ void buildGraphPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createGraphSymbolicDimsPass());
 }
 
-void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {
+/// Graph passes, then fusion groups (when fusion is on).
+static void buildFusionPipeline(OpPassManager &pm,
+                                const PipelineOptions &options) {
   buildGraphPipeline(pm);
   if (options.fusion) {
     pm.addNestedPass<func::FuncOp>(createFusionAttentionPass());
     pm.addNestedPass<func::FuncOp>(createFusionFormGroupsPass());
   }
+}
+
+void buildKernelPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  buildFusionPipeline(pm, options);
   KernelOutlinePassOptions outlineOptions;
   outlineOptions.shapeOpsInHost = !options.shapeKernels;
   pm.addPass(createKernelOutlinePass(outlineOptions));
@@ -98,6 +104,8 @@ void buildCpuJitPipeline(OpPassManager &pm, Phase phase,
                          const PipelineOptions &options) {
   if (phase == Phase::Graph)
     return buildGraphPipeline(pm);
+  if (phase == Phase::Fusion)
+    return buildFusionPipeline(pm, options);
   buildKernelPipeline(pm, options);
   if (phase == Phase::Kernels)
     return;

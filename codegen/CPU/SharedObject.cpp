@@ -31,6 +31,7 @@
 #include "llvm/TargetParser/Triple.h"
 
 #include <cstdlib>
+#include <mutex>
 
 #define DEBUG_TYPE "bathy-cpu-shared-object"
 
@@ -462,6 +463,13 @@ FailureOr<CpuCompiledModel> compileForCpu(ModuleOp module,
   std::vector<std::string> runtime = runtimeFunctions();
   std::vector<std::string> objects(numChunks + 1);
   std::vector<std::string> errors(numChunks + 1);
+  // Progress as chunks finish: kernels with code so far, of all.
+  std::mutex progressMutex;
+  size_t kernelsDone = 0;
+  std::vector<size_t> kernelsIn(numChunks + 1, 0);
+  for (const std::string &name : plan->kernels)
+    ++kernelsIn[llvm::find(chunks, chunkOf[name]) - chunks.begin()];
+  size_t kernelsTotal = plan->kernels.size();
   mlir::parallelFor(ctx, 0, numChunks + 1, [&](size_t i) {
     // One LLVM context and target machine per thread: neither is shared.
     llvm::LLVMContext llvmCtx;
@@ -499,6 +507,13 @@ FailureOr<CpuCompiledModel> compileForCpu(ModuleOp module,
       return;
     }
     objects[i] = std::move(*object);
+    if (i < numChunks && opts.progress) {
+      std::lock_guard<std::mutex> lock(progressMutex);
+      kernelsDone += kernelsIn[i];
+      opts.progress(("code generated for " + Twine(kernelsDone) + " of " +
+                     Twine(kernelsTotal) + " kernels")
+                        .str());
+    }
   });
   for (const std::string &error : errors)
     if (!error.empty())

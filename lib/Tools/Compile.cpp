@@ -60,13 +60,14 @@ cl::list<std::string>
             cl::desc("With --static-shapes: the size of a dynamic dim, by "
                      "its ONNX dim_param name (repeatable)"),
             cl::value_desc("NAME=N"), cl::cat(category));
-enum class Stop { Import, Graph, Kernels, Linalg, Bufferized, LLVM };
+enum class Stop { Import, Graph, Fusion, Kernels, Linalg, Bufferized, LLVM };
 cl::opt<Stop> compileTo(
     "compile-to",
     cl::desc("Stop after a phase and print the IR there instead of writing "
              "an artifact"),
     cl::values(clEnumValN(Stop::Import, "import", "as imported"),
                clEnumValN(Stop::Graph, "graph", "shapes inferred"),
+               clEnumValN(Stop::Fusion, "fusion", "fusion groups formed"),
                clEnumValN(Stop::Kernels, "kernels", "fused and outlined"),
                clEnumValN(Stop::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(Stop::Bufferized, "bufferized", "on buffers"),
@@ -200,8 +201,9 @@ int bathy::compileFromFlags(int argc, char **argv) {
   if (compileTo.getNumOccurrences()) {
     if (compileTo != Stop::Import) {
       static const bathy::Phase phases[] = {
-          bathy::Phase::Graph,  bathy::Phase::Graph,      bathy::Phase::Kernels,
-          bathy::Phase::Linalg, bathy::Phase::Bufferized, bathy::Phase::LLVM};
+          bathy::Phase::Graph,   bathy::Phase::Graph,  bathy::Phase::Fusion,
+          bathy::Phase::Kernels, bathy::Phase::Linalg, bathy::Phase::Bufferized,
+          bathy::Phase::LLVM};
       mlir::PassManager pm(&context);
       bathy::buildCpuJitPipeline(
           pm, phases[static_cast<int>(compileTo.getValue())], pipeline);

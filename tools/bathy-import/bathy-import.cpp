@@ -58,6 +58,7 @@ static cl::opt<bathy::Phase> compileTo(
     cl::desc("Run bathy's CPU pipeline up to a phase and print the IR there "
              "(default: the imported IR)"),
     cl::values(clEnumValN(bathy::Phase::Graph, "graph", "shapes inferred"),
+               clEnumValN(bathy::Phase::Fusion, "fusion", "fusion groups"),
                clEnumValN(bathy::Phase::Kernels, "kernels", "kernels outlined"),
                clEnumValN(bathy::Phase::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(bathy::Phase::Bufferized, "bufferized", "on buffers"),

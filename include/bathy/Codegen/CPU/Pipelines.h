@@ -14,7 +14,7 @@ namespace bathy {
 
 /// Stages of compilation: a pipeline built for a phase stops after it
 /// (`bathy-import --compile-to=<phase>` prints the IR there).
-enum class Phase { Graph, Kernels, Linalg, Bufferized, LLVM };
+enum class Phase { Graph, Fusion, Kernels, Linalg, Bufferized, LLVM };
 
 /// Choices along the pipelines.
 struct PipelineOptions {
