@@ -86,6 +86,13 @@ cl::opt<bool> checkBounds(
 cl::opt<unsigned> optLevel("opt-level", cl::init(3),
                            cl::desc("LLVM optimization level (0-3)"),
                            cl::cat(category));
+cl::opt<std::string> signKey(
+    "sign-key",
+    cl::desc("Sign the artifact with this Ed25519 private key (PEM; make one "
+             "with: openssl genpkey -algorithm ed25519 -out key.pem). "
+             "bathy-run --trusted-key=public.pem then refuses artifacts this "
+             "key did not sign"),
+    cl::value_desc("key.pem"), cl::cat(category));
 cl::opt<bool> quiet("quiet",
                     cl::desc("No progress messages on stderr (they are "
                              "shown when stderr is a terminal)"),
@@ -154,6 +161,14 @@ int bathy::compileFromFlags(int argc, char **argv) {
   if (dimArgs.getNumOccurrences() && !staticShapes)
     return fail("--dim sizes a dim for --static-shapes; without it the "
                 "artifact serves every size");
+  std::string signKeyPem;
+  if (!signKey.empty()) {
+    absl::StatusOr<std::string> key =
+        bathy::rt::ReadRegularFile(signKey, 1 << 16);
+    if (!key.ok())
+      return fail("--sign-key: " + std::string(key.status().message()));
+    signKeyPem = std::move(*key);
+  }
   Progress progress(!quiet && isatty(STDERR_FILENO));
 
   mlir::DialectRegistry registry;
@@ -250,6 +265,7 @@ int bathy::compileFromFlags(int argc, char **argv) {
   m.kernels = kernelProvenance(compiled->plan);
   contents.plans = {&compiled->plan};
   contents.code = std::move(compiled->sharedObject);
+  contents.sign_key_pem = signKeyPem;
   progress("writing " + outputPath);
   absl::StatusOr<std::string> artifact = bathy::rt::SerializeArtifact(contents);
   if (!artifact.ok())

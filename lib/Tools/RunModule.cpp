@@ -101,6 +101,12 @@ static cl::opt<std::string> maxMemory(
              "it are refused with an error"),
     cl::value_desc("BYTES"), cl::cat(category));
 
+static cl::opt<std::string> trustedKey(
+    "trusted-key",
+    cl::desc("Run only .bathy artifacts signed by this Ed25519 public key "
+             "(PEM; bathyc --sign-key signs); unsigned ones and ones whose "
+             "signature does not verify are refused"),
+    cl::value_desc("public.pem"), cl::cat(category));
 static cl::opt<std::string> explainFusion(
     "explain-fusion", cl::ValueOptional,
     cl::desc("Compile without running and print each kernel: its kind, the "
@@ -273,8 +279,16 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
         return fail("--" + o->ArgStr.str() + " is a compile option; " +
                     modelPath + " was compiled by bathyc (give it to bathyc)");
     progress("loading " + modelPath);
+    std::string keyPem;
+    if (!trustedKey.empty()) {
+      absl::StatusOr<std::string> key =
+          bathy::rt::ReadRegularFile(trustedKey, 1 << 16);
+      if (!key.ok())
+        return fail("--trusted-key: " + std::string(key.status().message()));
+      keyPem = std::move(*key);
+    }
     absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> model =
-        bathy::rt::CpuModel::Open(modelPath);
+        bathy::rt::CpuModel::Open(modelPath, keyPem);
     if (!model.ok())
       return fail(std::string(model.status().message()));
     if (std::optional<std::string> error =
@@ -290,6 +304,9 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
     return tool::RunAndReport(**model, runFlags, flags, shapes, seconds);
   }
 
+  if (trustedKey.getNumOccurrences())
+    return fail("--trusted-key applies to .bathy artifacts; " + modelPath +
+                " is compiled here, from source");
   mlir::DialectRegistry registry;
   bathy::registerAllDialects(registry);
   mlir::MLIRContext context(registry);

@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "openssl/evp.h"
+#include "openssl/pem.h"
 #include "runtime/artifact/artifact_generated.h"
 #include "runtime/file.h"
 
@@ -62,7 +63,7 @@ std::string Digest(const uint8_t *data, size_t size) {
 std::string DigestMapped(const uint8_t *data, size_t size) {
   constexpr size_t kChunk = size_t{8} << 20;
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx(EVP_MD_CTX_new(),
-                                                         EVP_MD_CTX_free);
+                                                          EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     return std::string();
   for (size_t at = 0; at < size; at += kChunk) {
@@ -77,6 +78,61 @@ std::string DigestMapped(const uint8_t *data, size_t size) {
     return std::string();
   return std::string(reinterpret_cast<char *>(md), len);
 }
+
+/// An Ed25519 signature of `message` with the PEM private key `pem`.
+absl::StatusOr<std::string> Sign(const std::string &pem,
+                                 absl::string_view message) {
+  std::unique_ptr<BIO, int (*)(BIO *)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY *)> key(
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+          : nullptr,
+      EVP_PKEY_free);
+  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+    return absl::InvalidArgumentError(
+        "the signing key is not a PEM Ed25519 private key");
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx(EVP_MD_CTX_new(),
+                                                          EVP_MD_CTX_free);
+  std::string sig(64, '\0');
+  size_t len = sig.size();
+  if (!ctx ||
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) !=
+          1 ||
+      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(sig.data()),
+                     &len,
+                     reinterpret_cast<const unsigned char *>(message.data()),
+                     message.size()) != 1 ||
+      len != 64)
+    return absl::InternalError("signing the artifact failed (libcrypto)");
+  return sig;
+}
+
+/// Whether `sig` is `pem`'s (a PEM Ed25519 public key) signature of
+/// `message`; an error when the key cannot be read.
+absl::StatusOr<bool> VerifySignature(const std::string &pem,
+                                     absl::string_view message,
+                                     absl::string_view sig) {
+  std::unique_ptr<BIO, int (*)(BIO *)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY *)> key(
+      bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr,
+      EVP_PKEY_free);
+  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+    return absl::InvalidArgumentError(
+        "the trusted key is not a PEM Ed25519 public key");
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx(EVP_MD_CTX_new(),
+                                                          EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr,
+                                   key.get()) != 1)
+    return absl::InternalError("verifying a signature failed (libcrypto)");
+  return EVP_DigestVerify(
+             ctx.get(), reinterpret_cast<const unsigned char *>(sig.data()),
+             sig.size(),
+             reinterpret_cast<const unsigned char *>(message.data()),
+             message.size()) == 1;
+}
+
+bool KnownKind(uint32_t kind) { return kind >= 1 && kind <= 5; }
 
 absl::Status Refuse(const std::string &name, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(name, ": ", what));
@@ -349,8 +405,14 @@ std::string SectionName(uint32_t kind) {
     return "weights";
   case SectionKind::kCode:
     return "code";
+  case SectionKind::kSignature:
+    return "signature";
   }
   return absl::StrCat("section kind ", kind);
+}
+
+std::string SignatureMessage(absl::string_view manifestSha256) {
+  return absl::StrCat("bathy artifact signature v1\n", manifestSha256);
 }
 
 std::string Sha256Hex(absl::string_view bytes) {
@@ -376,6 +438,18 @@ absl::StatusOr<std::string> SerializeArtifact(const ArtifactContents &c) {
                                          Sha256Hex(*p.bytes));
   std::string manifestBytes = WriteManifest(manifest);
   parts.insert(parts.begin(), {SectionKind::kManifest, &manifestBytes});
+  std::string signature;
+  if (!c.sign_key_pem.empty()) {
+    absl::StatusOr<std::string> sig =
+        Sign(c.sign_key_pem,
+             SignatureMessage(
+                 Digest(reinterpret_cast<const uint8_t *>(manifestBytes.data()),
+                        manifestBytes.size())));
+    if (!sig.ok())
+      return sig.status();
+    signature = std::move(*sig);
+    parts.push_back({SectionKind::kSignature, &signature});
+  }
 
   size_t headerBytes = kFixedHeaderBytes + kSectionEntryBytes * parts.size();
   uint64_t at = AlignUp(headerBytes, kPage);
@@ -401,7 +475,9 @@ absl::StatusOr<std::string> SerializeArtifact(const ArtifactContents &c) {
   for (size_t i = 0; i < parts.size(); ++i) {
     size_t e = kFixedHeaderBytes + kSectionEntryBytes * i;
     Store<uint32_t>(out, e, static_cast<uint32_t>(parts[i].kind));
-    Store<uint32_t>(out, e + 4, 0);
+    Store<uint32_t>(out, e + 4,
+                    parts[i].kind == SectionKind::kSignature ? kSectionOptional
+                                                             : 0);
     Store<uint64_t>(out, e + 8, offsets[i]);
     Store<uint64_t>(out, e + 16, parts[i].bytes->size());
     std::memcpy(out.data() + offsets[i], parts[i].bytes->data(),
@@ -416,7 +492,7 @@ Artifact::~Artifact() {
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
-Artifact::Open(const std::string &path) {
+Artifact::Open(const std::string &path, const std::string &trusted_key_pem) {
   absl::StatusOr<File> file = OpenRegularFile(path);
   if (!file.ok())
     return file.status();
@@ -435,25 +511,27 @@ Artifact::Open(const std::string &path) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->data_ = static_cast<const uint8_t *>(p);
   a->size_ = *size;
-  if (absl::Status s = a->Verify(path, /*checksums=*/true); !s.ok())
+  if (absl::Status s = a->Verify(path, /*checksums=*/true, trusted_key_pem);
+      !s.ok())
     return s;
   return a;
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
-Artifact::FromBytes(absl::string_view bytes, const std::string &name) {
-  return Map(bytes, name, /*checksums=*/true);
+Artifact::FromBytes(absl::string_view bytes, const std::string &name,
+                    const std::string &trusted_key_pem) {
+  return Map(bytes, name, /*checksums=*/true, trusted_key_pem);
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
 Artifact::FromBytesIgnoringChecksums(absl::string_view bytes,
                                      const std::string &name) {
-  return Map(bytes, name, /*checksums=*/false);
+  return Map(bytes, name, /*checksums=*/false, "");
 }
 
-absl::StatusOr<std::unique_ptr<Artifact>> Artifact::Map(absl::string_view bytes,
-                                                        const std::string &name,
-                                                        bool checksums) {
+absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::Map(absl::string_view bytes, const std::string &name, bool checksums,
+              const std::string &trusted_key_pem) {
   if (bytes.size() < kFixedHeaderBytes)
     return Refuse(name, "is too short for a bathy artifact's header");
   // An anonymous file, so the bytes are mapped (and aligned) as a file's.
@@ -476,12 +554,13 @@ absl::StatusOr<std::unique_ptr<Artifact>> Artifact::Map(absl::string_view bytes,
   std::unique_ptr<Artifact> a(new Artifact());
   a->data_ = static_cast<const uint8_t *>(p);
   a->size_ = bytes.size();
-  if (absl::Status s = a->Verify(name, checksums); !s.ok())
+  if (absl::Status s = a->Verify(name, checksums, trusted_key_pem); !s.ok())
     return s;
   return a;
 }
 
-absl::Status Artifact::Verify(const std::string &name, bool checksums) {
+absl::Status Artifact::Verify(const std::string &name, bool checksums,
+                              const std::string &trusted_key_pem) {
   const uint8_t *d = data_;
   if (std::memcmp(d, kMagic, sizeof(kMagic)) != 0)
     return Refuse(name, "is not a bathy artifact (bad magic bytes)");
@@ -522,7 +601,7 @@ absl::Status Artifact::Verify(const std::string &name, bool checksums) {
                       absl::StrCat("the ", what, " and ", SectionName(o.kind),
                                    " sections overlap"));
     }
-    bool known = s.kind >= 1 && s.kind <= 4;
+    bool known = KnownKind(s.kind);
     if (!known && !(s.flags & kSectionOptional))
       return Refuse(name, absl::StrCat("has a required ", what,
                                        ", which this runtime does not know"));
@@ -547,6 +626,32 @@ absl::Status Artifact::Verify(const std::string &name, bool checksums) {
                        std::string(reinterpret_cast<const char *>(d + 24), 32))
     return Refuse(name, "the manifest section does not match its checksum "
                         "(the file is corrupted)");
+  // The signature, over the manifest's checksum (and so every section's).
+  signed_artifact_ = false;
+  for (const Section &s : sections_)
+    if (s.kind == static_cast<uint32_t>(SectionKind::kSignature)) {
+      if (s.size != 64)
+        return Refuse(name, absl::StrCat("the signature section holds ", s.size,
+                                         " bytes, not an Ed25519 "
+                                         "signature's 64"));
+      signed_artifact_ = true;
+      if (trusted_key_pem.empty())
+        continue;
+      absl::StatusOr<bool> ok = VerifySignature(
+          trusted_key_pem,
+          SignatureMessage(
+              absl::string_view(reinterpret_cast<const char *>(d + 24), 32)),
+          absl::string_view(reinterpret_cast<const char *>(d + s.offset), 64));
+      if (!ok.ok())
+        return Refuse(name, ok.status().message());
+      if (!*ok)
+        return Refuse(name, "the signature section does not verify with the "
+                            "trusted key (signed by another key, or "
+                            "changed since)");
+    }
+  if (!trusted_key_pem.empty() && !signed_artifact_)
+    return Refuse(name, "is not signed, and a trusted key was given (compile "
+                        "it with bathyc --sign-key)");
   flatbuffers::Verifier mv(d + m.offset, m.size);
   if (!mv.VerifyBuffer<fb::Manifest>(nullptr))
     return Refuse(name, "the manifest section is not a valid manifest");
@@ -560,7 +665,8 @@ absl::Status Artifact::Verify(const std::string &name, bool checksums) {
   // Every other known section against the manifest's checksum.
   for (const Section &s : sections_) {
     if (!checksums || s.kind == static_cast<uint32_t>(SectionKind::kManifest) ||
-        !(s.kind >= 1 && s.kind <= 4))
+        s.kind == static_cast<uint32_t>(SectionKind::kSignature) ||
+        !KnownKind(s.kind))
       continue;
     auto it = std::find_if(manifest_.section_sha256.begin(),
                            manifest_.section_sha256.end(),

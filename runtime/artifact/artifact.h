@@ -42,7 +42,14 @@ enum class SectionKind : uint32_t {
   kPlans = 2,
   kWeights = 3,
   kCode = 4,
+  /// Optional: an Ed25519 signature (SignatureMessage) by the compiling
+  /// party's key.
+  kSignature = 5,
 };
+
+/// What a signature signs: a fixed prefix, then the manifest's SHA-256
+/// (which covers every other section through their digests).
+std::string SignatureMessage(absl::string_view manifestSha256);
 
 /// "manifest", "plans", "weights", "code" (or "section kind N").
 std::string SectionName(uint32_t kind);
@@ -82,6 +89,8 @@ struct ArtifactContents {
   Manifest manifest;
   std::vector<const Plan *> plans;
   std::string code;
+  /// A PEM Ed25519 private key to sign with (empty: unsigned).
+  std::string sign_key_pem;
 };
 
 /// The artifact's bytes. Deterministic: the same contents give the same
@@ -94,13 +103,16 @@ std::string Sha256Hex(absl::string_view bytes);
 /// A verified artifact, mapped read-only.
 class Artifact {
 public:
-  /// Opens `path` (a regular file), maps it and verifies all of it.
+  /// Opens `path` (a regular file), maps it and verifies all of it. With
+  /// `trusted_key_pem` (a PEM Ed25519 public key), an artifact that is
+  /// unsigned, or whose signature that key does not verify, is refused.
   static absl::StatusOr<std::unique_ptr<Artifact>>
-  Open(const std::string &path);
+  Open(const std::string &path, const std::string &trusted_key_pem = "");
   /// The same for bytes in memory (held in an anonymous memory file, so
   /// they are mapped like a file's). `name` is for messages.
   static absl::StatusOr<std::unique_ptr<Artifact>>
-  FromBytes(absl::string_view bytes, const std::string &name);
+  FromBytes(absl::string_view bytes, const std::string &name,
+            const std::string &trusted_key_pem = "");
   /// FromBytes without comparing checksums, so that a fuzzer's mutations
   /// reach the checks behind them (schema, plans, ranges). Never for
   /// loading a model.
@@ -109,6 +121,9 @@ public:
   ~Artifact();
 
   const Manifest &manifest() const { return manifest_; }
+  /// Whether the file carries a signature (verified only when a trusted
+  /// key was given).
+  bool is_signed() const { return signed_artifact_; }
   size_t num_plans() const { return plans_.size(); }
   /// A copy of plan `i` for an executor: its specs from the manifest, its
   /// constants views of the mapped weights (valid while this artifact
@@ -126,9 +141,12 @@ public:
 
 private:
   Artifact() = default;
-  absl::Status Verify(const std::string &name, bool checksums);
+  absl::Status Verify(const std::string &name, bool checksums,
+                      const std::string &trusted_key_pem);
   static absl::StatusOr<std::unique_ptr<Artifact>>
-  Map(absl::string_view bytes, const std::string &name, bool checksums);
+  Map(absl::string_view bytes, const std::string &name, bool checksums,
+      const std::string &trusted_key_pem);
+  bool signed_artifact_ = false;
   const uint8_t *data_ = nullptr;
   uint64_t size_ = 0;
   std::vector<Section> sections_;

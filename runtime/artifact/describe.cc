@@ -82,6 +82,7 @@ std::string DescribeArtifact(const Artifact &a, bool json) {
         "\", \"compiler\": ", Quote(m.compiler_version),
         ", \"target\": ", Quote(m.target), ", \"cpu\": ", Quote(m.cpu),
         ", \"cpu_features\": ", Strings(m.cpu_features),
+        ", \"signed\": ", a.is_signed() ? "true" : "false",
         ", \"model\": {\"file\": ", Quote(m.model_file),
         ", \"sha256\": ", Quote(m.model_sha256),
         ", \"producer\": ", Quote(m.model_producer), "}, \"inputs\": [",
@@ -95,8 +96,9 @@ std::string DescribeArtifact(const Artifact &a, bool json) {
   std::string out = absl::StrCat(
       "format      ", m.format_major, ".", m.format_minor, "\n", "compiler    ",
       m.compiler_version, "\n", "target      ", m.target, " (", m.cpu, ": ",
-      absl::StrJoin(m.cpu_features, " "), ")\n", "model       ", m.model_file,
-      " (sha256 ", m.model_sha256, ")",
+      absl::StrJoin(m.cpu_features, " "), ")\n", "signed      ",
+      a.is_signed() ? "yes (Ed25519)" : "no", "\n", "model       ",
+      m.model_file, " (sha256 ", m.model_sha256, ")",
       m.model_producer.empty() ? "" : ", made by " + m.model_producer, "\n");
   for (const TensorSpec &s : m.inputs)
     absl::StrAppend(&out, "input       ", s.name, ": ", SpecToString(s), "\n");

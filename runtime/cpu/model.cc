@@ -49,8 +49,9 @@ CpuModel::FromArtifact(std::unique_ptr<Artifact> artifact,
 }
 
 absl::StatusOr<std::unique_ptr<CpuModel>>
-CpuModel::Open(const std::string &path) {
-  absl::StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::Open(path);
+CpuModel::Open(const std::string &path, const std::string &trusted_key_pem) {
+  absl::StatusOr<std::unique_ptr<Artifact>> artifact =
+      Artifact::Open(path, trusted_key_pem);
   if (!artifact.ok())
     return artifact.status();
   return FromArtifact(std::move(*artifact), path);

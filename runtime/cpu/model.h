@@ -28,9 +28,10 @@ public:
   /// A model from a plan and the shared object of its kernels (the JIT's).
   static absl::StatusOr<std::unique_ptr<CpuModel>>
   Create(Plan plan, absl::string_view code, const std::string &name);
-  /// A model from a .bathy artifact at `path`.
+  /// A model from a .bathy artifact at `path`; with `trusted_key_pem`, only
+  /// one that key signed (Artifact::Open).
   static absl::StatusOr<std::unique_ptr<CpuModel>>
-  Open(const std::string &path);
+  Open(const std::string &path, const std::string &trusted_key_pem = "");
   /// The same for an artifact already opened.
   static absl::StatusOr<std::unique_ptr<CpuModel>>
   FromArtifact(std::unique_ptr<Artifact> artifact, const std::string &name);

@@ -238,3 +238,43 @@ def test_bathyc_static_shapes_and_errors(tmp_path):
     assert r.returncode == 1 and "-o" in r.stderr
     r = run(tool("bathyc"), TINY, "--compile-to=kernels")
     assert r.returncode == 0 and "bathy.launch" in r.stdout
+
+
+def test_signed_artifacts_and_trusted_keys(tmp_path):
+    """bathyc --sign-key signs (Ed25519); bathy-run --trusted-key runs only
+    what that key signed: an unsigned artifact, one signed by another key
+    and one whose signature was changed are refused, naming why."""
+    keys = {}
+    for name in ("a", "b"):
+        priv, pub = tmp_path / f"{name}.pem", tmp_path / f"{name}.pub"
+        assert run("openssl", "genpkey", "-algorithm", "ed25519", "-out", priv).returncode == 0
+        assert run("openssl", "pkey", "-in", priv, "-pubout", "-out", pub).returncode == 0
+        keys[name] = (priv, pub)
+    signed = compile_model(TINY, tmp_path / "signed.bathy", f"--sign-key={keys['a'][0]}")
+    again = compile_model(TINY, tmp_path / "again.bathy", f"--sign-key={keys['a'][0]}")
+    assert signed.read_bytes() == again.read_bytes()  # Ed25519 is deterministic
+    unsigned = compile_model(TINY, tmp_path / "unsigned.bathy")
+    meta, table = sections(signed)
+    assert meta["signed"] is True and "signature" in table
+    assert sections(unsigned)[0]["signed"] is False
+    for binary in (tool("bathy-run"), runtime_only_run()):
+        ok = run(binary, signed, f"--trusted-key={keys['a'][1]}", "--quiet")
+        assert ok.returncode == 0, ok.stderr
+        other = run(binary, signed, f"--trusted-key={keys['b'][1]}")
+        assert other.returncode == 1 and "does not verify" in other.stderr
+        bare = run(binary, unsigned, f"--trusted-key={keys['a'][1]}")
+        assert bare.returncode == 1 and "is not signed" in bare.stderr
+        wrong = run(binary, signed, f"--trusted-key={keys['a'][0]}")
+        assert wrong.returncode == 1 and "not a PEM Ed25519 public key" in wrong.stderr
+    offset, _ = table["signature"]
+    data = bytearray(signed.read_bytes())
+    data[offset + 5] ^= 1
+    (tmp_path / "tampered.bathy").write_bytes(data)
+    assert "does not verify" in refused(tmp_path / "tampered.bathy",
+                                        f"--trusted-key={keys['a'][1]}")
+    # Without a trusted key a signed artifact runs like any other.
+    outputs(signed, tmp_path / "out")
+    r = run(tool("bathyc"), TINY, "-o", tmp_path / "x.bathy", f"--sign-key={keys['a'][1]}")
+    assert r.returncode == 1 and "not a PEM Ed25519 private key" in r.stderr
+    r = run(tool("bathy-run"), TINY, f"--trusted-key={keys['a'][1]}")
+    assert r.returncode == 1 and "applies to .bathy artifacts" in r.stderr

@@ -15,6 +15,7 @@
 
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/model.h"
+#include "runtime/file.h"
 #include "runtime/memory.h"
 #include "runtime/tools/run.h"
 
@@ -38,6 +39,8 @@ constexpr char kHelp[] =
     "  --threads=N            threads the kernels use (0: all)\n"
     "  --max-memory=BYTES     most tensor memory the run may hold (8G, "
     "512M)\n"
+    "  --trusted-key=PEM      run only artifacts this Ed25519 public key "
+    "signed\n"
     "  --print-plan           print the execution plan and stop\n"
     "  --quiet                no progress messages\n";
 
@@ -62,7 +65,7 @@ bool Number(const std::string &text, unsigned long &out) {
 int main(int argc, char **argv) {
   namespace tool = bathy::rt::tool;
   tool::RunFlags flags;
-  std::string path, value;
+  std::string path, value, trustedKey;
   unsigned long threads = 0;
   bool printPlan = false;
   for (int i = 1; i < argc; ++i) {
@@ -92,6 +95,13 @@ int main(int argc, char **argv) {
       if (absl::Status s = bathy::rt::ParseByteSize(value, &bytes); !s.ok())
         return tool::Fail("--max-memory: " + std::string(s.message()));
       bathy::rt::SetMemoryLimit(bytes);
+    } else if (Value(a, "trusted-key", value)) {
+      absl::StatusOr<std::string> key =
+          bathy::rt::ReadRegularFile(value, 1 << 16);
+      if (!key.ok())
+        return tool::Fail("--trusted-key: " +
+                          std::string(key.status().message()));
+      trustedKey = std::move(*key);
     } else if (a == "--print-plan") {
       printPlan = true;
     } else if (a == "--bench-stdin") {
@@ -115,7 +125,7 @@ int main(int argc, char **argv) {
     return tool::Fail(*error);
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> model =
-      bathy::rt::CpuModel::Open(path);
+      bathy::rt::CpuModel::Open(path, trustedKey);
   if (!model.ok())
     return tool::Fail(std::string(model.status().message()));
   double seconds =
