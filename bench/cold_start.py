@@ -88,7 +88,6 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
     runner = RUNTIME_ONLY if RUNTIME_ONLY.is_file() else BUILD / "bin" / "bathy-run-runtime"
-    dim_flags = [f"--dim={kv}" for kv in args.dims.split(",") if kv]
     threads = [f"--threads={args.threads}"]
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; runtime-only runner: {runner}\n")
     print("| model | ONNX MiB | artifact MiB | code KiB | bathyc s | artifact cold start s (RSS MiB) "
@@ -105,12 +104,16 @@ def main():
                 sys.exit(r.stderr[-2000:])
             meta = subprocess.run([BUILD / "bin" / "bathy-meta", art, "--json"],
                                   capture_output=True, text=True)
-            code = next(s["bytes"] for s in json.loads(meta.stdout)["sections"]
-                        if s["name"] == "code")
+            meta = json.loads(meta.stdout)
+            code = next(s["bytes"] for s in meta["sections"] if s["name"] == "code")
+            # Only the --dims this model has.
+            params = {p for i in meta["inputs"] for p in i["dim_params"] if p}
+            dims = [kv for kv in args.dims.split(",") if kv and kv.split("=")[0] in params]
+            dim_flags = [f"--dim={kv}" for kv in dims]
             a = measure([runner, art, *dim_flags, *threads], args.repeat)
             j = measure([BUILD / "bin" / "bathy-run", model, "--quiet", *dim_flags, *threads],
                         args.repeat)
-            o = measure([PY, "-c", ORT_SCRIPT, model, args.dims], args.repeat)
+            o = measure([PY, "-c", ORT_SCRIPT, model, ",".join(dims)], args.repeat)
             mib = 1 << 20
             print(f"| {model.stem} | {model.stat().st_size / mib:.1f} | {art.stat().st_size / mib:.1f} "
                   f"| {code / 1024:.0f} | {compile_s:.2f} | {a[0]:.3f} ({a[1]:.0f}) "
