@@ -278,3 +278,18 @@ def test_signed_artifacts_and_trusted_keys(tmp_path):
     assert r.returncode == 1 and "not a PEM Ed25519 private key" in r.stderr
     r = run(tool("bathy-run"), TINY, f"--trusted-key={keys['a'][1]}")
     assert r.returncode == 1 and "applies to .bathy artifacts" in r.stderr
+
+
+def test_artifact_paths_must_be_regular_files(tmp_path):
+    """An artifact path that is a folder or a FIFO is refused at once (a
+    FIFO must not block the loader), as model files are."""
+    import os
+    folder = tmp_path / "folder.bathy"
+    folder.mkdir()
+    assert "regular file" in refused(folder)
+    fifo = tmp_path / "fifo.bathy"
+    os.mkfifo(fifo)
+    r = run(tool("bathy-run"), fifo, "--quiet", timeout=30)
+    assert r.returncode == 1 and "regular file" in r.stderr, r.stderr
+    v = run(tool("bathy-meta"), "validate", fifo, timeout=30)
+    assert v.returncode == 1 and "regular file" in v.stderr
