@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -81,7 +82,8 @@ cl::opt<bool> serialLoops("serial-loops",
 cl::opt<bool> checkBounds(
     "check-bounds",
     cl::desc("Bounds-checked kernels: an access outside a buffer stops the "
-             "run with an error (slow; for finding bugs in bathy)"),
+             "run with an error (slow; for finding bugs in bathy). Also on "
+             "when the environment has BATHY_CHECK_BOUNDS=1"),
     cl::cat(category));
 cl::opt<unsigned> optLevel("opt-level", cl::init(3),
                            cl::desc("LLVM optimization level (0-3)"),
@@ -211,7 +213,10 @@ int bathy::compileFromFlags(int argc, char **argv) {
   bathy::PipelineOptions pipeline;
   pipeline.fusion = !noFusion;
   pipeline.parallelLoops = !serialLoops;
-  pipeline.boundsChecks = checkBounds;
+  // As bathy-run: the environment can turn bounds checks on for a test run.
+  const char *boundsEnv = std::getenv("BATHY_CHECK_BOUNDS");
+  pipeline.boundsChecks =
+      checkBounds || (boundsEnv && std::string(boundsEnv) == "1");
 
   if (compileTo.getNumOccurrences()) {
     if (compileTo != Stop::Import) {
@@ -258,7 +263,7 @@ int bathy::compileFromFlags(int argc, char **argv) {
                {"opt-level", std::to_string(optLevel)},
                {"fusion", noFusion ? "off" : "on"},
                {"parallel-loops", serialLoops ? "off" : "on"},
-               {"check-bounds", checkBounds ? "on" : "off"},
+               {"check-bounds", pipeline.boundsChecks ? "on" : "off"},
                {"static-shapes", staticShapes ? "on" : "off"}};
   for (const std::string &d : dimArgs)
     m.options.push_back({"dim", d});
