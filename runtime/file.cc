@@ -2,6 +2,7 @@
 #include "runtime/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -182,6 +183,25 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string &path,
   if (absl::Status s = file->ReadAt(0, out.data(), *size, path); !s.ok())
     return s;
   return out;
+}
+
+absl::StatusOr<File> MemoryFile(absl::string_view bytes, const char *what) {
+  int fd = memfd_create(what, MFD_CLOEXEC);
+  if (fd < 0)
+    return absl::InternalError(
+        absl::StrCat(what, ": memfd_create: ", strerror(errno)));
+  File file(fd);
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what, ": cannot hold ", bytes.size(),
+          " bytes in memory: ", n < 0 ? strerror(errno) : "short write"));
+    done += static_cast<size_t>(n);
+  }
+  return file;
 }
 
 absl::Status WriteFileAtomically(const std::string &directory,

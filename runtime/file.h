@@ -55,6 +55,11 @@ absl::StatusOr<File> OpenFileBeneath(const std::string &directory,
 absl::StatusOr<std::string> ReadRegularFile(const std::string &path,
                                             uint64_t max_bytes);
 
+/// An anonymous file in memory (memfd_create) holding `bytes`, for mapping
+/// or loading bytes as a file's without touching the disk. `what` names it
+/// in /proc and in errors.
+absl::StatusOr<File> MemoryFile(absl::string_view bytes, const char *what);
+
 /// Writes `directory/name` by writing a temporary file in `directory` and
 /// renaming it over `name`: a symlink named `name` is replaced, never
 /// written through, and a reader never sees a half-written file. `name`

@@ -535,20 +535,10 @@ Artifact::Map(absl::string_view bytes, const std::string &name, bool checksums,
   if (bytes.size() < kFixedHeaderBytes)
     return Refuse(name, "is too short for a bathy artifact's header");
   // An anonymous file, so the bytes are mapped (and aligned) as a file's.
-  int fd = memfd_create("bathy-artifact", MFD_CLOEXEC);
-  if (fd < 0)
-    return Refuse(name, absl::StrCat("memfd_create: ", strerror(errno)));
-  File file(fd);
-  for (size_t done = 0; done < bytes.size();) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return Refuse(
-          name, absl::StrCat("cannot be held in memory: ", strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
-  void *p = mmap(nullptr, bytes.size(), PROT_READ, MAP_PRIVATE, fd, 0);
+  absl::StatusOr<File> file = MemoryFile(bytes, "bathy-artifact");
+  if (!file.ok())
+    return Refuse(name, file.status().message());
+  void *p = mmap(nullptr, bytes.size(), PROT_READ, MAP_PRIVATE, file->fd(), 0);
   if (p == MAP_FAILED)
     return Refuse(name, absl::StrCat("cannot be mapped: ", strerror(errno)));
   std::unique_ptr<Artifact> a(new Artifact());

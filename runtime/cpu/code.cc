@@ -12,6 +12,7 @@
 #include "runtime/cpu/cpu_features.h"
 #include "runtime/cpu/entry_points.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/file.h"
 
 namespace bathy::rt {
 
@@ -60,20 +61,12 @@ absl::StatusOr<std::unique_ptr<LoadedCode>>
 LoadedCode::Load(absl::string_view bytes, const std::string &name) {
   std::unique_ptr<LoadedCode> code(new LoadedCode());
   code->name_ = name;
-  code->fd_ = memfd_create("bathy-code", MFD_CLOEXEC);
-  if (code->fd_ < 0)
-    return absl::InternalError(
-        absl::StrCat(name, ": memfd_create: ", strerror(errno)));
-  for (size_t done = 0; done < bytes.size();) {
-    ssize_t n = write(code->fd_, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return absl::InternalError(absl::StrCat(
-          name, ": cannot hold the code in memory: ", strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
-  std::string path = absl::StrCat("/proc/self/fd/", code->fd_);
+  absl::StatusOr<File> file = MemoryFile(bytes, "bathy-code");
+  if (!file.ok())
+    return absl::Status(file.status().code(),
+                        absl::StrCat(name, ": ", file.status().message()));
+  code->file_ = std::move(*file);
+  std::string path = absl::StrCat("/proc/self/fd/", code->file_.fd());
   // RTLD_LOCAL: nothing else in the process sees these symbols; RTLD_NOW:
   // an unresolvable symbol is an error here, not in the middle of a run.
   code->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -117,8 +110,6 @@ LoadedCode::Load(absl::string_view bytes, const std::string &name) {
 LoadedCode::~LoadedCode() {
   if (handle_)
     dlclose(handle_);
-  if (fd_ >= 0)
-    close(fd_);
 }
 
 absl::StatusOr<std::vector<KernelEntry>>

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "runtime/cpu/executor.h"
+#include "runtime/file.h"
 
 namespace bathy::rt {
 
@@ -37,8 +38,9 @@ public:
 
 private:
   LoadedCode() = default;
+  /// The memory file the code was written to (closed after dlclose).
+  File file_;
   void *handle_ = nullptr;
-  int fd_ = -1;
   std::string name_;
 };
 
