@@ -228,6 +228,12 @@ void Plan::ComputeReleases() {
 }
 
 void Plan::PlanMemory() {
+  // Offsets add up sizes a plan from a file may choose: they saturate, and
+  // an arena that large is refused where it is allocated.
+  auto add = [](int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+  };
   struct Item {
     int64_t value, bytes, begin, end, offset;
   };
@@ -268,13 +274,13 @@ void Plan::PlanMemory() {
         [](const Item *a, const Item *b) { return a->offset < b->offset; });
     int64_t offset = 0;
     for (const Item *c : conflicts) {
-      if (offset + item.bytes <= c->offset)
+      if (add(offset, item.bytes) <= c->offset)
         break;
-      offset = std::max(offset, c->offset + c->bytes);
+      offset = std::max(offset, add(c->offset, c->bytes));
     }
     item.offset = offset;
     values[item.value].offset = offset;
-    arena_bytes = std::max(arena_bytes, offset + item.bytes);
+    arena_bytes = std::max(arena_bytes, add(offset, item.bytes));
     placed.push_back(&item);
   }
 }

@@ -427,6 +427,29 @@ TEST(CpuExecutor, AllocationsBeyondTheLimitFailTheRun) {
       << big.status();
 }
 
+/// A plan from a file may size its values so that their offsets in the
+/// arena overflow int64: the memory plan saturates and the plan is refused,
+/// instead of an arena that wrapped around to a small size.
+TEST(CpuExecutor, ArenaOffsetsThatOverflowAreRefused) {
+  Plan p;
+  const int64_t huge = int64_t{1} << 59; // floats: 2^61 bytes each
+  p.input_specs = {TensorSpec{"x", DType::kF32, {16}, {""}}};
+  p.values = {Val(Kind::kInput, 0, 16)};
+  p.inputs = {0};
+  p.kernels = {"increment"};
+  // Eight results that all live to the end: 2^64 bytes in all.
+  for (int64_t s = 0; s < 8; ++s) {
+    p.values.push_back(Val(Kind::kResult, s, huge));
+    p.steps.push_back(S(0, {0}, {s + 1}, true));
+    p.outputs.push_back(s + 1);
+    p.output_specs.push_back(TensorSpec{"y", DType::kF32, {huge}, {""}});
+  }
+  auto executor = CpuExecutor::Create(std::move(p), {&IncrementInto});
+  ASSERT_FALSE(executor.ok());
+  EXPECT_NE(executor.status().message().find("the arena"), std::string::npos)
+      << executor.status();
+}
+
 TEST(RunContext, ChecksOutsideTasksAndInside) {
   RunContext context;
   struct Args {
