@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/artifact/describe.h"
 
 namespace bathy::rt {
 namespace {
@@ -162,6 +167,35 @@ TEST(Artifact, RefusesASectionFromAnotherArtifact) {
     EXPECT_NE(r.status().message().find("checksum"), std::string::npos)
         << r.status();
   }
+}
+
+/// Inputs the loader's fuzzer found a crash or undefined behaviour with
+/// (test/fuzz/regressions/*.bathy): read with and without checksums, then
+/// everything accepted is read back, as the fuzzer does. Under the
+/// sanitizer build a regression aborts the test.
+TEST(Artifact, FuzzRegressionsAreRefusedOrRead) {
+  std::filesystem::path dir =
+      std::filesystem::path(BATHY_SOURCE_DIR) / "test" / "fuzz" / "regressions";
+  int seen = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".bathy")
+      continue;
+    ++seen;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    for (bool checked : {true, false}) {
+      auto a = checked ? Artifact::FromBytes(bytes.str(), "regression")
+                       : Artifact::FromBytesIgnoringChecksums(bytes.str(),
+                                                              "regression");
+      if (!a.ok())
+        continue;
+      for (size_t i = 0; i < (*a)->num_plans(); ++i)
+        (void)(*a)->plan(i);
+      (void)DescribeArtifact(**a, /*json=*/true);
+    }
+  }
+  EXPECT_GT(seen, 0) << "no regressions in " << dir;
 }
 
 } // namespace

@@ -8,7 +8,9 @@ import pytest
 
 from onnx_node_tests import tool
 
-REGRESSIONS = sorted((Path(__file__).resolve().parents[1] / "fuzz" / "regressions").iterdir())
+ALL = sorted((Path(__file__).resolve().parents[1] / "fuzz" / "regressions").iterdir())
+REGRESSIONS = [p for p in ALL if p.suffix != ".bathy"]
+ARTIFACTS = [p for p in ALL if p.suffix == ".bathy"]
 
 
 @pytest.mark.parametrize("case", REGRESSIONS, ids=[p.name for p in REGRESSIONS])
@@ -19,3 +21,15 @@ def test_no_crash(tmp_path, case, suffix):
     result = subprocess.run([tool("bathy-import"), str(path), "-o", "/dev/null"],
                             capture_output=True, text=True, errors="replace", timeout=60)
     assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])
+
+
+@pytest.mark.parametrize("case", ARTIFACTS, ids=[p.name for p in ARTIFACTS])
+def test_artifact_regressions_are_refused_cleanly(case):
+    """Artifacts the loader's fuzzer once crashed on (or found undefined
+    behaviour with): validating or running them ends with exit code 0 or 1.
+    The runtime's unit tests replay them under ASan/UBSan too."""
+    for cmd in ([tool("bathy-meta"), "validate", str(case)],
+                [tool("bathy-run"), str(case), "--quiet"]):
+        result = subprocess.run(cmd, capture_output=True, text=True,
+                                errors="replace", timeout=60)
+        assert result.returncode in (0, 1), (cmd, result.returncode, result.stderr[-2000:])
