@@ -3,6 +3,7 @@
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 
 #ifndef BATHY_VERSION
 #define BATHY_VERSION "unknown"
@@ -38,6 +39,20 @@ void hideLibraryOptions() {
       continue;
     entry.second->setHiddenFlag(llvm::cl::Hidden);
   }
+}
+
+Progress::Progress(bool enabled)
+    : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+
+double Progress::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start_)
+      .count();
+}
+
+void Progress::operator()(llvm::StringRef what) const {
+  if (enabled_)
+    llvm::errs() << llvm::format("[%6.2fs] ", seconds()) << what << "\n";
 }
 
 } // namespace bathy

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <set>
 
 #include "bathy/Codegen/CPU/Pipelines.h"
@@ -105,25 +104,6 @@ int fail(const std::string &message) {
   return 1;
 }
 
-class Progress {
-public:
-  explicit Progress(bool enabled)
-      : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
-  void operator()(llvm::StringRef what) const {
-    if (enabled_)
-      llvm::errs() << llvm::format("[%6.2fs] ", seconds()) << what << "\n";
-  }
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         start_)
-        .count();
-  }
-
-private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 /// Each kernel and the ONNX nodes of the launches that run it.
 std::vector<bathy::rt::Manifest::Kernel>
 kernelProvenance(const bathy::rt::Plan &plan) {
@@ -171,7 +151,7 @@ int bathy::compileFromFlags(int argc, char **argv) {
       return fail("--sign-key: " + std::string(key.status().message()));
     signKeyPem = std::move(*key);
   }
-  Progress progress(!quiet && isatty(STDERR_FILENO));
+  bathy::Progress progress(!quiet && isatty(STDERR_FILENO));
 
   mlir::DialectRegistry registry;
   bathy::registerAllDialects(registry);

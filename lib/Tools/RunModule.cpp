@@ -175,26 +175,6 @@ static int fail(const std::string &message) {
 
 namespace {
 
-/// Progress on stderr while compiling, when it is a terminal (not --quiet).
-class Progress {
-public:
-  explicit Progress(bool enabled)
-      : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
-  void operator()(llvm::StringRef what) const {
-    if (!enabled_)
-      return;
-    llvm::errs() << llvm::format("[%6.2fs] ",
-                                 std::chrono::duration<double>(
-                                     std::chrono::steady_clock::now() - start_)
-                                     .count())
-                 << what << "\n";
-  }
-
-private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 /// Compiles for the shapes of this run (--static-shapes): the inputs' shapes,
 /// then --dim values; other dynamic dims are 1.
 int specializeInputs(mlir::ModuleOp module,
@@ -265,7 +245,7 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   if (std::optional<std::string> error = tool::ParseInputFlags(runFlags, flags))
     return fail(*error);
 
-  Progress progress(!quiet && isatty(STDERR_FILENO));
+  bathy::Progress progress(!quiet && isatty(STDERR_FILENO));
   auto compileStart = std::chrono::steady_clock::now();
   llvm::StringRef path(modelPath);
   std::vector<std::vector<int64_t>> shapes;

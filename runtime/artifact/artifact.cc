@@ -80,15 +80,26 @@ std::string DigestMapped(const uint8_t *data, size_t size) {
 }
 
 /// An Ed25519 signature of `message` with the PEM private key `pem`.
-absl::StatusOr<std::string> Sign(const std::string &pem,
-                                 absl::string_view message) {
+using Key = std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY *)>;
+
+/// The Ed25519 key in `pem` (private or public), or null.
+Key ReadEd25519Key(const std::string &pem, bool isPublic) {
   std::unique_ptr<BIO, int (*)(BIO *)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY *)> key(
-      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
-          : nullptr,
-      EVP_PKEY_free);
-  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+  Key key(!bio ? nullptr
+          : isPublic
+              ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr)
+              : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
+          EVP_PKEY_free);
+  if (key && EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+    key.reset();
+  return key;
+}
+
+absl::StatusOr<std::string> Sign(const std::string &pem,
+                                 absl::string_view message) {
+  Key key = ReadEd25519Key(pem, /*isPublic=*/false);
+  if (!key)
     return absl::InvalidArgumentError(
         "the signing key is not a PEM Ed25519 private key");
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx(EVP_MD_CTX_new(),
@@ -112,12 +123,8 @@ absl::StatusOr<std::string> Sign(const std::string &pem,
 absl::StatusOr<bool> VerifySignature(const std::string &pem,
                                      absl::string_view message,
                                      absl::string_view sig) {
-  std::unique_ptr<BIO, int (*)(BIO *)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY *)> key(
-      bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr,
-      EVP_PKEY_free);
-  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+  Key key = ReadEd25519Key(pem, /*isPublic=*/true);
+  if (!key)
     return absl::InvalidArgumentError(
         "the trusted key is not a PEM Ed25519 public key");
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx(EVP_MD_CTX_new(),
@@ -506,51 +513,46 @@ Artifact::Open(const std::string &path, const std::string &trusted_key_pem) {
   absl::StatusOr<uint64_t> size = file->Size();
   if (!size.ok())
     return size.status();
-  if (*size < kFixedHeaderBytes)
-    return Refuse(path, absl::StrCat("is ", *size,
-                                     " bytes, too short for a bathy "
-                                     "artifact's header"));
-  if (*size > static_cast<uint64_t>(std::numeric_limits<size_t>::max() / 2))
-    return Refuse(path, "is too large to map");
-  void *p = mmap(nullptr, *size, PROT_READ, MAP_PRIVATE, file->fd(), 0);
-  if (p == MAP_FAILED)
-    return Refuse(path, absl::StrCat("cannot be mapped: ", strerror(errno)));
-  std::unique_ptr<Artifact> a(new Artifact());
-  a->data_ = static_cast<const uint8_t *>(p);
-  a->size_ = *size;
-  if (absl::Status s = a->Verify(path, /*checksums=*/true, trusted_key_pem);
-      !s.ok())
-    return s;
-  return a;
+  return Map(*file, *size, path, /*checksums=*/true, trusted_key_pem);
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
 Artifact::FromBytes(absl::string_view bytes, const std::string &name,
                     const std::string &trusted_key_pem) {
-  return Map(bytes, name, /*checksums=*/true, trusted_key_pem);
+  return FromMemory(bytes, name, /*checksums=*/true, trusted_key_pem);
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
 Artifact::FromBytesIgnoringChecksums(absl::string_view bytes,
                                      const std::string &name) {
-  return Map(bytes, name, /*checksums=*/false, "");
+  return FromMemory(bytes, name, /*checksums=*/false, "");
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
-Artifact::Map(absl::string_view bytes, const std::string &name, bool checksums,
-              const std::string &trusted_key_pem) {
-  if (bytes.size() < kFixedHeaderBytes)
-    return Refuse(name, "is too short for a bathy artifact's header");
+Artifact::FromMemory(absl::string_view bytes, const std::string &name,
+                     bool checksums, const std::string &trusted_key_pem) {
   // An anonymous file, so the bytes are mapped (and aligned) as a file's.
   absl::StatusOr<File> file = MemoryFile(bytes, "bathy-artifact");
   if (!file.ok())
     return Refuse(name, file.status().message());
-  void *p = mmap(nullptr, bytes.size(), PROT_READ, MAP_PRIVATE, file->fd(), 0);
+  return Map(*file, bytes.size(), name, checksums, trusted_key_pem);
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::Map(const File &file, uint64_t size, const std::string &name,
+              bool checksums, const std::string &trusted_key_pem) {
+  if (size < kFixedHeaderBytes)
+    return Refuse(name, absl::StrCat("is ", size,
+                                     " bytes, too short for a bathy "
+                                     "artifact's header"));
+  if (size > static_cast<uint64_t>(std::numeric_limits<size_t>::max() / 2))
+    return Refuse(name, "is too large to map");
+  void *p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
   if (p == MAP_FAILED)
     return Refuse(name, absl::StrCat("cannot be mapped: ", strerror(errno)));
   std::unique_ptr<Artifact> a(new Artifact());
   a->data_ = static_cast<const uint8_t *>(p);
-  a->size_ = bytes.size();
+  a->size_ = size;
   if (absl::Status s = a->Verify(name, checksums, trusted_key_pem); !s.ok())
     return s;
   return a;

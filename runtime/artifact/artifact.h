@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "runtime/file.h"
 #include "runtime/plan.h"
 
 namespace bathy::rt {
@@ -143,9 +144,13 @@ private:
   Artifact() = default;
   absl::Status Verify(const std::string &name, bool checksums,
                       const std::string &trusted_key_pem);
+  /// Maps `size` bytes of `file` and verifies them.
   static absl::StatusOr<std::unique_ptr<Artifact>>
-  Map(absl::string_view bytes, const std::string &name, bool checksums,
+  Map(const File &file, uint64_t size, const std::string &name, bool checksums,
       const std::string &trusted_key_pem);
+  static absl::StatusOr<std::unique_ptr<Artifact>>
+  FromMemory(absl::string_view bytes, const std::string &name, bool checksums,
+             const std::string &trusted_key_pem);
   bool signed_artifact_ = false;
   const uint8_t *data_ = nullptr;
   uint64_t size_ = 0;

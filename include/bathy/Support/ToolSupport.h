@@ -8,6 +8,8 @@
 #ifndef BATHY_SUPPORT_TOOLSUPPORT_H
 #define BATHY_SUPPORT_TOOLSUPPORT_H
 
+#include <chrono>
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -24,6 +26,20 @@ void installVersionPrinter(llvm::StringRef name);
 /// every target). Options a tool registers afterwards stay visible, and
 /// --help-hidden still lists everything. Call first thing in main.
 void hideLibraryOptions();
+
+/// Progress messages on stderr ("[  1.23s] lowering 32 kernels"), when
+/// enabled (tools enable it when stderr is a terminal and not --quiet).
+class Progress {
+public:
+  explicit Progress(bool enabled);
+  void operator()(llvm::StringRef what) const;
+  /// Seconds since construction.
+  double seconds() const;
+
+private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 } // namespace bathy
 
