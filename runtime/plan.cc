@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -326,6 +328,37 @@ std::string Plan::ToString() const {
                     "\n");
   absl::StrAppend(&out, "arena: ", arena_bytes, " bytes\n");
   return out;
+}
+
+namespace {
+uint64_t HashBytes(const AlignedBytes &b) {
+  return absl::HashOf(absl::string_view(
+      reinterpret_cast<const char *>(b.data.get()), b.size));
+}
+} // namespace
+
+ConstantPool::ConstantPool(const Plan &base) {
+  for (const Plan::Constant &c : base.constants)
+    by_hash_.emplace(HashBytes(c.bytes), &c.bytes);
+}
+
+uint64_t ConstantPool::Share(Plan &plan) const {
+  uint64_t shared = 0;
+  for (Plan::Constant &c : plan.constants) {
+    auto [lo, hi] = by_hash_.equal_range(HashBytes(c.bytes));
+    for (auto it = lo; it != hi; ++it) {
+      const AlignedBytes &b = *it->second;
+      if (b.size != c.bytes.size ||
+          std::memcmp(b.data.get(), c.bytes.data.get(), b.size) != 0)
+        continue;
+      if (b.data.get() != c.bytes.data.get()) {
+        c.bytes = AlignedBytes::View(b.data.get(), b.size);
+        shared += b.size;
+      }
+      break;
+    }
+  }
+  return shared;
 }
 
 } // namespace bathy::rt

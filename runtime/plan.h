@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -117,6 +118,21 @@ struct Plan {
   int64_t arena_bytes = 0;
   /// A readable listing, one line per value and step.
   std::string ToString() const;
+};
+
+/// The constants of one plan by their bytes, so that another plan of the
+/// same model (a specialisation) uses them instead of holding a second copy.
+class ConstantPool {
+public:
+  /// Hashes every constant of `base`, which must outlive the pool and every
+  /// plan that shares with it.
+  explicit ConstantPool(const Plan &base);
+  /// Makes each constant of `plan` whose bytes equal one of the base's a
+  /// view of the base's; returns the bytes no longer held twice.
+  uint64_t Share(Plan &plan) const;
+
+private:
+  std::unordered_multimap<uint64_t, const AlignedBytes *> by_hash_;
 };
 
 } // namespace bathy::rt

@@ -1,6 +1,8 @@
 //===- tensor.cc - Host tensors and element types -------------------------===//
 #include "runtime/tensor.h"
 
+#include <cmath>
+#include <cstring>
 #include <limits>
 #include <new>
 
@@ -93,6 +95,141 @@ absl::StatusOr<HostTensor> HostTensor::Create(DType dtype,
         "out of memory creating a tensor of shape ", ShapeToString(t.shape_)));
   }
   return t;
+}
+
+uint16_t FloatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  if ((x & 0x7fffffff) > 0x7f800000)
+    return static_cast<uint16_t>(sign | 0x7e00); // NaN stays NaN
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (exp <= 0)
+    return static_cast<uint16_t>(sign); // tiny values flush to zero
+  if (exp >= 31)
+    return static_cast<uint16_t>(sign | 0x7c00);
+  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  uint32_t rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+    ++h;
+  return static_cast<uint16_t>(h);
+}
+
+uint16_t FloatToBFloat16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffff) > 0x7f800000)
+    return static_cast<uint16_t>((x >> 16) | 0x40); // NaN stays NaN
+  x += 0x7fff + ((x >> 16) & 1);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+namespace {
+
+/// `value` in type T: truncated toward zero and saturated for integers.
+template <typename T> T Saturate(double value) {
+  if (std::isnan(value))
+    return T(0);
+  double lo = static_cast<double>(std::numeric_limits<T>::min());
+  double hi = static_cast<double>(std::numeric_limits<T>::max());
+  if (value <= lo)
+    return std::numeric_limits<T>::min();
+  if (value >= hi)
+    return std::numeric_limits<T>::max();
+  return static_cast<T>(value);
+}
+
+template <typename T> void FillAs(uint8_t *data, int64_t n, T v) {
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(data + i * sizeof(T), &v, sizeof(T));
+}
+
+} // namespace
+
+void HostTensor::Fill(double value) {
+  uint8_t *d = bytes_.data();
+  int64_t n = num_elements_;
+  switch (dtype_) {
+  case DType::kBool:
+    return FillAs<uint8_t>(d, n, value != 0 ? 1 : 0);
+  case DType::kI8:
+    return FillAs(d, n, Saturate<int8_t>(value));
+  case DType::kU8:
+    return FillAs(d, n, Saturate<uint8_t>(value));
+  case DType::kI16:
+    return FillAs(d, n, Saturate<int16_t>(value));
+  case DType::kU16:
+    return FillAs(d, n, Saturate<uint16_t>(value));
+  case DType::kI32:
+    return FillAs(d, n, Saturate<int32_t>(value));
+  case DType::kU32:
+    return FillAs(d, n, Saturate<uint32_t>(value));
+  case DType::kI64:
+    return FillAs(d, n, Saturate<int64_t>(value));
+  case DType::kU64:
+    return FillAs(d, n, Saturate<uint64_t>(value));
+  case DType::kF16:
+    return FillAs(d, n, FloatToHalf(static_cast<float>(value)));
+  case DType::kBF16:
+    return FillAs(d, n, FloatToBFloat16(static_cast<float>(value)));
+  case DType::kF32:
+    return FillAs(d, n, static_cast<float>(value));
+  case DType::kF64:
+    return FillAs(d, n, value);
+  }
+}
+
+absl::StatusOr<HostTensor> ResizeCorner(const HostTensor &t,
+                                        const std::vector<int64_t> &shape,
+                                        double fill) {
+  if (shape.size() != t.shape().size())
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resize a tensor of shape ",
+                     ShapeToString(t.shape()), " to ", ShapeToString(shape)));
+  absl::StatusOr<HostTensor> out = HostTensor::Create(t.dtype(), shape);
+  if (!out.ok())
+    return out.status();
+  bool larger = false;
+  for (size_t d = 0; d < shape.size(); ++d)
+    larger |= shape[d] > t.shape()[d];
+  if (larger && fill != 0)
+    out->Fill(fill);
+  // Copy the common corner one innermost row at a time.
+  size_t rank = shape.size();
+  size_t elem = DTypeSize(t.dtype());
+  std::vector<int64_t> common(rank);
+  for (size_t d = 0; d < rank; ++d)
+    common[d] = std::min(shape[d], t.shape()[d]);
+  for (int64_t c : common)
+    if (c == 0)
+      return out;
+  if (rank == 0) {
+    std::memcpy(out->data(), t.data(), elem);
+    return out;
+  }
+  size_t row = static_cast<size_t>(common[rank - 1]) * elem;
+  std::vector<int64_t> index(rank, 0);
+  while (true) {
+    int64_t src = 0, dst = 0;
+    for (size_t d = 0; d < rank; ++d) {
+      src = src * t.shape()[d] + index[d];
+      dst = dst * shape[d] + index[d];
+    }
+    std::memcpy(out->data() + dst * elem, t.data() + src * elem, row);
+    // Next row: count up the outer indices (all but the innermost).
+    size_t d = rank - 1;
+    while (d > 0) {
+      --d;
+      if (++index[d] < common[d])
+        break;
+      index[d] = 0;
+      if (d == 0)
+        return out;
+    }
+    if (rank == 1)
+      return out;
+  }
 }
 
 } // namespace bathy::rt

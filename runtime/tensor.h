@@ -78,12 +78,29 @@ public:
     return reinterpret_cast<T *>(bytes_.data());
   }
 
+  /// Sets every element to `value`, converted to the element type (floats
+  /// rounded to nearest; integers truncated toward zero and saturated to
+  /// the type's range; bool: value != 0).
+  void Fill(double value);
+
 private:
   DType dtype_ = DType::kF32;
   std::vector<int64_t> shape_;
   int64_t num_elements_ = 0;
   std::vector<uint8_t> bytes_;
 };
+
+/// float -> IEEE half / bfloat16 bits (round to nearest even; values beyond
+/// half's range become infinity, tiny ones zero).
+uint16_t FloatToHalf(float f);
+uint16_t FloatToBFloat16(float f);
+
+/// A tensor of `shape` (same rank as `t`) holding `t`'s elements where both
+/// have them (the leading corner) and `fill` elsewhere: pads when `shape`
+/// is larger, cuts when smaller.
+absl::StatusOr<HostTensor> ResizeCorner(const HostTensor &t,
+                                        const std::vector<int64_t> &shape,
+                                        double fill);
 
 } // namespace bathy::rt
 

@@ -30,6 +30,7 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -237,6 +238,24 @@ createTargetMachine(StringRef cpu) {
         "' is not a CPU LLVM knows (try x86-64-v3, x86-64-v4 or host)");
   return tm;
 }
+
+} // namespace
+
+std::string targetCpuIdentity(StringRef cpu) {
+  if (cpu != "host")
+    return cpu.str();
+  std::string out = "host " + llvm::sys::getHostCPUName().str();
+  std::vector<std::string> on;
+  for (const auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
+    if (enabled)
+      on.push_back(feature.str());
+  std::sort(on.begin(), on.end());
+  for (const std::string &f : on)
+    out += " +" + f;
+  return out;
+}
+
+namespace {
 
 /// Object code for `m`, optimized at `optLevel` for `tm`.
 llvm::Expected<std::string> emitObject(llvm::Module &m, llvm::TargetMachine &tm,

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "bathy/Importer/OnnxImporter.h"
 
+#include <set>
 #include <queue>
 
 #include "ModelLoader.h"
@@ -514,10 +515,10 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
     FailureOr<Value> v = lookup(out.name(), builder, 0);
     if (failed(v))
       return nullptr;
+    SmallVector<std::string> dimParams;
     if (out.has_type() && out.type().has_tensor_type() &&
         out.type().tensor_type().elem_type() != 0) {
-      SmallVector<std::string> ignored;
-      FailureOr<Type> declared = convertValueInfo(out, ignored);
+      FailureOr<Type> declared = convertValueInfo(out, dimParams);
       if (failed(declared))
         return nullptr;
       if (cast<TensorType>(*declared).getElementType() !=
@@ -528,8 +529,21 @@ OwningOpRef<ModuleOp> GraphImporter::build() {
                nullptr;
     }
     results.push_back(*v);
-    resultAttrs.push_back(builder.getDictionaryAttr(
-        builder.getNamedAttr("bathy.name", builder.getStringAttr(out.name()))));
+    SmallVector<NamedAttribute> attrs = {
+        builder.getNamedAttr("bathy.name", builder.getStringAttr(out.name()))};
+    // The names the model gives its outputs' dynamic dims (where the
+    // computed type agrees the dim is dynamic): what a padded run cuts
+    // back (rt::Session).
+    auto ranked = dyn_cast<RankedTensorType>(v->getType());
+    if (ranked && dimParams.size() == static_cast<size_t>(ranked.getRank()) &&
+        llvm::any_of(dimParams, [](const std::string &p) { return !p.empty(); })) {
+      SmallVector<StringRef> names;
+      for (auto [d, p] : llvm::enumerate(dimParams))
+        names.push_back(ranked.isDynamicDim(d) ? StringRef(p) : StringRef());
+      attrs.push_back(builder.getNamedAttr("bathy.dim_params",
+                                           builder.getStrArrayAttr(names)));
+    }
+    resultAttrs.push_back(builder.getDictionaryAttr(attrs));
   }
   func::ReturnOp::create(builder, fileLoc_, results);
   // Drop what no output needs (unused Constant nodes, folded-away values);
@@ -582,6 +596,45 @@ bathy::importOnnxBuffer(StringRef contents, StringRef name, bool text,
   context->loadDialect<BathyDialect, func::FuncDialect>();
   return importLoaded(parseModel(contents, name, text, context), context,
                       options);
+}
+
+/// Every external-data file the tensors of `graph` (and of its subgraphs)
+/// name, relative to the model's folder.
+static void collectExternalFiles(const onnx::GraphProto &graph,
+                                 std::set<std::string> &out) {
+  auto add = [&](const onnx::TensorProto &t) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL)
+      return;
+    for (const onnx::StringStringEntryProto &kv : t.external_data())
+      if (kv.key() == "location")
+        out.insert(kv.value());
+  };
+  for (const onnx::TensorProto &t : graph.initializer())
+    add(t);
+  for (const onnx::NodeProto &node : graph.node())
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      if (a.has_t())
+        add(a.t());
+      for (const onnx::TensorProto &t : a.tensors())
+        add(t);
+      if (a.has_g())
+        collectExternalFiles(a.g(), out);
+      for (const onnx::GraphProto &g : a.graphs())
+        collectExternalFiles(g, out);
+    }
+}
+
+FailureOr<std::vector<std::string>>
+bathy::externalDataFiles(StringRef path, MLIRContext *context) {
+  FailureOr<LoadedModel> model = loadModel(path, context);
+  if (failed(model))
+    return failure();
+  std::set<std::string> files;
+  collectExternalFiles(model->model.graph(), files);
+  std::vector<std::string> out;
+  for (const std::string &f : files)
+    out.push_back(model->directory + "/" + f);
+  return out;
 }
 
 LogicalResult bathy::checkOnnxFile(StringRef path, MLIRContext *context,

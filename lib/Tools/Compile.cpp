@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include "bathy/Codegen/CPU/Pipelines.h"
@@ -15,6 +17,8 @@
 #include "bathy/Passes/Passes.h"
 #include "bathy/Support/Diagnostics.h"
 #include "bathy/Support/ToolSupport.h"
+#include "bathy/Tools/JitSession.h"
+#include "bathy/Codegen/CPU/ExecutionPlan.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -94,6 +98,29 @@ cl::opt<std::string> signKey(
              "bathy-run --trusted-key=public.pem then refuses artifacts this "
              "key did not sign"),
     cl::value_desc("key.pem"), cl::cat(category));
+cl::opt<std::string> bucketsArg(
+    "buckets",
+    cl::desc("Besides the generic plan, compile one plan per bucket: the "
+             "cross product of each dim's sizes, e.g. "
+             "'batch:1,2,4,8;seq:pow2:16..512' (pow2:A..B: the powers of two "
+             "from A to B). A request of a bucket's exact sizes runs on it; "
+             "with --pad, a smaller one runs padded on the smallest bucket "
+             "that holds it; others run on the generic plan"),
+    cl::value_desc("DIM:SIZES;..."), cl::cat(category));
+cl::opt<std::string> bucketsFile(
+    "buckets-file",
+    cl::desc("The buckets and padding rules as a file: lines 'DIM: SIZES' "
+             "and 'pad: RULE' ('#' starts a comment)"),
+    cl::value_desc("FILE"), cl::cat(category));
+cl::list<std::string> padArgs(
+    "pad",
+    cl::desc("The model may be padded along DIM (repeatable): inputs with "
+             "DIM padded with V (default 0), the mask INPUT with its own "
+             "value (default 0), outputs cut back. Only the model's author "
+             "knows this holds (an attention mask, a causal model padded at "
+             "the end); it is recorded in the artifact"),
+    cl::value_desc("DIM[:value=V][:mask=INPUT][:mask-value=V]"),
+    cl::cat(category));
 cl::opt<bool> quiet("quiet",
                     cl::desc("No progress messages on stderr (they are "
                              "shown when stderr is a terminal)"),
@@ -104,20 +131,59 @@ int fail(const std::string &message) {
   return 1;
 }
 
-/// Each kernel and the ONNX nodes of the launches that run it.
-std::vector<bathy::rt::Manifest::Kernel>
-kernelProvenance(const bathy::rt::Plan &plan) {
-  std::vector<std::set<std::string>> nodes(plan.kernels.size());
-  for (const bathy::rt::Plan::Step &step : plan.steps) {
-    llvm::SmallVector<llvm::StringRef> parts;
-    llvm::StringRef(step.nodes).split(parts, ", ", -1, false);
-    for (llvm::StringRef p : parts)
-      nodes[step.kernel].insert(p.str());
+/// The most buckets one artifact may hold.
+constexpr size_t kMaxBuckets = 64;
+
+/// "1,2,4,8" or "pow2:16..512" as sizes; an error message on failure.
+std::optional<std::string> parseSizes(llvm::StringRef text,
+                                      std::vector<int64_t> &sizes) {
+  text = text.trim();
+  if (text.consume_front("pow2:")) {
+    auto [lo, hi] = text.split("..");
+    int64_t a = 0, b = 0;
+    if (lo.trim().getAsInteger(10, a) || hi.trim().getAsInteger(10, b) ||
+        a < 1 || b < a || b > (int64_t{1} << 40))
+      return "'pow2:" + text.str() + "' is not pow2:A..B with 1 <= A <= B";
+    int64_t p = 1;
+    while (p < a)
+      p *= 2;
+    for (; p <= b; p *= 2)
+      sizes.push_back(p);
+    if (sizes.empty())
+      return "'pow2:" + text.str() + "' holds no power of two";
+    return std::nullopt;
   }
-  std::vector<bathy::rt::Manifest::Kernel> out;
-  for (size_t k = 0; k < plan.kernels.size(); ++k)
-    out.push_back({plan.kernels[k], {nodes[k].begin(), nodes[k].end()}});
-  return out;
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',', -1, false);
+  for (llvm::StringRef part : parts) {
+    int64_t v = 0;
+    if (part.trim().getAsInteger(10, v) || v < 1 || v > (int64_t{1} << 40))
+      return "'" + part.str() + "' is not a size >= 1";
+    sizes.push_back(v);
+  }
+  if (sizes.empty())
+    return "'" + text.str() + "' lists no size";
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return std::nullopt;
+}
+
+/// One dim's sizes, "DIM:SIZES" (or "DIM: SIZES" in a file).
+std::optional<std::string>
+parseBucketDim(llvm::StringRef entry,
+               std::vector<std::pair<std::string, std::vector<int64_t>>> &dims) {
+  auto [dim, sizes] = entry.split(':');
+  dim = dim.trim();
+  if (dim.empty() || sizes.trim().empty())
+    return "'" + entry.str() + "' is not DIM:SIZES";
+  for (const auto &d : dims)
+    if (d.first == dim)
+      return "dim '" + dim.str() + "' is bucketed twice";
+  std::vector<int64_t> values;
+  if (std::optional<std::string> e = parseSizes(sizes, values))
+    return "dim '" + dim.str() + "': " + *e;
+  dims.emplace_back(dim.str(), std::move(values));
+  return std::nullopt;
 }
 
 } // namespace
@@ -143,6 +209,54 @@ int bathy::compileFromFlags(int argc, char **argv) {
   if (dimArgs.getNumOccurrences() && !staticShapes)
     return fail("--dim sizes a dim for --static-shapes; without it the "
                 "artifact serves every size");
+  // Buckets and padding rules, from the flags and the file.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> bucketDims;
+  std::vector<bathy::rt::PadRule> padRules;
+  std::vector<std::string> padTexts(padArgs.begin(), padArgs.end());
+  if (!bucketsArg.empty()) {
+    llvm::SmallVector<llvm::StringRef> entries;
+    llvm::StringRef(bucketsArg).split(entries, ';', -1, false);
+    for (llvm::StringRef e : entries)
+      if (std::optional<std::string> error = parseBucketDim(e, bucketDims))
+        return fail("--buckets: " + *error);
+  }
+  if (!bucketsFile.empty()) {
+    absl::StatusOr<std::string> text =
+        bathy::rt::ReadRegularFile(bucketsFile, 1 << 20);
+    if (!text.ok())
+      return fail("--buckets-file: " + std::string(text.status().message()));
+    llvm::SmallVector<llvm::StringRef> lines;
+    llvm::StringRef(*text).split(lines, '\n');
+    for (size_t i = 0; i < lines.size(); ++i) {
+      llvm::StringRef line = lines[i].split('#').first.trim();
+      if (line.empty())
+        continue;
+      std::string where = bucketsFile + ":" + std::to_string(i + 1) + ": ";
+      if (line.consume_front("pad:")) {
+        padTexts.push_back(line.trim().str());
+        continue;
+      }
+      if (std::optional<std::string> error = parseBucketDim(line, bucketDims))
+        return fail(where + *error);
+    }
+  }
+  for (const std::string &t : padTexts) {
+    absl::StatusOr<bathy::rt::PadRule> rule = bathy::rt::ParsePadRule(t);
+    if (!rule.ok())
+      return fail(std::string(rule.status().message()));
+    padRules.push_back(std::move(*rule));
+  }
+  size_t bucketCount = bucketDims.empty() ? 0 : 1;
+  for (const auto &[dim, sizes] : bucketDims)
+    bucketCount *= sizes.size();
+  if (bucketCount > kMaxBuckets)
+    return fail("--buckets: " + std::to_string(bucketCount) +
+                " buckets (the product of the sizes per dim); an artifact holds "
+                "at most " +
+                std::to_string(kMaxBuckets));
+  if (bucketCount && staticShapes)
+    return fail("--buckets adds plans to the generic one; --static-shapes "
+                "compiles one shape only");
   std::string signKeyPem;
   if (!signKey.empty()) {
     absl::StatusOr<std::string> key =
@@ -171,9 +285,12 @@ int bathy::compileFromFlags(int argc, char **argv) {
              : bathy::importOnnxFile(modelPath, &context);
   if (!module)
     return 1;
-  std::string modelSha = bathy::rt::Sha256Hex(*bytes);
   bytes->clear();
   bytes->shrink_to_fit();
+  absl::StatusOr<std::string> identity = bathy::modelIdentity(modelPath);
+  if (!identity.ok())
+    return fail(std::string(identity.status().message()));
+  std::string modelSha = *identity;
   std::string producer;
   if (auto p = (*module)->getAttrOfType<mlir::StringAttr>("bathy.producer"))
     producer = p.str();
@@ -221,35 +338,129 @@ int bathy::compileFromFlags(int argc, char **argv) {
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.pipeline = pipeline;
-  options.releaseWeightBlobs = true;
   options.progress = [&](llvm::StringRef what) { progress(what); };
+
+  // The buckets: every combination of the dims' sizes, each dim a dynamic
+  // dim_param of the inputs; padding rules name such dims and inputs.
+  auto mainFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
+  if (!mainFunc)
+    return fail("the model has no main function");
+  mlir::FailureOr<std::vector<bathy::rt::TensorSpec>> specs =
+      bathy::inputSpecsOf(mainFunc);
+  if (mlir::failed(specs))
+    return 1;
+  std::set<std::string> params, inputNames;
+  for (const bathy::rt::TensorSpec &s : *specs) {
+    inputNames.insert(s.name);
+    for (size_t d = 0; d < s.dim_params.size(); ++d)
+      if (s.shape[d] < 0 && !s.dim_params[d].empty())
+        params.insert(s.dim_params[d]);
+  }
+  auto listParams = [&] {
+    std::string out;
+    for (const std::string &p : params)
+      out += (out.empty() ? "" : ", ") + p;
+    return out.empty() ? std::string("(none)") : out;
+  };
+  for (const auto &[dim, sizes] : bucketDims)
+    if (!params.count(dim))
+      return fail("--buckets: the model has no dynamic dim named '" + dim +
+                  "'; its dynamic dims are: " + listParams());
+  for (const bathy::rt::PadRule &r : padRules) {
+    if (!params.count(r.dim))
+      return fail("--pad: the model has no dynamic dim named '" + r.dim +
+                  "'; its dynamic dims are: " + listParams());
+    if (!r.mask_input.empty() && !inputNames.count(r.mask_input))
+      return fail("--pad: the model has no input named '" + r.mask_input +
+                  "' (the mask of " + r.dim + ")");
+  }
+  std::vector<std::vector<std::pair<std::string, int64_t>>> buckets;
+  if (!bucketDims.empty()) {
+    buckets.push_back({});
+    for (const auto &[dim, sizes] : bucketDims) {
+      std::vector<std::vector<std::pair<std::string, int64_t>>> next;
+      for (const auto &b : buckets)
+        for (int64_t size : sizes) {
+          next.push_back(b);
+          next.back().emplace_back(dim, size);
+        }
+      buckets = std::move(next);
+    }
+  }
+
+  // The generic plan first (its weights stay in the context while buckets
+  // are compiled from copies of the module), then each bucket.
+  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> copies;
+  for (size_t i = 0; i < buckets.size(); ++i)
+    copies.push_back(module->clone());
+  options.releaseWeightBlobs = buckets.empty();
   mlir::FailureOr<bathy::CpuCompiledModel> compiled =
       bathy::compileForCpu(*module, options);
   if (mlir::failed(compiled))
     return 1;
+  std::vector<bathy::CpuCompiledModel> bucketModels;
+  std::unique_ptr<bathy::rt::ConstantPool> pool;
+  if (!buckets.empty())
+    pool = std::make_unique<bathy::rt::ConstantPool>(compiled->plan);
+  auto dimsText = [](const std::vector<std::pair<std::string, int64_t>> &b) {
+    std::string out;
+    for (const auto &[name, size] : b)
+      out += (out.empty() ? "" : " ") + name + "=" + std::to_string(size);
+    return out;
+  };
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    std::string what = "bucket " + std::to_string(i + 1) + " of " +
+                       std::to_string(buckets.size()) + " (" +
+                       dimsText(buckets[i]) + ")";
+    progress(what);
+    bathy::GraphSpecializeShapesPassOptions specialize;
+    for (const auto &[name, size] : buckets[i])
+      specialize.dims.push_back(name + "=" + std::to_string(size));
+    mlir::PassManager pm(&context);
+    pm.addNestedPass<mlir::func::FuncOp>(
+        bathy::createGraphSpecializeShapesPass(specialize));
+    if (mlir::failed(pm.run(*copies[i])))
+      return fail(what + " does not specialise (see above)");
+    bathy::CpuCompileOptions bucketOptions = options;
+    bucketOptions.releaseWeightBlobs = i + 1 == buckets.size();
+    bucketOptions.progress = nullptr;
+    mlir::FailureOr<bathy::CpuCompiledModel> b =
+        bathy::compileForCpu(*copies[i], bucketOptions);
+    if (mlir::failed(b))
+      return fail(what + " does not compile (see above)");
+    copies[i] = nullptr;
+    // Its weights are the generic plan's (one copy in memory and in the
+    // file).
+    pool->Share(b->plan);
+    bucketModels.push_back(std::move(*b));
+  }
 
-  bathy::rt::ArtifactContents contents;
-  bathy::rt::Manifest &m = contents.manifest;
-  m.compiler_version = bathy::versionString();
-  m.target = "cpu";
-  m.cpu = compiled->cpu;
-  m.cpu_features = compiled->cpuFeatures;
-  m.inputs = compiled->plan.input_specs;
-  m.outputs = compiled->plan.output_specs;
-  m.model_sha256 = modelSha;
-  m.model_producer = producer;
-  m.model_file = std::filesystem::path(modelPath.getValue()).filename();
-  m.options = {{"cpu", cpu},
-               {"opt-level", std::to_string(optLevel)},
-               {"fusion", noFusion ? "off" : "on"},
-               {"parallel-loops", serialLoops ? "off" : "on"},
-               {"check-bounds", pipeline.boundsChecks ? "on" : "off"},
-               {"static-shapes", staticShapes ? "on" : "off"}};
+  std::vector<std::pair<std::string, std::string>> opts =
+      bathy::codeOptions(options);
+  opts.push_back({"static-shapes", staticShapes ? "on" : "off"});
   for (const std::string &d : dimArgs)
-    m.options.push_back({"dim", d});
-  m.kernels = kernelProvenance(compiled->plan);
+    opts.push_back({"dim", d});
+  if (!bucketDims.empty()) {
+    std::string text;
+    for (const auto &[dim, sizes] : bucketDims) {
+      text += (text.empty() ? "" : ";") + dim + ":";
+      for (size_t k = 0; k < sizes.size(); ++k)
+        text += (k ? "," : "") + std::to_string(sizes[k]);
+    }
+    opts.push_back({"buckets", text});
+  }
+  bathy::rt::ArtifactContents contents;
+  contents.manifest = bathy::manifestFor(*compiled, modelPath, modelSha,
+                                         producer, std::move(opts));
+  contents.manifest.pad = padRules;
   contents.plans = {&compiled->plan};
-  contents.code = std::move(compiled->sharedObject);
+  contents.code = {std::move(compiled->sharedObject)};
+  for (size_t i = 0; i < bucketModels.size(); ++i) {
+    contents.manifest.buckets.push_back(
+        {static_cast<uint32_t>(i + 1), buckets[i]});
+    contents.plans.push_back(&bucketModels[i].plan);
+    contents.code.push_back(std::move(bucketModels[i].sharedObject));
+  }
   contents.sign_key_pem = signKeyPem;
   progress("writing " + outputPath);
   absl::StatusOr<std::string> artifact = bathy::rt::SerializeArtifact(contents);
@@ -261,12 +472,17 @@ int bathy::compileFromFlags(int argc, char **argv) {
           dir, out.filename().string(), *artifact);
       !s.ok())
     return fail(std::string(s.message()));
+  size_t codeBytes = 0;
+  for (const std::string &c : contents.code)
+    codeBytes += c.size();
   llvm::outs() << "wrote " << outputPath << ": "
                << compiled->plan.kernels.size() << " kernels for "
-               << compiled->cpu << ", "
+               << compiled->cpu;
+  if (!bucketModels.empty())
+    llvm::outs() << ", " << bucketModels.size() << " buckets";
+  llvm::outs() << ", "
                << llvm::format("%.1f", artifact->size() / 1048576.0)
-               << " MiB (code "
-               << llvm::format("%.1f", contents.code.size() / 1048576.0)
+               << " MiB (code " << llvm::format("%.1f", codeBytes / 1048576.0)
                << " MiB), in " << llvm::format("%.1f", progress.seconds())
                << " s\n";
   return 0;

@@ -24,6 +24,7 @@
 
 #include "bathy/Codegen/CPU/ExecutionPlan.h"
 #include "bathy/Codegen/CPU/JitModel.h"
+#include "bathy/Tools/JitSession.h"
 #include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
@@ -161,6 +162,43 @@ static cl::opt<unsigned>
                       "triage)"),
              cl::Hidden, cl::cat(category));
 
+static cl::opt<std::string> shapeTrace(
+    "shape-trace",
+    cl::desc("Replay a trace: one request per line of FILE, its dynamic dims "
+             "as NAME=SIZE (e.g. 'batch=1 seq=37'), on random inputs; then "
+             "print requests, shapes, compiles, cache hits, latency per plan "
+             "kind and memory"),
+    cl::value_desc("FILE"), cl::cat(category));
+static cl::list<std::string> padArgs(
+    "pad",
+    cl::desc("Requests may be padded along DIM up to a bucket or "
+             "specialisation: inputs with DIM padded with V (default 0), the "
+             "mask INPUT with its own value, outputs cut back (repeatable; "
+             "the model's author vouches for it)"),
+    cl::value_desc("DIM[:value=V][:mask=INPUT][:mask-value=V]"),
+    cl::cat(category));
+static cl::opt<unsigned> specializeAfter(
+    "specialize-after", cl::init(0),
+    cl::desc("Compile a plan specialised for a shape in the background once "
+             "N requests had it (0: never); the generic plan serves it "
+             "until then"),
+    cl::value_desc("N"), cl::cat(category));
+static cl::opt<unsigned> maxSpecializations(
+    "max-specializations", cl::init(8),
+    cl::desc("Most specialised plans alive at once (the least recently used "
+             "goes first)"),
+    cl::value_desc("K"), cl::cat(category));
+static cl::opt<std::string> maxSpecializationMemory(
+    "max-specialization-memory",
+    cl::desc("Most memory the specialised plans may hold together (code, "
+             "arenas, constants of their own), e.g. 1G (default 2G)"),
+    cl::value_desc("BYTES"), cl::cat(category));
+static cl::opt<bool> noCache(
+    "no-cache",
+    cl::desc("Neither use nor fill the compile cache ($BATHY_CACHE_DIR, "
+             "default ~/.cache/bathy; bathy-cache looks after it)"),
+    cl::cat(category));
+
 static cl::opt<bool> benchStdin(
     "bench-stdin",
     cl::desc("For the benchmark harness: after the first run print "
@@ -173,30 +211,6 @@ static int fail(const std::string &message) {
   return 1;
 }
 
-namespace {
-
-/// Compiles for the shapes of this run (--static-shapes): the inputs' shapes,
-/// then --dim values; other dynamic dims are 1.
-int specializeInputs(mlir::ModuleOp module,
-                     const std::vector<TensorSpec> &specs,
-                     const std::vector<std::vector<int64_t>> &shapes) {
-  bathy::GraphSpecializeShapesPassOptions options;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    std::string shape;
-    for (int64_t d : shapes[i])
-      shape += (shape.empty() ? "" : "x") + std::to_string(d);
-    if (shapes[i].empty())
-      continue; // rank 0: nothing to specialise
-    options.shapes.push_back(specs[i].name + "=" + shape);
-  }
-  options.defaultDim = 1;
-  mlir::PassManager pm(module.getContext());
-  pm.addNestedPass<mlir::func::FuncOp>(
-      bathy::createGraphSpecializeShapesPass(options));
-  return mlir::failed(pm.run(module)) ? 1 : 0;
-}
-
-} // namespace
 
 int bathy::runModuleFromFlags(int argc, char **argv) {
   bathy::installVersionPrinter("bathy-run");
@@ -241,6 +255,15 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   runFlags.benchmark = benchmark;
   runFlags.seed = seed;
   runFlags.bench_stdin = benchStdin;
+  runFlags.shape_trace = shapeTrace;
+  runFlags.pad = padArgs;
+  runFlags.specialize_after = specializeAfter;
+  runFlags.max_specializations = maxSpecializations;
+  runFlags.max_specialization_memory = maxSpecializationMemory;
+  absl::StatusOr<bathy::rt::SessionOptions> sessionOptions =
+      tool::SessionOptionsFrom(runFlags);
+  if (!sessionOptions.ok())
+    return fail(std::string(sessionOptions.status().message()));
   tool::InputFlags flags;
   if (std::optional<std::string> error = tool::ParseInputFlags(runFlags, flags))
     return fail(*error);
@@ -251,9 +274,9 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   std::vector<std::vector<int64_t>> shapes;
   // A .bathy artifact (bathyc's) is loaded, not compiled.
   if (path.ends_with(".bathy")) {
-    const cl::Option *compileOptions[] = {&staticShapes,  &noFusion,
-                                          &serialLoops,   &checkBounds,
-                                          &explainFusion, &optLevel};
+    const cl::Option *compileOptions[] = {
+        &staticShapes, &noFusion, &serialLoops,     &checkBounds,
+        &explainFusion, &optLevel, &specializeAfter, &noCache};
     for (const cl::Option *o : compileOptions)
       if (o->getNumOccurrences())
         return fail("--" + o->ArgStr.str() + " is a compile option; " +
@@ -267,103 +290,212 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
         return fail("--trusted-key: " + std::string(key.status().message()));
       keyPem = std::move(*key);
     }
-    absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> model =
-        bathy::rt::CpuModel::Open(modelPath, keyPem);
-    if (!model.ok())
-      return fail(std::string(model.status().message()));
-    if (std::optional<std::string> error =
-            tool::InputShapes((*model)->inputs(), flags, shapes))
-      return fail(*error);
+    absl::StatusOr<std::unique_ptr<bathy::rt::Artifact>> artifact =
+        bathy::rt::Artifact::Open(modelPath, keyPem);
+    if (!artifact.ok())
+      return fail(std::string(artifact.status().message()));
+    absl::StatusOr<std::unique_ptr<bathy::rt::Session>> session =
+        bathy::rt::Session::FromArtifact(std::move(*artifact), modelPath,
+                                         *sessionOptions);
+    if (!session.ok())
+      return fail(std::string(session.status().message()));
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - compileStart)
                          .count();
     if (printPlan) {
-      llvm::outs() << (*model)->plan().ToString();
+      llvm::outs() << (*session)->generic().plan().ToString();
       return 0;
     }
-    return tool::RunAndReport(**model, runFlags, flags, shapes, seconds);
+    if (!shapeTrace.empty()) {
+      tool::Startup startup;
+      startup.seconds = seconds;
+      return tool::ReplayTrace(**session, runFlags, flags, startup);
+    }
+    if (std::optional<std::string> error =
+            tool::InputShapes((*session)->inputs(), flags, shapes))
+      return fail(*error);
+    return tool::RunAndReport(**session, runFlags, flags, shapes, seconds);
   }
 
   if (trustedKey.getNumOccurrences())
     return fail("--trusted-key applies to .bathy artifacts; " + modelPath +
                 " is compiled here, from source");
-  mlir::DialectRegistry registry;
-  bathy::registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.printOpOnDiagnostic(debug);
-  bathy::ToolDiagnosticHandler diagnostics(&context, llvm::errs());
-  progress("importing " + modelPath);
-  // bathy IR as text or bytecode (what bathy-import writes), else ONNX.
-  if (path.ends_with(".mlir") || path.ends_with(".mlirbc"))
-    if (absl::StatusOr<bathy::rt::File> f =
-            bathy::rt::OpenRegularFile(modelPath);
-        !f.ok())
-      return fail(std::string(f.status().message()));
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      path.ends_with(".mlir") || path.ends_with(".mlirbc")
-          ? mlir::parseSourceFile<mlir::ModuleOp>(path, &context)
-          : bathy::importOnnxFile(modelPath, &context);
-  if (!module)
-    return 1;
-  auto mainFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
-  if (!mainFunc)
-    return fail("the model has no main function");
-  mlir::FailureOr<std::vector<TensorSpec>> specs =
-      bathy::inputSpecsOf(mainFunc);
-  if (mlir::failed(specs))
-    return 1;
-  if (!saveInputs.empty())
-    for (const TensorSpec &s : *specs)
-      if (s.dtype == bathy::rt::DType::kBF16)
-        return fail("--save-inputs: input '" + s.name +
-                    "' is bf16, which .npy files cannot hold");
-  if (std::optional<std::string> error =
-          tool::InputShapes(*specs, flags, shapes))
-    return fail(*error);
-
-  if (staticShapes) {
-    progress("specialising for the inputs' shapes");
-    if (int rc = specializeInputs(*module, *specs, shapes))
-      return rc;
-  }
+  if (staticShapes && specializeAfter)
+    return fail("--specialize-after specialises a generic plan; "
+                "--static-shapes compiles for one shape only");
+  if (optLevel > 3)
+    return fail("--opt-level expects 0 to 3");
   bathy::PipelineOptions pipelineOptions;
   pipelineOptions.fusion = !noFusion;
   pipelineOptions.parallelLoops = !serialLoops;
   const char *boundsEnv = std::getenv("BATHY_CHECK_BOUNDS");
   pipelineOptions.boundsChecks =
       checkBounds || (boundsEnv && std::string(boundsEnv) == "1");
-  if (explainFusion.getNumOccurrences()) {
-    bool json = explainFusion == "json";
-    if (!json && !explainFusion.empty() && explainFusion != "text")
-      return fail("--explain-fusion takes 'text' or 'json', got '" +
-                  explainFusion + "'");
-    mlir::PassManager pm(&context);
-    bathy::buildKernelPipeline(pm, pipelineOptions);
-    if (mlir::failed(pm.run(*module)))
-      return 1;
-    bathy::printFusionReport(*module, llvm::outs(), json);
-    return 0;
-  }
-  bathy::JitOptions jitOptions;
+  bathy::CpuCompileOptions jitOptions;
   jitOptions.pipeline = pipelineOptions;
   jitOptions.releaseWeightBlobs = true; // the module is not used again
-  if (optLevel > 3)
-    return fail("--opt-level expects 0 to 3");
   jitOptions.optLevel = optLevel;
   jitOptions.progress = [&](llvm::StringRef what) { progress(what); };
-  mlir::FailureOr<std::unique_ptr<bathy::JitModel>> jit =
-      bathy::JitModel::compile(*module, jitOptions);
-  if (mlir::failed(jit))
-    return 1;
-  double compileSeconds = std::chrono::duration<double>(
-                              std::chrono::steady_clock::now() - compileStart)
-                              .count();
-  progress("compiled");
+  auto note = [](const std::string &message) {
+    llvm::errs() << "note: " << message << "\n";
+  };
+
+  // The compile cache: a model compiled before (same bytes, shapes,
+  // options, compiler and CPU) is loaded, not compiled.
+  bool inspecting = printPlan || explainFusion.getNumOccurrences();
+  std::optional<bathy::rt::CompileCache> cache;
+  if (!noCache && !inspecting) {
+    absl::StatusOr<bathy::rt::CompileCache> c =
+        bathy::rt::CompileCache::FromEnvironment();
+    if (c.ok())
+      cache = std::move(*c);
+    else
+      note("compiling without the cache: " + std::string(c.status().message()));
+  }
+  std::string identity, cacheKey;
+  if (cache || specializeAfter) {
+    absl::StatusOr<std::string> id = bathy::modelIdentity(modelPath);
+    if (!id.ok())
+      return fail(std::string(id.status().message()));
+    identity = std::move(*id);
+  }
+  tool::Startup startup;
+  std::unique_ptr<bathy::rt::CpuModel> generic;
+  if (cache) {
+    // Shapes for --static-shapes are what the flags say (the entry's
+    // inputs are static, so the flags are not checked against them again).
+    std::string shapesKey = "generic";
+    if (staticShapes) {
+      shapesKey = "static:";
+      for (const auto &[name, v] : flags.dims)
+        shapesKey += " dim " + name + "=" + std::to_string(v);
+      for (const auto &[name, shape] : flags.shapes)
+        shapesKey += " shape " + name + "=" + bathy::rt::ShapeToString(shape);
+      for (const auto &[name, t] : flags.files)
+        shapesKey += " file " + name + "=" + bathy::rt::ShapeToString(t.shape());
+    }
+    cacheKey = bathy::compileCacheKey(identity, jitOptions, shapesKey);
+    std::string why;
+    std::shared_ptr<const bathy::rt::Artifact> entry =
+        cache->Lookup(cacheKey, &why);
+    if (!why.empty())
+      note(why);
+    if (entry) {
+      progress("loading the compiled model from the cache");
+      absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> m =
+          bathy::rt::CpuModel::FromArtifact(entry, modelPath, 0);
+      if (!m.ok()) {
+        note("the cached compile of " + modelPath + " does not load (" +
+             std::string(m.status().message()) + "); compiling again");
+      } else {
+        generic = std::move(*m);
+        startup.cache_hits = 1;
+        if (staticShapes)
+          for (const TensorSpec &s : generic->inputs())
+            shapes.push_back(s.shape);
+        else if (std::optional<std::string> error =
+                     tool::InputShapes(generic->inputs(), flags, shapes))
+          return fail(*error);
+      }
+    }
+  }
+
+  if (!generic) {
+    mlir::DialectRegistry registry;
+    bathy::registerAllDialects(registry);
+    mlir::MLIRContext context(registry);
+    context.printOpOnDiagnostic(debug);
+    bathy::ToolDiagnosticHandler diagnostics(&context, llvm::errs());
+    progress("importing " + modelPath);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        bathy::importModel(modelPath, &context);
+    if (!module)
+      return 1;
+    auto mainFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
+    if (!mainFunc)
+      return fail("the model has no main function");
+    mlir::FailureOr<std::vector<TensorSpec>> specs =
+        bathy::inputSpecsOf(mainFunc);
+    if (mlir::failed(specs))
+      return 1;
+    if (!saveInputs.empty())
+      for (const TensorSpec &s : *specs)
+        if (s.dtype == bathy::rt::DType::kBF16)
+          return fail("--save-inputs: input '" + s.name +
+                      "' is bf16, which .npy files cannot hold");
+    if (std::optional<std::string> error =
+            tool::InputShapes(*specs, flags, shapes))
+      return fail(*error);
+    std::string producer;
+    if (auto p = (*module)->getAttrOfType<mlir::StringAttr>("bathy.producer"))
+      producer = p.str();
+
+    if (staticShapes) {
+      progress("specialising for the inputs' shapes");
+      if (mlir::failed(bathy::specializeForShapes(*module, *specs, shapes)))
+        return 1;
+    }
+    if (explainFusion.getNumOccurrences()) {
+      bool json = explainFusion == "json";
+      if (!json && !explainFusion.empty() && explainFusion != "text")
+        return fail("--explain-fusion takes 'text' or 'json', got '" +
+                    explainFusion + "'");
+      mlir::PassManager pm(&context);
+      bathy::buildKernelPipeline(pm, pipelineOptions);
+      if (mlir::failed(pm.run(*module)))
+        return 1;
+      bathy::printFusionReport(*module, llvm::outs(), json);
+      return 0;
+    }
+    mlir::FailureOr<bathy::CpuCompiledModel> compiled =
+        bathy::compileForCpu(*module, jitOptions);
+    if (mlir::failed(compiled))
+      return 1;
+    startup.foreground_compiles = 1;
+    if (cache) {
+      progress("keeping the compiled model in the cache");
+      std::vector<std::pair<std::string, std::string>> opts =
+          bathy::codeOptions(jitOptions);
+      opts.push_back({"static-shapes", staticShapes ? "on" : "off"});
+      if (staticShapes)
+        opts.push_back({"shape", bathy::shapesText(*specs, shapes)});
+      bathy::rt::ArtifactContents contents;
+      contents.manifest = bathy::manifestFor(*compiled, modelPath, identity,
+                                             producer, std::move(opts));
+      contents.plans = {&compiled->plan};
+      contents.code = {compiled->sharedObject};
+      absl::StatusOr<std::string> bytes = bathy::rt::SerializeArtifact(contents);
+      absl::Status stored =
+          bytes.ok() ? cache->Insert(cacheKey, *bytes) : bytes.status();
+      if (!stored.ok())
+        note("the compile cache keeps no copy: " +
+             std::string(stored.message()));
+    }
+    absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> m =
+        bathy::rt::CpuModel::Create(std::move(compiled->plan),
+                                    compiled->sharedObject,
+                                    "the compiled kernels");
+    if (!m.ok())
+      return fail(std::string(m.status().message()));
+    generic = std::move(*m);
+  }
+  startup.seconds = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - compileStart)
+                        .count();
+  progress(startup.cache_hits ? "loaded" : "compiled");
   if (printPlan) {
-    llvm::outs() << (*jit)->plan().ToString();
+    llvm::outs() << generic->plan().ToString();
     return 0;
   }
+  std::unique_ptr<bathy::rt::Specializer> specializer;
+  if (specializeAfter)
+    specializer = bathy::createJitSpecializer(
+        modelPath, identity, generic->inputs(), jitOptions, cache,
+        sessionOptions->log);
+  bathy::rt::Session session(std::move(generic), {}, std::move(specializer),
+                             *sessionOptions);
   llvm::outs().flush();
-  return tool::RunAndReport((*jit)->model(), runFlags, flags, shapes,
-                            compileSeconds);
+  if (!shapeTrace.empty())
+    return tool::ReplayTrace(session, runFlags, flags, startup);
+  return tool::RunAndReport(session, runFlags, flags, shapes, startup.seconds);
 }

@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <set>
+#include <unordered_map>
 #include <cstring>
 #include <limits>
 #include <memory>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "openssl/evp.h"
@@ -34,6 +38,8 @@ constexpr size_t kSectionEntryBytes = 24;
 constexpr uint32_t kMaxSections = 64;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kConstantAlignment = 64;
+/// The largest dim size a bucket may name (far above any real one).
+constexpr int64_t kMaxBucketDim = int64_t{1} << 40;
 /// Section flag: a reader that does not know the kind may skip it.
 constexpr uint32_t kSectionOptional = 1;
 
@@ -190,6 +196,18 @@ std::string WriteManifest(const Manifest &m) {
         b.CreateVector(reinterpret_cast<const uint8_t *>(raw.data()),
                        raw.size())));
   }
+  std::vector<flatbuffers::Offset<fb::Bucket>> buckets;
+  for (const Manifest::Bucket &bucket : m.buckets) {
+    std::vector<flatbuffers::Offset<fb::DimSize>> dims;
+    for (const auto &[name, size] : bucket.dims)
+      dims.push_back(fb::CreateDimSize(b, b.CreateString(name), size));
+    buckets.push_back(fb::CreateBucket(b, bucket.plan, b.CreateVector(dims)));
+  }
+  std::vector<flatbuffers::Offset<fb::PadRule>> pad;
+  for (const PadRule &r : m.pad)
+    pad.push_back(fb::CreatePadRule(b, b.CreateString(r.dim), r.value,
+                                    b.CreateString(r.mask_input),
+                                    r.mask_value));
   std::string modelSha = absl::HexStringToBytes(m.model_sha256);
   auto inputs = WriteSpecs(b, m.inputs);
   auto outputs = WriteSpecs(b, m.outputs);
@@ -201,19 +219,41 @@ std::string WriteManifest(const Manifest &m) {
       b.CreateVector(reinterpret_cast<const uint8_t *>(modelSha.data()),
                      modelSha.size()),
       b.CreateString(m.model_producer), b.CreateString(m.model_file),
-      b.CreateVector(options), b.CreateVector(kernels),
-      b.CreateVector(digests));
+      b.CreateVector(options), b.CreateVector(kernels), b.CreateVector(digests),
+      b.CreateVector(buckets), b.CreateVector(pad));
   b.Finish(root);
   return Finish(b);
 }
 
-/// The plans, and the weights section their constants point into.
+/// The plans, and the weights section their constants point into. A
+/// constant whose bytes are already there (the same weight in several
+/// plans) is stored once. `code` holds each plan's [offset, size) in the
+/// code section.
 std::pair<std::string, std::string>
-WritePlans(const std::vector<const Plan *> &plans) {
+WritePlans(const std::vector<const Plan *> &plans,
+           const std::vector<std::pair<uint64_t, uint64_t>> &code) {
   flatbuffers::FlatBufferBuilder b;
   std::string weights;
+  // Offsets of the constants written so far, by size and a hash of their
+  // bytes; equal bytes are confirmed before sharing.
+  std::unordered_multimap<uint64_t, uint64_t> written;
+  auto place = [&](const AlignedBytes &bytes) {
+    absl::string_view v(reinterpret_cast<const char *>(bytes.data.get()),
+                        bytes.size);
+    uint64_t key = absl::HashOf(v);
+    auto [lo, hi] = written.equal_range(key);
+    for (auto it = lo; it != hi; ++it)
+      if (absl::string_view(weights).substr(it->second, v.size()) == v)
+        return it->second;
+    uint64_t offset = AlignUp(weights.size(), kConstantAlignment);
+    weights.resize(offset);
+    weights.append(v.data(), v.size());
+    written.emplace(key, offset);
+    return offset;
+  };
   std::vector<flatbuffers::Offset<fb::Plan>> out;
-  for (const Plan *p : plans) {
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const Plan *p = plans[i];
     std::vector<flatbuffers::Offset<fb::Value>> values;
     for (const Plan::Value &v : p->values)
       values.push_back(fb::CreateValue(b, static_cast<fb::ValueKind>(v.kind),
@@ -221,10 +261,7 @@ WritePlans(const std::vector<const Plan *> &plans) {
                                        b.CreateVector(v.shape)));
     std::vector<flatbuffers::Offset<fb::Constant>> constants;
     for (const Plan::Constant &c : p->constants) {
-      uint64_t offset = AlignUp(weights.size(), kConstantAlignment);
-      weights.resize(offset);
-      weights.append(reinterpret_cast<const char *>(c.bytes.data.get()),
-                     c.bytes.size);
+      uint64_t offset = place(c.bytes);
       constants.push_back(fb::CreateConstant(
           b, c.value, b.CreateVector(c.shape), offset, c.bytes.size));
     }
@@ -237,7 +274,8 @@ WritePlans(const std::vector<const Plan *> &plans) {
         fb::CreatePlan(b, b.CreateString("main"), b.CreateVector(values),
                        b.CreateVector(p->inputs), b.CreateVector(constants),
                        b.CreateVectorOfStrings(p->kernels),
-                       b.CreateVector(steps), b.CreateVector(p->outputs)));
+                       b.CreateVector(steps), b.CreateVector(p->outputs),
+                       code[i].first, code[i].second));
   }
   b.Finish(fb::CreatePlans(b, b.CreateVector(out)));
   return {Finish(b), std::move(weights)};
@@ -342,7 +380,60 @@ absl::StatusOr<Manifest> ReadManifest(const fb::Manifest &m) {
                             reinterpret_cast<const char *>(d->sha256()->data()),
                             d->sha256()->size()))
                       : std::string());
+  if (m.buckets())
+    for (const fb::Bucket *bucket : *m.buckets()) {
+      Manifest::Bucket entry;
+      entry.plan = bucket->plan();
+      if (bucket->dims())
+        for (const fb::DimSize *d : *bucket->dims())
+          entry.dims.emplace_back(Str(d->name()), d->size());
+      out.buckets.push_back(std::move(entry));
+    }
+  if (m.pad())
+    for (const fb::PadRule *r : *m.pad())
+      out.pad.push_back(
+          {Str(r->dim()), r->value(), Str(r->mask_input()), r->mask_value()});
   return out;
+}
+
+/// The buckets and padding rules against the inputs and the plan count:
+/// every bucket names a specialised plan (1 ..) no other bucket names, and
+/// sizes for distinct dim_params of the inputs; every rule a dim_param and,
+/// if any, an input and finite values.
+absl::Status CheckBuckets(const Manifest &m, size_t numPlans) {
+  std::set<std::string> params, inputs;
+  for (const TensorSpec &s : m.inputs) {
+    inputs.insert(s.name);
+    for (size_t d = 0; d < s.dim_params.size(); ++d)
+      if (s.shape[d] < 0 && !s.dim_params[d].empty())
+        params.insert(s.dim_params[d]);
+  }
+  std::set<uint32_t> plans;
+  for (size_t i = 0; i < m.buckets.size(); ++i) {
+    const Manifest::Bucket &b = m.buckets[i];
+    if (b.plan == 0 || b.plan >= numPlans || !plans.insert(b.plan).second)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "manifest: bucket ", i, " names plan ", b.plan, " (the file has ",
+          numPlans, " plans; plan 0 is the generic one, each bucket has its "
+                    "own)"));
+    std::set<std::string> seen;
+    for (const auto &[name, size] : b.dims)
+      if (!params.count(name) || !seen.insert(name).second || size < 0 ||
+          size > kMaxBucketDim)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "manifest: bucket ", i, " sizes dim '", name, "' as ", size,
+            ": not a dynamic dim of the inputs, given twice, or out of [0, ",
+            kMaxBucketDim, "]"));
+  }
+  for (const PadRule &r : m.pad)
+    if (!params.count(r.dim) ||
+        (!r.mask_input.empty() && !inputs.count(r.mask_input)) ||
+        !std::isfinite(r.value) || !std::isfinite(r.mask_value))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "manifest: the padding rule for '", r.dim, "' (mask input '",
+          r.mask_input, "') names a dim or input the model does not have, or "
+                        "a value that is not finite"));
+  return absl::OkStatus();
 }
 
 /// Plan `p` with its constants views of `weights`.
@@ -397,6 +488,26 @@ absl::StatusOr<Plan> ReadPlan(const fb::Plan &p, const Manifest &manifest,
       step.nodes = Str(s->nodes());
       plan.steps.push_back(std::move(step));
     }
+  // A bucket's plan is compiled for some sizes of the dynamic dims: its
+  // inputs and outputs are the manifest's with those dims fixed, as its
+  // values say (Validate then holds the values to the rest of the specs).
+  if (index > 0) {
+    auto refine = [&](std::vector<TensorSpec> &specs,
+                      const std::vector<int64_t> &ids) {
+      for (size_t i = 0; i < specs.size() && i < ids.size(); ++i) {
+        if (ids[i] < 0 || ids[i] >= static_cast<int64_t>(plan.values.size()))
+          return; // Validate says what is wrong
+        const std::vector<int64_t> &shape = plan.values[ids[i]].shape;
+        if (shape.size() != specs[i].shape.size())
+          return;
+        for (size_t d = 0; d < shape.size(); ++d)
+          if (specs[i].shape[d] < 0 && shape[d] >= 0)
+            specs[i].shape[d] = shape[d];
+      }
+    };
+    refine(plan.input_specs, plan.inputs);
+    refine(plan.output_specs, plan.outputs);
+  }
   if (absl::Status s = plan.Validate(); !s.ok())
     return absl::InvalidArgumentError(
         absl::StrCat(where, " is malformed: ", s.message()));
@@ -435,7 +546,19 @@ std::string Sha256Hex(absl::string_view bytes) {
 }
 
 absl::StatusOr<std::string> SerializeArtifact(const ArtifactContents &c) {
-  auto [plans, weights] = WritePlans(c.plans);
+  if (c.code.size() != c.plans.size())
+    return absl::InvalidArgumentError(
+        absl::StrCat("an artifact of ", c.plans.size(), " plans needs as many "
+                     "pieces of code, not ", c.code.size()));
+  // Each plan's code at a 64-byte aligned offset of the code section.
+  std::string code;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const std::string &piece : c.code) {
+    code.resize(AlignUp(code.size(), kConstantAlignment));
+    ranges.emplace_back(code.size(), piece.size());
+    code += piece;
+  }
+  auto [plans, weights] = WritePlans(c.plans, ranges);
   struct Part {
     SectionKind kind;
     const std::string *bytes;
@@ -446,7 +569,7 @@ absl::StatusOr<std::string> SerializeArtifact(const ArtifactContents &c) {
   manifest.section_sha256.clear();
   std::vector<Part> parts = {{SectionKind::kPlans, &plans},
                              {SectionKind::kWeights, &weights},
-                             {SectionKind::kCode, &c.code}};
+                             {SectionKind::kCode, &code}};
   for (const Part &p : parts)
     manifest.section_sha256.emplace_back(static_cast<uint32_t>(p.kind),
                                          Sha256Hex(*p.bytes));
@@ -689,23 +812,56 @@ absl::Status Artifact::Verify(const std::string &name, bool checksums,
   if (!plans->plans() || plans->plans()->size() == 0)
     return Refuse(name, "the plans section holds no plan");
   const Section &w = *find(SectionKind::kWeights);
+  const Section &c = *find(SectionKind::kCode);
   plans_.clear();
+  code_ranges_.clear();
   for (size_t i = 0; i < plans->plans()->size(); ++i) {
-    absl::StatusOr<Plan> plan =
-        ReadPlan(*plans->plans()->Get(i), manifest_, d + w.offset, w.size, i);
+    const fb::Plan &fp = *plans->plans()->Get(i);
+    absl::StatusOr<Plan> plan = ReadPlan(fp, manifest_, d + w.offset, w.size, i);
     if (!plan.ok())
       return Refuse(name, plan.status().message());
     plans_.push_back(std::move(*plan));
+    // A 1.0 file's one plan has no range: its code is the whole section.
+    uint64_t at = fp.code_offset(), size = fp.code_size();
+    if (at == 0 && size == 0)
+      size = c.size;
+    if (at > c.size || size > c.size - at)
+      return Refuse(name, absl::StrCat("plan ", i, ": its code at [", at, ", +",
+                                       size, ") is not a range of the code "
+                                       "section (",
+                                       c.size, " bytes)"));
+    code_ranges_.emplace_back(c.offset + at, size);
   }
+  if (absl::Status s = CheckBuckets(manifest_, plans_.size()); !s.ok())
+    return Refuse(name, s.message());
+  // A bucket's plan takes exactly the sizes the bucket names.
+  for (const Manifest::Bucket &b : manifest_.buckets)
+    for (const auto &[param, size] : b.dims)
+      for (const TensorSpec &spec : plans_[b.plan].input_specs)
+        for (size_t d = 0; d < spec.dim_params.size(); ++d)
+          if (spec.dim_params[d] == param && spec.shape[d] != size)
+            return Refuse(name, absl::StrCat("plan ", b.plan, " takes input '",
+                                             spec.name, "' with ", param, " = ",
+                                             spec.shape[d], ", but its bucket "
+                                             "says ",
+                                             size));
   return absl::OkStatus();
 }
 
-absl::string_view Artifact::code() const {
+absl::string_view Artifact::code(size_t i) const {
+  if (i >= code_ranges_.size())
+    return {};
+  return absl::string_view(
+      reinterpret_cast<const char *>(data_ + code_ranges_[i].first),
+      code_ranges_[i].second);
+}
+
+void Artifact::ReleaseWeightPages() const {
   for (const Section &s : sections_)
-    if (s.kind == static_cast<uint32_t>(SectionKind::kCode))
-      return absl::string_view(reinterpret_cast<const char *>(data_ + s.offset),
-                               s.size);
-  return {};
+    if (s.kind == static_cast<uint32_t>(SectionKind::kWeights)) {
+      // madvise wants a page-aligned start; sections start on pages.
+      madvise(const_cast<uint8_t *>(data_) + s.offset, s.size, MADV_DONTNEED);
+    }
 }
 
 Plan Artifact::plan(size_t i) const {

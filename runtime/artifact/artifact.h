@@ -35,7 +35,7 @@ namespace bathy::rt {
 /// minor version only adds fields (FlatBuffers skips what it does not
 /// know) or optional sections.
 inline constexpr uint32_t kArtifactFormatMajor = 1;
-inline constexpr uint32_t kArtifactFormatMinor = 0;
+inline constexpr uint32_t kArtifactFormatMinor = 1;
 
 /// What each section holds. Numbers are part of the format.
 enum class SectionKind : uint32_t {
@@ -54,6 +54,19 @@ std::string SignatureMessage(absl::string_view manifestSha256);
 
 /// "manifest", "plans", "weights", "code" (or "section kind N").
 std::string SectionName(uint32_t kind);
+
+/// The model's contract for padding along one dynamic dim: a request may
+/// run on a plan for a larger size of `dim` when its inputs are padded
+/// along it with `value` (the input named `mask_input`, if any, with
+/// `mask_value`: the positions to ignore) and its outputs along it cut back.
+/// Only the model's author knows this holds (an attention mask, a causal
+/// model padded at the end); bathy takes it as given.
+struct PadRule {
+  std::string dim;
+  double value = 0;
+  std::string mask_input;
+  double mask_value = 0;
+};
 
 /// What an artifact says about itself: the manifest as C++ values.
 struct Manifest {
@@ -82,14 +95,25 @@ struct Manifest {
   /// SHA-256 (hex) of each section other than the manifest; written by
   /// SerializeArtifact.
   std::vector<std::pair<uint32_t, std::string>> section_sha256;
+  /// Plans specialised for given sizes of dynamic dims (bathyc --buckets),
+  /// by their plan index (1, 2, ...; plan 0 is the generic plan). Dims are
+  /// dim_params of the inputs, in the order the bucket lists them.
+  struct Bucket {
+    uint32_t plan = 0;
+    std::vector<std::pair<std::string, int64_t>> dims;
+  };
+  std::vector<Bucket> buckets;
+  /// Dims along which a request may be padded up to a bucket (bathyc --pad).
+  std::vector<PadRule> pad;
 };
 
 /// What bathyc puts in an artifact. The plans' constants go to the weights
-/// section; `code` is the target's code (a shared object for the CPU).
+/// section (identical constants once); `code` holds each plan's code, in
+/// the plans' order (for the CPU, a shared object per plan).
 struct ArtifactContents {
   Manifest manifest;
   std::vector<const Plan *> plans;
-  std::string code;
+  std::vector<std::string> code;
   /// A PEM Ed25519 private key to sign with (empty: unsigned).
   std::string sign_key_pem;
 };
@@ -130,8 +154,12 @@ public:
   /// constants views of the mapped weights (valid while this artifact
   /// lives).
   Plan plan(size_t i) const;
-  /// The code section.
-  absl::string_view code() const;
+  /// The code of plan `i` (its part of the code section).
+  absl::string_view code(size_t i = 0) const;
+  /// Tells the kernel the weights' pages may be dropped (they are read
+  /// again from the file when touched): after their bytes were compared
+  /// or hashed, so they do not stay counted in the process's memory.
+  void ReleaseWeightPages() const;
   /// Bytes of the file and of each section, for bathy-meta.
   uint64_t file_bytes() const { return size_; }
   struct Section {
@@ -157,6 +185,8 @@ private:
   std::vector<Section> sections_;
   Manifest manifest_;
   std::vector<Plan> plans_;
+  /// Each plan's [offset, size) in the code section.
+  std::vector<std::pair<uint64_t, uint64_t>> code_ranges_;
 };
 
 } // namespace bathy::rt

@@ -65,7 +65,7 @@ std::string SampleArtifact(const Plan &plan) {
   c.manifest.options = {{"--no-fusion", "false"}};
   c.manifest.kernels = {{"add", {"Add_0"}}};
   c.plans = {&plan};
-  c.code = std::string(3000, 'c');
+  c.code = {std::string(3000, 'c')};
   absl::StatusOr<std::string> bytes = SerializeArtifact(c);
   EXPECT_TRUE(bytes.ok()) << bytes.status();
   return bytes.ok() ? *bytes : std::string();

@@ -42,6 +42,23 @@ uint64_t WeightBytes(const Plan &p) {
   return n;
 }
 
+/// "batch=1 seq=128".
+std::string DimsText(const std::vector<std::pair<std::string, int64_t>> &dims) {
+  std::vector<std::string> parts;
+  for (const auto &[name, size] : dims)
+    parts.push_back(absl::StrCat(name, "=", size));
+  return absl::StrJoin(parts, " ");
+}
+
+std::string PadText(const PadRule &r) {
+  return absl::StrCat(r.dim, " (value ", r.value,
+                      r.mask_input.empty()
+                          ? std::string()
+                          : absl::StrCat(", mask input ", r.mask_input,
+                                         " padded with ", r.mask_value),
+                      ")");
+}
+
 } // namespace
 
 std::string DescribeArtifact(const Artifact &a, bool json) {
@@ -56,7 +73,19 @@ std::string DescribeArtifact(const Artifact &a, bool json) {
     return std::string();
   };
   if (json) {
-    std::vector<std::string> ins, outs, opts, secs, ps, ks;
+    std::vector<std::string> ins, outs, opts, secs, ps, ks, bs, pads;
+    for (const Manifest::Bucket &b : m.buckets) {
+      std::vector<std::string> dims;
+      for (const auto &[name, size] : b.dims)
+        dims.push_back(absl::StrCat(Quote(name), ": ", size));
+      bs.push_back(absl::StrCat("{\"plan\": ", b.plan, ", \"dims\": {",
+                                absl::StrJoin(dims, ", "), "}}"));
+    }
+    for (const PadRule &r : m.pad)
+      pads.push_back(absl::StrCat("{\"dim\": ", Quote(r.dim),
+                                  ", \"value\": ", r.value,
+                                  ", \"mask_input\": ", Quote(r.mask_input),
+                                  ", \"mask_value\": ", r.mask_value, "}"));
     for (const TensorSpec &s : m.inputs)
       ins.push_back(SpecJson(s));
     for (const TensorSpec &s : m.outputs)
@@ -90,8 +119,9 @@ std::string DescribeArtifact(const Artifact &a, bool json) {
         absl::StrJoin(outs, ", "), "], \"options\": [",
         absl::StrJoin(opts, ", "), "], \"file_bytes\": ", a.file_bytes(),
         ", \"sections\": [", absl::StrJoin(secs, ", "), "], \"plans\": [",
-        absl::StrJoin(ps, ", "), "], \"kernels\": [", absl::StrJoin(ks, ", "),
-        "]}\n");
+        absl::StrJoin(ps, ", "), "], \"buckets\": [", absl::StrJoin(bs, ", "),
+        "], \"pad\": [", absl::StrJoin(pads, ", "), "], \"kernels\": [",
+        absl::StrJoin(ks, ", "), "]}\n");
   }
   std::string out = absl::StrCat(
       "format      ", m.format_major, ".", m.format_minor, "\n", "compiler    ",
@@ -114,12 +144,21 @@ std::string DescribeArtifact(const Artifact &a, bool json) {
         &out, "section     ", SectionName(s.kind), ": ", s.size, " bytes at ",
         s.offset,
         digestOf(s.kind).empty() ? "" : ", sha256 " + digestOf(s.kind), "\n");
-  for (size_t i = 0; i < plans.size(); ++i)
-    absl::StrAppend(&out, "plan        ", i, ": ", plans[i].kernels.size(),
-                    " kernels, ", plans[i].steps.size(), " launches, ",
+  for (size_t i = 0; i < plans.size(); ++i) {
+    std::string what = i == 0 ? "generic" : "bucket";
+    for (const Manifest::Bucket &b : m.buckets)
+      if (b.plan == i)
+        what = "bucket " + DimsText(b.dims);
+    absl::StrAppend(&out, "plan        ", i, " (", what,
+                    "): ", plans[i].kernels.size(), " kernels, ",
+                    plans[i].steps.size(), " launches, ",
                     plans[i].constants.size(), " constants (",
                     WeightBytes(plans[i]), " bytes), arena ",
-                    plans[i].arena_bytes, " bytes\n");
+                    plans[i].arena_bytes, " bytes, code ", a.code(i).size(),
+                    " bytes\n");
+  }
+  for (const PadRule &r : m.pad)
+    absl::StrAppend(&out, "pad         ", PadText(r), "\n");
   for (const Manifest::Kernel &k : m.kernels)
     absl::StrAppend(&out, "kernel      ", k.name, ": ",
                     absl::StrJoin(k.nodes, ", "), "\n");

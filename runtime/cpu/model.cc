@@ -9,8 +9,10 @@ namespace bathy::rt {
 CpuModel::~CpuModel() = default;
 
 absl::StatusOr<std::unique_ptr<CpuModel>>
-CpuModel::Create(Plan plan, absl::string_view code, const std::string &name) {
+CpuModel::Create(Plan plan, absl::string_view code, const std::string &name,
+                 std::shared_ptr<const Artifact> keep) {
   std::unique_ptr<CpuModel> model(new CpuModel());
+  model->artifact_ = std::move(keep);
   absl::StatusOr<std::unique_ptr<LoadedCode>> loaded =
       LoadedCode::Load(code, name);
   if (!loaded.ok())
@@ -20,6 +22,7 @@ CpuModel::Create(Plan plan, absl::string_view code, const std::string &name) {
   if (!entries.ok())
     return entries.status();
   model->code_ = std::move(*loaded);
+  model->code_bytes_ = code.size();
   absl::StatusOr<std::unique_ptr<CpuExecutor>> executor =
       CpuExecutor::Create(std::move(plan), std::move(*entries));
   if (!executor.ok())
@@ -30,8 +33,8 @@ CpuModel::Create(Plan plan, absl::string_view code, const std::string &name) {
 }
 
 absl::StatusOr<std::unique_ptr<CpuModel>>
-CpuModel::FromArtifact(std::unique_ptr<Artifact> artifact,
-                       const std::string &name) {
+CpuModel::FromArtifact(std::shared_ptr<const Artifact> artifact,
+                       const std::string &name, size_t plan) {
   const Manifest &m = artifact->manifest();
   if (m.target != "cpu")
     return absl::FailedPreconditionError(
@@ -40,8 +43,11 @@ CpuModel::FromArtifact(std::unique_ptr<Artifact> artifact,
   if (absl::Status s = CheckCpuFeatures(m.cpu_features); !s.ok())
     return absl::FailedPreconditionError(
         absl::StrCat(name, " (compiled for ", m.cpu, "): ", s.message()));
+  if (plan >= artifact->num_plans())
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ": has ", artifact->num_plans(), " plans, not a plan ", plan));
   absl::StatusOr<std::unique_ptr<CpuModel>> model =
-      Create(artifact->plan(0), artifact->code(), name);
+      Create(artifact->plan(plan), artifact->code(plan), name);
   if (!model.ok())
     return model.status();
   (*model)->artifact_ = std::move(artifact);

@@ -26,15 +26,20 @@ namespace bathy::rt {
 class CpuModel {
 public:
   /// A model from a plan and the shared object of its kernels (the JIT's).
+  /// `keep`: an artifact the plan's constants view, kept alive with it.
   static absl::StatusOr<std::unique_ptr<CpuModel>>
-  Create(Plan plan, absl::string_view code, const std::string &name);
+  Create(Plan plan, absl::string_view code, const std::string &name,
+         std::shared_ptr<const Artifact> keep = nullptr);
   /// A model from a .bathy artifact at `path`; with `trusted_key_pem`, only
   /// one that key signed (Artifact::Open).
   static absl::StatusOr<std::unique_ptr<CpuModel>>
   Open(const std::string &path, const std::string &trusted_key_pem = "");
-  /// The same for an artifact already opened.
+  /// Plan `plan` (0: the generic one; buckets have others) of an artifact
+  /// already opened, which the model keeps alive (its weights stay in the
+  /// mapping).
   static absl::StatusOr<std::unique_ptr<CpuModel>>
-  FromArtifact(std::unique_ptr<Artifact> artifact, const std::string &name);
+  FromArtifact(std::shared_ptr<const Artifact> artifact,
+               const std::string &name, size_t plan = 0);
   ~CpuModel();
 
   const std::vector<TensorSpec> &inputs() const {
@@ -44,6 +49,8 @@ public:
     return executor_->plan().output_specs;
   }
   const Plan &plan() const { return executor_->plan(); }
+  /// Bytes of its kernels' code.
+  size_t code_bytes() const { return code_bytes_; }
   /// The artifact it came from (null for the JIT's).
   const Artifact *artifact() const { return artifact_.get(); }
 
@@ -56,9 +63,10 @@ private:
   CpuModel() = default;
   // Destroyed last to first: the executor, then the code it calls, then
   // the mapping its constants view.
-  std::unique_ptr<Artifact> artifact_;
+  std::shared_ptr<const Artifact> artifact_;
   std::unique_ptr<LoadedCode> code_;
   std::unique_ptr<CpuExecutor> executor_;
+  size_t code_bytes_ = 0;
 };
 
 } // namespace bathy::rt

@@ -12,36 +12,19 @@
 #include <random>
 #include <set>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "runtime/memory.h"
 #include "runtime/npy.h"
 
 namespace bathy::rt::tool {
 
 namespace {
-
-/// float -> IEEE half / bfloat16 bits (round to nearest even).
-uint16_t ToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000;
-  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
-  uint32_t mant = x & 0x7fffff;
-  if (exp <= 0)
-    return static_cast<uint16_t>(sign); // tiny values flush to zero
-  if (exp >= 31)
-    return static_cast<uint16_t>(sign | 0x7c00);
-  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  uint32_t rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
-    ++h;
-  return static_cast<uint16_t>(h);
-}
-uint16_t ToBF16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  x += 0x7fff + ((x >> 16) & 1);
-  return static_cast<uint16_t>(x >> 16);
-}
 
 /// Fills a tensor with seeded random values suited to its type: floats in
 /// [-1, 1), integers in [0, 10), booleans.
@@ -58,10 +41,10 @@ void RandomFill(HostTensor &t, std::mt19937 &rng) {
       t.data_as<double>()[i] = real(rng);
       break;
     case DType::kF16:
-      t.data_as<uint16_t>()[i] = ToHalf(real(rng));
+      t.data_as<uint16_t>()[i] = FloatToHalf(real(rng));
       break;
     case DType::kBF16:
-      t.data_as<uint16_t>()[i] = ToBF16(real(rng));
+      t.data_as<uint16_t>()[i] = FloatToBFloat16(real(rng));
       break;
     case DType::kI64:
     case DType::kU64:
@@ -140,7 +123,7 @@ bool ParseShape(const std::string &text, std::vector<int64_t> &shape) {
 
 /// Runs `model` `runs` times on `inputs`; the time of each run in ms.
 absl::StatusOr<std::vector<double>>
-TimeRuns(const CpuModel &model, const std::vector<HostTensor> &inputs,
+TimeRuns(Session &model, const std::vector<HostTensor> &inputs,
          unsigned runs) {
   std::vector<double> ms;
   for (unsigned i = 0; i < runs; ++i) {
@@ -158,7 +141,7 @@ TimeRuns(const CpuModel &model, const std::vector<HostTensor> &inputs,
 /// --bench-stdin: one line per command ("run N" prints the N times,
 /// "quit"), so bench/ can alternate between systems that each keep their
 /// own process (and peak memory).
-int ServeBenchStdin(const CpuModel &model,
+int ServeBenchStdin(Session &model,
                     const std::vector<HostTensor> &inputs,
                     double compileSeconds) {
   std::cout << absl::StrFormat("ready %.6f\n", compileSeconds) << std::flush;
@@ -320,8 +303,7 @@ InputShapes(const std::vector<TensorSpec> &specs, const InputFlags &flags,
   return std::nullopt;
 }
 
-int RunAndReport(const CpuModel &model, const RunFlags &flags,
-                 InputFlags &parsed,
+int RunAndReport(Session &model, const RunFlags &flags, InputFlags &parsed,
                  const std::vector<std::vector<int64_t>> &shapes,
                  double compileSeconds) {
   const std::vector<TensorSpec> &specs = model.inputs();
@@ -390,6 +372,216 @@ int RunAndReport(const CpuModel &model, const RunFlags &flags,
         "compile: %.3f s, run: median %.3f ms, p90 %.3f ms over %u runs\n",
         compileSeconds, median, p90, flags.benchmark);
   }
+  return 0;
+}
+
+absl::StatusOr<SessionOptions> SessionOptionsFrom(const RunFlags &flags) {
+  SessionOptions o;
+  for (const std::string &text : flags.pad) {
+    absl::StatusOr<PadRule> rule = ParsePadRule(text);
+    if (!rule.ok())
+      return rule.status();
+    o.pad.push_back(std::move(*rule));
+  }
+  o.specialize_after = flags.specialize_after;
+  o.max_specializations = flags.max_specializations;
+  if (!flags.max_specialization_memory.empty()) {
+    int64_t bytes = 0;
+    if (absl::Status s =
+            ParseByteSize(flags.max_specialization_memory, &bytes);
+        !s.ok())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--max-specialization-memory: ", s.message()));
+    o.max_specialization_bytes = static_cast<uint64_t>(bytes);
+  }
+  o.log = [](const std::string &message) {
+    std::cerr << "note: " << message << "\n";
+  };
+  return o;
+}
+
+namespace {
+
+/// Resident memory now, in bytes (/proc/self/statm).
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+uint64_t PeakResidentBytes() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+/// One request of a trace: its dims by name.
+using TraceLine = std::vector<std::pair<std::string, int64_t>>;
+
+/// Reads the trace: "NAME=SIZE ..." per line; '#' starts a comment; blank
+/// lines are skipped. An error names the line.
+absl::StatusOr<std::vector<TraceLine>>
+ReadTrace(const std::string &path, const std::set<std::string> &params) {
+  constexpr size_t kMaxRequests = 10000000;
+  absl::StatusOr<std::string> text = ReadRegularFile(path, uint64_t{1} << 30);
+  if (!text.ok())
+    return text.status();
+  std::vector<TraceLine> out;
+  size_t number = 0;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    ++number;
+    if (size_t hash = line.find('#'); hash != absl::string_view::npos)
+      line = line.substr(0, hash);
+    TraceLine request;
+    for (absl::string_view token :
+         absl::StrSplit(line, absl::ByAnyChar(" \t\r,"), absl::SkipEmpty())) {
+      size_t eq = token.find('=');
+      int64_t v = -1;
+      std::string name(token.substr(0, eq == absl::string_view::npos ? 0 : eq));
+      if (eq == absl::string_view::npos ||
+          !ParseInt(std::string(token.substr(eq + 1)), v) || v < 0)
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":", number, ": expected NAME=SIZE, got '", token, "'"));
+      if (!params.count(name))
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":", number, ": the model has no dynamic dim named '", name,
+            "'"));
+      request.emplace_back(name, v);
+    }
+    if (request.empty())
+      continue;
+    if (out.size() == kMaxRequests)
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " has more than ", kMaxRequests, " requests"));
+    out.push_back(std::move(request));
+  }
+  if (out.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " holds no request (one line of NAME=SIZE each)"));
+  return out;
+}
+
+} // namespace
+
+int ReplayTrace(Session &session, const RunFlags &flags,
+                const InputFlags &parsed, const Startup &startup) {
+  const std::vector<TensorSpec> &specs = session.inputs();
+  std::set<std::string> params, masks;
+  for (const TensorSpec &s : specs)
+    for (size_t d = 0; d < s.dim_params.size(); ++d)
+      if (s.shape[d] < 0 && !s.dim_params[d].empty())
+        params.insert(s.dim_params[d]);
+  for (const PadRule &r : session.pad_rules())
+    if (!r.mask_input.empty())
+      masks.insert(r.mask_input);
+  absl::StatusOr<std::vector<TraceLine>> trace =
+      ReadTrace(flags.shape_trace, params);
+  if (!trace.ok())
+    return Fail(std::string(trace.status().message()));
+  uint64_t rssStart = ResidentBytes();
+  std::vector<double> all, byKind[4];
+  std::set<std::string> shapes;
+  std::mt19937 rng(flags.seed);
+  auto start = std::chrono::steady_clock::now();
+  for (size_t r = 0; r < trace->size(); ++r) {
+    std::map<std::string, int64_t> dims = parsed.dims;
+    for (const auto &[name, size] : (*trace)[r])
+      dims[name] = size;
+    std::vector<HostTensor> inputs;
+    for (const TensorSpec &spec : specs) {
+      std::vector<int64_t> shape;
+      for (size_t d = 0; d < spec.shape.size(); ++d) {
+        int64_t size = spec.shape[d];
+        if (size < 0) {
+          auto it = d < spec.dim_params.size() ? dims.find(spec.dim_params[d])
+                                               : dims.end();
+          size = it != dims.end() ? it->second : 1;
+        }
+        shape.push_back(size);
+      }
+      absl::StatusOr<HostTensor> t = HostTensor::Create(spec.dtype, shape);
+      if (!t.ok())
+        return Fail(absl::StrCat(flags.shape_trace, " request ", r + 1,
+                                 ": input '", spec.name,
+                                 "': ", t.status().message()));
+      if (masks.count(spec.name))
+        t->Fill(1);
+      else
+        RandomFill(*t, rng);
+      inputs.push_back(std::move(*t));
+    }
+    std::vector<std::vector<int64_t>> inShapes;
+    for (const HostTensor &t : inputs)
+      inShapes.push_back(t.shape());
+    if (absl::StatusOr<ShapeSignature> sig = SignatureOf(specs, inShapes);
+        sig.ok())
+      shapes.insert(sig->ToString());
+    PlanKind kind = PlanKind::kGeneric;
+    auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<std::vector<HostTensor>> out = session.Run(inputs, &kind);
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
+    if (!out.ok())
+      return Fail(absl::StrCat(flags.shape_trace, " request ", r + 1, ": ",
+                               out.status().message()));
+    all.push_back(ms);
+    byKind[static_cast<int>(kind)].push_back(ms);
+  }
+  double replaySeconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  uint64_t rssEnd = ResidentBytes();
+  // Specialisations still being made finish before the counts are read.
+  auto waitStart = std::chrono::steady_clock::now();
+  session.WaitForBackground();
+  double waited = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - waitStart)
+                      .count();
+  SessionMetrics m = session.metrics();
+  uint64_t background = m.specializations_ready - m.cache_hits + m.failures;
+  uint64_t compiles = startup.foreground_compiles + background;
+  uint64_t hits = startup.cache_hits + m.cache_hits;
+  constexpr double kMiB = 1048576.0;
+  std::cout << absl::StrFormat("startup: %.3f s (%u compile%s, %u cache hit%s)\n",
+                               startup.seconds, startup.foreground_compiles,
+                               startup.foreground_compiles == 1 ? "" : "s",
+                               startup.cache_hits,
+                               startup.cache_hits == 1 ? "" : "s");
+  for (int k = 0; k < 4; ++k)
+    if (!byKind[k].empty())
+      std::cout << absl::StrFormat(
+          "plan %-14s %6zu requests, p50 %.3f ms, p99 %.3f ms\n",
+          std::string(PlanKindName(static_cast<PlanKind>(k))) + ":",
+          byKind[k].size(), Percentile(byKind[k], 0.5),
+          Percentile(byKind[k], 0.99));
+  std::cout << absl::StrFormat(
+      "specialisations: %u asked, %u ready (%u from the cache), %u failed, "
+      "%u evicted, %u alive (%.1f MiB), %.2f s spent making them; %.2f s "
+      "waited for them after the last request\n",
+      m.specializations_requested, m.specializations_ready, m.cache_hits,
+      m.failures, m.evictions, m.specializations_alive,
+      m.specialization_bytes / kMiB, m.specialize_seconds, waited);
+  std::cout << absl::StrFormat(
+      "memory: RSS %.1f MiB at the first request, %.1f MiB after the last, "
+      "peak %.1f MiB\n",
+      rssStart / kMiB, rssEnd / kMiB, PeakResidentBytes() / kMiB);
+  std::cout << absl::StrFormat(
+      "replay: %.2f s for %zu requests\n", replaySeconds, all.size());
+  std::cout << absl::StrFormat(
+      "trace: %zu requests, %zu shapes, %u compiles (%u foreground, %u "
+      "background), %u cache hits, p50 %.3f ms, p99 %.3f ms\n",
+      all.size(), shapes.size(), compiles, startup.foreground_compiles,
+      background, hits, Percentile(all, 0.5), Percentile(all, 0.99));
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/cpu/model.h"
+#include "runtime/session/session.h"
 #include "runtime/tensor.h"
 
 namespace bathy::rt::tool {
@@ -30,6 +31,27 @@ struct RunFlags {
   unsigned benchmark = 0;
   unsigned seed = 0;
   bool bench_stdin = false;
+  /// --shape-trace: replay this file's requests (one line of NAME=SIZE
+  /// per request).
+  std::string shape_trace;
+  /// --pad rules (ParsePadRule), --specialize-after, --max-specializations,
+  /// --max-specialization-memory.
+  std::vector<std::string> pad;
+  unsigned specialize_after = 0;
+  unsigned max_specializations = 8;
+  std::string max_specialization_memory;
+};
+
+/// The session options the flags give (errors name the flag).
+absl::StatusOr<SessionOptions> SessionOptionsFrom(const RunFlags &flags);
+
+/// What happened before the first request, for the trace's report.
+struct Startup {
+  double seconds = 0;
+  /// The generic plan: compiled here (1) or not (0: an artifact, or a
+  /// compile-cache hit).
+  unsigned foreground_compiles = 0;
+  unsigned cache_hits = 0;
 };
 
 /// The input flags, parsed, with the input files read.
@@ -52,14 +74,23 @@ std::optional<std::string>
 InputShapes(const std::vector<TensorSpec> &specs, const InputFlags &flags,
             std::vector<std::vector<int64_t>> &shapes);
 
-/// Runs `model` once on the files or seeded random inputs (written out with
-/// save_inputs), prints each output's shape (and writes it to output_dir),
-/// then benchmarks or serves the stdin protocol. The exit code; errors are
-/// printed as "error: ...".
-int RunAndReport(const CpuModel &model, const RunFlags &flags,
-                 InputFlags &inputs,
+/// Runs the session once on the files or seeded random inputs (written out
+/// with save_inputs), prints each output's shape (and writes it to
+/// output_dir), then benchmarks or serves the stdin protocol. The exit code;
+/// errors are printed as "error: ...".
+int RunAndReport(Session &session, const RunFlags &flags, InputFlags &inputs,
                  const std::vector<std::vector<int64_t>> &shapes,
                  double compileSeconds);
+
+/// --shape-trace: runs one request per line of the trace file (NAME=SIZE
+/// for dynamic dims by dim_param; dims a line does not name take their
+/// --dim value, else 1) on seeded random inputs (inputs a padding rule
+/// names as a mask are all 1s), then prints requests, distinct shapes,
+/// compiles, cache hits, latency per plan kind and memory, ending with
+///   trace: R requests, S shapes, C compiles (F foreground, B background),
+///   H cache hits, p50 X ms, p99 Y ms
+int ReplayTrace(Session &session, const RunFlags &flags,
+                const InputFlags &inputs, const Startup &startup);
 
 /// Prints "error: <message>" on stderr; returns 1.
 int Fail(const std::string &message);

@@ -17,6 +17,7 @@
 #include "runtime/cpu/model.h"
 #include "runtime/file.h"
 #include "runtime/memory.h"
+#include "runtime/session/session.h"
 #include "runtime/tools/run.h"
 
 namespace {
@@ -41,7 +42,13 @@ constexpr char kHelp[] =
     "512M)\n"
     "  --trusted-key=PEM      run only artifacts this Ed25519 public key "
     "signed\n"
-    "  --print-plan           print the execution plan and stop\n"
+    "  --print-plan           print the (generic) execution plan and stop\n"
+    "  --shape-trace=FILE     replay FILE's requests (one line per request,\n"
+    "                         e.g. 'batch=1 seq=37') and report latency per\n"
+    "                         plan kind, shapes, cache hits and memory\n"
+    "  --pad=DIM[:value=V][:mask=INPUT][:mask-value=V]\n"
+    "                         requests may be padded along DIM up to a bucket\n"
+    "                         (added to the artifact's own rules)\n"
     "  --quiet                no progress messages\n";
 
 bool Value(const std::string &arg, const char *name, std::string &out) {
@@ -95,6 +102,15 @@ int main(int argc, char **argv) {
       if (absl::Status s = bathy::rt::ParseByteSize(value, &bytes); !s.ok())
         return tool::Fail("--max-memory: " + std::string(s.message()));
       bathy::rt::SetMemoryLimit(bytes);
+    } else if (Value(a, "shape-trace", value)) {
+      flags.shape_trace = value;
+    } else if (Value(a, "pad", value)) {
+      flags.pad.push_back(value);
+    } else if (a.rfind("--specialize-after", 0) == 0 ||
+               a.rfind("--max-specialization", 0) == 0) {
+      return tool::Fail(a.substr(0, a.find('=')) +
+                        " needs the compiler; the runtime alone serves the "
+                        "artifact's buckets (bathyc --buckets)");
     } else if (Value(a, "trusted-key", value)) {
       absl::StatusOr<std::string> key =
           bathy::rt::ReadRegularFile(value, 1 << 16);
@@ -123,21 +139,34 @@ int main(int argc, char **argv) {
   tool::InputFlags parsed;
   if (std::optional<std::string> error = tool::ParseInputFlags(flags, parsed))
     return tool::Fail(*error);
+  absl::StatusOr<bathy::rt::SessionOptions> options =
+      tool::SessionOptionsFrom(flags);
+  if (!options.ok())
+    return tool::Fail(std::string(options.status().message()));
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> model =
-      bathy::rt::CpuModel::Open(path, trustedKey);
-  if (!model.ok())
-    return tool::Fail(std::string(model.status().message()));
+  absl::StatusOr<std::unique_ptr<bathy::rt::Artifact>> artifact =
+      bathy::rt::Artifact::Open(path, trustedKey);
+  if (!artifact.ok())
+    return tool::Fail(std::string(artifact.status().message()));
+  absl::StatusOr<std::unique_ptr<bathy::rt::Session>> session =
+      bathy::rt::Session::FromArtifact(std::move(*artifact), path, *options);
+  if (!session.ok())
+    return tool::Fail(std::string(session.status().message()));
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   if (printPlan) {
-    std::cout << (*model)->plan().ToString();
+    std::cout << (*session)->generic().plan().ToString();
     return 0;
+  }
+  if (!flags.shape_trace.empty()) {
+    tool::Startup startup;
+    startup.seconds = seconds;
+    return tool::ReplayTrace(**session, flags, parsed, startup);
   }
   std::vector<std::vector<int64_t>> shapes;
   if (std::optional<std::string> error =
-          tool::InputShapes((*model)->inputs(), parsed, shapes))
+          tool::InputShapes((*session)->inputs(), parsed, shapes))
     return tool::Fail(*error);
-  return tool::RunAndReport(**model, flags, parsed, shapes, seconds);
+  return tool::RunAndReport(**session, flags, parsed, shapes, seconds);
 }

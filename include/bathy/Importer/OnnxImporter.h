@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -55,6 +56,12 @@ mlir::LogicalResult checkOnnxFile(llvm::StringRef path,
 /// opsets it is accepted at, and where its semantics change), as
 /// docs/supported-ops.md holds it (`ninja bathy-op-list`).
 void printSupportedOps(llvm::raw_ostream &os);
+
+/// The external-data files the model at `path` names (each as the model's
+/// folder joined with its location), for identifying a model by all of
+/// its bytes. Errors are emitted as diagnostics.
+mlir::FailureOr<std::vector<std::string>>
+externalDataFiles(llvm::StringRef path, mlir::MLIRContext *context);
 
 /// Newest default-domain opset the importer knows.
 constexpr int64_t kMaxSupportedOpset = 23;

@@ -59,6 +59,10 @@ struct CpuCompiledModel {
 mlir::FailureOr<CpuCompiledModel>
 compileForCpu(mlir::ModuleOp module, const CpuCompileOptions &options);
 
+/// What `cpu` ("host" or an LLVM CPU name) compiles for, for cache keys:
+/// the name and, for "host", this machine's CPU name and features.
+std::string targetCpuIdentity(llvm::StringRef cpu);
+
 /// The ld.lld the compiler links with: $BATHY_LLD, else ld.lld-22 or
 /// ld.lld on PATH, else LLVM's own. Empty when none is found.
 std::string findLinker();
