@@ -14,12 +14,16 @@ config.test_exec_root = os.path.join(config.bathy_obj_root, "test")
 
 # Captured variables are scoped to their CHECK-LABEL block.
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
+# bathy-run's compile cache lives in the build tree, not the user's home.
+config.environment["BATHY_CACHE_DIR"] = os.path.join(config.test_exec_root,
+                                                     "bathy-cache")
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.bathy_tools_dir, config.llvm_tools_dir]
-tools = ["bathy-opt", "bathy-import", "bathy-run", "bathyc", "bathy-meta"]
+tools = ["bathy-opt", "bathy-import", "bathy-run", "bathyc", "bathy-meta",
+         "bathy-cache"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 config.substitutions.append(("%python", config.python_executable))

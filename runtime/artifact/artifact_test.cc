@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "runtime/artifact/describe.h"
@@ -137,7 +138,7 @@ TEST(Artifact, RefusesAnotherMajorVersionAndBadMagic) {
   v2[8] = 2;
   auto r = Artifact::FromBytes(v2, "v2.bathy");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("format version 2.0"), std::string::npos)
+  EXPECT_NE(r.status().message().find("format version 2.1"), std::string::npos)
       << r.status();
   std::string magic = bytes;
   magic[0] = 'X';
@@ -196,6 +197,103 @@ TEST(Artifact, FuzzRegressionsAreRefusedOrRead) {
     }
   }
   EXPECT_GT(seen, 0) << "no regressions in " << dir;
+}
+
+} // namespace
+} // namespace bathy::rt
+
+namespace bathy::rt {
+namespace {
+
+/// SamplePlan specialised for n = `n` (a bucket's plan).
+Plan BucketPlan(int64_t n) {
+  Plan p = SamplePlan();
+  p.values[0].shape = {n};
+  p.values[2].shape = {n};
+  p.input_specs[0].shape = {n};
+  p.output_specs[0].shape = {n};
+  return p;
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
+WithBuckets(const std::vector<const Plan *> &plans,
+            std::vector<Manifest::Bucket> buckets, std::vector<PadRule> pad) {
+  ArtifactContents c;
+  const Plan &generic = *plans[0];
+  c.manifest.target = "cpu";
+  c.manifest.inputs = generic.input_specs;
+  c.manifest.outputs = generic.output_specs;
+  c.manifest.buckets = std::move(buckets);
+  c.manifest.pad = std::move(pad);
+  c.plans = plans;
+  for (size_t i = 0; i < plans.size(); ++i)
+    c.code.push_back(std::string(100 + i, static_cast<char>('a' + i)));
+  absl::StatusOr<std::string> bytes = SerializeArtifact(c);
+  if (!bytes.ok())
+    return bytes.status();
+  return Artifact::FromBytes(*bytes, "b.bathy");
+}
+
+TEST(Artifact, BucketsRoundTripWithOneCopyOfTheWeights) {
+  Plan generic = SamplePlan(), b4 = BucketPlan(4), b8 = BucketPlan(8);
+  auto a = WithBuckets({&generic, &b4, &b8}, {{1, {{"n", 4}}}, {2, {{"n", 8}}}},
+                       {{"n", 0, "", 0}});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ((*a)->num_plans(), 3u);
+  EXPECT_EQ((*a)->manifest().buckets.size(), 2u);
+  EXPECT_EQ((*a)->manifest().buckets[1].dims,
+            (std::vector<std::pair<std::string, int64_t>>{{"n", 8}}));
+  ASSERT_EQ((*a)->manifest().pad.size(), 1u);
+  EXPECT_EQ((*a)->manifest().pad[0].dim, "n");
+  // Each plan its own code; one copy of the constant for all three.
+  EXPECT_EQ((*a)->code(0), std::string(100, 'a'));
+  EXPECT_EQ((*a)->code(2), std::string(102, 'c'));
+  EXPECT_EQ((*a)->plan(0).constants[0].bytes.data.get(),
+            (*a)->plan(2).constants[0].bytes.data.get());
+  // A bucket's plan takes its bucket's sizes only.
+  EXPECT_EQ((*a)->plan(1).input_specs[0].shape, std::vector<int64_t>{4});
+  EXPECT_EQ((*a)->plan(0).input_specs[0].shape, std::vector<int64_t>{-1});
+}
+
+TEST(Artifact, RefusesBucketsThatDoNotFitThePlans) {
+  Plan generic = SamplePlan(), b4 = BucketPlan(4);
+  struct Case {
+    std::vector<Manifest::Bucket> buckets;
+    std::vector<PadRule> pad;
+    const char *why;
+  } cases[] = {
+      {{{0, {{"n", 4}}}}, {}, "bucket 0 names plan 0"},
+      {{{7, {{"n", 4}}}}, {}, "names plan 7"},
+      {{{1, {{"n", 4}}}, {1, {{"n", 4}}}}, {}, "bucket 1 names plan 1"},
+      {{{1, {{"m", 4}}}}, {}, "sizes dim 'm'"},
+      {{{1, {{"n", -1}}}}, {}, "sizes dim 'n' as -1"},
+      {{{1, {{"n", 4}, {"n", 4}}}}, {}, "given twice"},
+      {{{1, {{"n", 5}}}}, {}, "plan 1 takes input 'x' with n = 4, but its "
+                              "bucket says 5"},
+      {{{1, {{"n", 4}}}}, {{"m", 0, "", 0}}, "padding rule for 'm'"},
+      {{{1, {{"n", 4}}}}, {{"n", 0, "mask", 0}}, "padding rule for 'n'"},
+      {{{1, {{"n", 4}}}},
+       {{"n", std::numeric_limits<double>::infinity(), "", 0}},
+       "not finite"},
+  };
+  for (const Case &c : cases) {
+    auto a = WithBuckets({&generic, &b4}, c.buckets, c.pad);
+    ASSERT_FALSE(a.ok()) << c.why;
+    EXPECT_NE(a.status().message().find(c.why), std::string::npos)
+        << a.status().message();
+  }
+}
+
+TEST(ConstantPool, SharesEqualBytesOnly) {
+  Plan base = SamplePlan(), other = SamplePlan(), changed = SamplePlan();
+  reinterpret_cast<float *>(changed.constants[0].bytes.data.get())[4] = 7;
+  ConstantPool pool(base);
+  EXPECT_EQ(pool.Share(other), 20u);
+  EXPECT_EQ(other.constants[0].bytes.data.get(),
+            base.constants[0].bytes.data.get());
+  EXPECT_EQ(pool.Share(changed), 0u);
+  EXPECT_NE(changed.constants[0].bytes.data.get(),
+            base.constants[0].bytes.data.get());
 }
 
 } // namespace

@@ -18,6 +18,7 @@
 #include <fstream>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "runtime/memory.h"
 #include "runtime/npy.h"
@@ -424,7 +425,7 @@ double Percentile(std::vector<double> v, double q) {
   return v[std::min(i, v.size() - 1)];
 }
 
-/// One request of a trace: its dims by name.
+/// One request of a trace: its dims by name (none: a "wait" line).
 using TraceLine = std::vector<std::pair<std::string, int64_t>>;
 
 /// Reads the trace: "NAME=SIZE ..." per line; '#' starts a comment; blank
@@ -442,6 +443,10 @@ ReadTrace(const std::string &path, const std::set<std::string> &params) {
     if (size_t hash = line.find('#'); hash != absl::string_view::npos)
       line = line.substr(0, hash);
     TraceLine request;
+    if (absl::StripAsciiWhitespace(line) == "wait") {
+      out.push_back({});
+      continue;
+    }
     for (absl::string_view token :
          absl::StrSplit(line, absl::ByAnyChar(" \t\r,"), absl::SkipEmpty())) {
       size_t eq = token.find('=');
@@ -464,7 +469,8 @@ ReadTrace(const std::string &path, const std::set<std::string> &params) {
           path, " has more than ", kMaxRequests, " requests"));
     out.push_back(std::move(request));
   }
-  if (out.empty())
+  if (std::none_of(out.begin(), out.end(),
+                   [](const TraceLine &l) { return !l.empty(); }))
     return absl::InvalidArgumentError(
         absl::StrCat(path, " holds no request (one line of NAME=SIZE each)"));
   return out;
@@ -491,8 +497,16 @@ int ReplayTrace(Session &session, const RunFlags &flags,
   std::vector<double> all, byKind[4];
   std::set<std::string> shapes;
   std::mt19937 rng(flags.seed);
+  size_t failed = 0;
+  std::string firstError;
   auto start = std::chrono::steady_clock::now();
+  size_t requests = 0;
   for (size_t r = 0; r < trace->size(); ++r) {
+    if ((*trace)[r].empty()) {
+      session.WaitForBackground(); // a "wait" line
+      continue;
+    }
+    ++requests;
     std::map<std::string, int64_t> dims = parsed.dims;
     for (const auto &[name, size] : (*trace)[r])
       dims[name] = size;
@@ -531,9 +545,17 @@ int ReplayTrace(Session &session, const RunFlags &flags,
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - t0)
                     .count();
-    if (!out.ok())
-      return Fail(absl::StrCat(flags.shape_trace, " request ", r + 1, ": ",
-                               out.status().message()));
+    // A failed request is counted and the replay goes on, as a server
+    // would.
+    if (!out.ok()) {
+      if (failed++ == 0)
+        firstError = absl::StrCat("request ", r + 1, " (",
+                                  SignatureOf(specs, inShapes).ok()
+                                      ? SignatureOf(specs, inShapes)->ToString()
+                                      : std::string("?"),
+                                  "): ", out.status().message());
+      continue;
+    }
     all.push_back(ms);
     byKind[static_cast<int>(kind)].push_back(ms);
   }
@@ -576,13 +598,16 @@ int ReplayTrace(Session &session, const RunFlags &flags,
       "peak %.1f MiB\n",
       rssStart / kMiB, rssEnd / kMiB, PeakResidentBytes() / kMiB);
   std::cout << absl::StrFormat(
-      "replay: %.2f s for %zu requests\n", replaySeconds, all.size());
+      "replay: %.2f s for %zu requests\n", replaySeconds, requests);
+  if (failed)
+    std::cout << "errors: " << failed << " of " << requests
+              << " requests failed; the first: " << firstError << "\n";
   std::cout << absl::StrFormat(
       "trace: %zu requests, %zu shapes, %u compiles (%u foreground, %u "
       "background), %u cache hits, p50 %.3f ms, p99 %.3f ms\n",
-      all.size(), shapes.size(), compiles, startup.foreground_compiles,
+      requests, shapes.size(), compiles, startup.foreground_compiles,
       background, hits, Percentile(all, 0.5), Percentile(all, 0.99));
-  return 0;
+  return failed ? 1 : 0;
 }
 
 } // namespace bathy::rt::tool

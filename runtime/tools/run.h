@@ -84,8 +84,10 @@ int RunAndReport(Session &session, const RunFlags &flags, InputFlags &inputs,
 
 /// --shape-trace: runs one request per line of the trace file (NAME=SIZE
 /// for dynamic dims by dim_param; dims a line does not name take their
-/// --dim value, else 1) on seeded random inputs (inputs a padding rule
-/// names as a mask are all 1s), then prints requests, distinct shapes,
+/// --dim value, else 1; a line "wait" waits for the specialisations being
+/// made) on seeded random inputs (inputs a padding rule names as a mask are
+/// all 1s); a failed request is counted and the replay goes on (exit code
+/// 1 at the end). Then prints requests, distinct shapes,
 /// compiles, cache hits, latency per plan kind and memory, ending with
 ///   trace: R requests, S shapes, C compiles (F foreground, B background),
 ///   H cache hits, p50 X ms, p99 Y ms

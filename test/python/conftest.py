@@ -1,5 +1,7 @@
 """Shared fixtures: the torch-exported model suite, built once per session."""
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXPORTER = ROOT / "test" / "models" / "export_torch.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
+
+# bathy-run's compile cache: one for this test session, not the user's
+# (tests that look at the cache itself give each run its own directory).
+if "BATHY_CACHE_DIR" not in os.environ:
+    os.environ["BATHY_CACHE_DIR"] = tempfile.mkdtemp(prefix="bathy-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -120,7 +120,7 @@ def test_two_compiles_give_identical_bytes(name, models, tmp_path):
 def test_meta_shows_the_manifest(tmp_path):
     art = compile_model(TINY, tmp_path / "tiny.bathy")
     meta, table = sections(art)
-    assert meta["format"] == "1.0" and meta["target"] == "cpu"
+    assert meta["format"] == "1.1" and meta["target"] == "cpu"
     assert meta["cpu"] == "x86-64-v3" and "avx2" in meta["cpu_features"]
     assert meta["inputs"][0]["name"] == "image"
     assert meta["inputs"][0]["dim_params"][0] == "batch"
