@@ -14,7 +14,7 @@ if [ ! -f "$DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DBATHY_SANITIZE=ON > /dev/null || exit 1
 fi
-ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathyc bathy-meta bathy-run-runtime bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
+ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathyc bathy-meta bathy-cache bathy-run-runtime bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
   tail -n 40 "$DIR/build.log"; exit 1; }
 # Leaks in LLVM's and MLIR's own process-lifetime objects are theirs.
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
@@ -40,7 +40,14 @@ BATHY_BUILD_DIR="$PWD/$DIR" .venv/bin/python -m pytest -q -p no:cacheprovider \
   test/python/test_artifact.py::test_run_time_checks_hold_for_artifacts \
   "test/python/test_e2e_cpu.py::test_bundled_cnn" \
   "test/python/test_e2e_cpu.py::test_ordinary_ops_compile_and_match" \
-  "test/python/test_e2e_cpu.py::test_text_models" "$@" > "$DIR/pytest.log" 2>&1
+  "test/python/test_e2e_cpu.py::test_text_models" \
+  test/python/test_shapes.py::test_a_trace_on_buckets \
+  test/python/test_shapes.py::test_bucketed_runs_match_the_generic_plan \
+  test/python/test_shapes.py::test_hot_shapes_are_specialised_in_the_background \
+  test/python/test_shapes.py::test_a_failed_specialisation_is_reported_once \
+  test/python/test_shapes.py::test_bad_traces_are_refused \
+  test/python/test_shapes.py::test_processes_racing_on_one_key \
+  test/python/test_shapes.py::test_a_damaged_entry_is_removed_and_rebuilt "$@" > "$DIR/pytest.log" 2>&1
 rc=$?
 tail -n 15 "$DIR/pytest.log"
 [ "$rc" = 0 ] || failed=1

@@ -162,7 +162,7 @@ def test_truncations_and_version_are_refused(tmp_path):
     newer = bytearray(data)
     newer[8:12] = struct.pack("<I", 2)
     bad.write_bytes(newer)
-    assert "format version 2.0" in refused(bad)
+    assert "format version 2.1" in refused(bad)
     bad.write_bytes(b"not an artifact" * 10)
     assert "not a bathy artifact" in refused(bad)
 

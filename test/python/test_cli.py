@@ -205,10 +205,14 @@ def test_progress_only_on_a_terminal_and_quiet_silences_it(tmp_path):
     assert r.returncode == 0
     assert r.stderr == "", r.stderr
     # `script` (util-linux, on every Debian) gives bathy-run a terminal.
-    cmd = f"{tool('bathy-run')} {CNN}"
+    cmd = f"{tool('bathy-run')} {CNN} --no-cache"
     r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
                        timeout=120)
     assert "importing" in r.stdout and "compiled" in r.stdout, r.stdout
+    # From the compile cache (filled by the run above without --no-cache).
+    r = subprocess.run(["script", "-qec", f"{tool('bathy-run')} {CNN}", "/dev/null"],
+                       capture_output=True, text=True, timeout=120)
+    assert "loading the compiled model from the cache" in r.stdout, r.stdout
     r = subprocess.run(["script", "-qec", cmd + " --quiet", "/dev/null"], capture_output=True,
                        text=True, timeout=120)
     assert "importing" not in r.stdout, r.stdout
