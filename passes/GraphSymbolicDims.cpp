@@ -101,15 +101,16 @@ struct Analysis {
   func::FuncOp func;
   unsigned nextSymbol = 0;
   llvm::StringMap<unsigned> named;
-  /// Node-based, so the ArrayRefs dimsOf hands out stay valid while later
-  /// calls add entries (a DenseMap would move them when it grows).
+  /// Node-based, so the ArrayRefs dimsOf and the pointers elemsOf hand out
+  /// stay valid while later calls add entries (a DenseMap would move them
+  /// when it grows: `elems[r] = *elemsOf(x)` read freed memory).
   struct ValueOrder {
     bool operator()(Value a, Value b) const {
       return a.getAsOpaquePointer() < b.getAsOpaquePointer();
     }
   };
   std::map<Value, SmallVector<Expr>, ValueOrder> dims;
-  DenseMap<Value, Elems> elems;
+  std::map<Value, Elems, ValueOrder> elems;
 
   Expr fresh() { return Expr::symbol(nextSymbol++); }
 

@@ -9,7 +9,6 @@
 #include <new>
 #include <tuple>
 #if defined(__GLIBC__)
-#include <malloc.h>
 #endif
 #include <thread>
 #include <vector>
@@ -545,8 +544,14 @@ extern "C" void bathy_rt_parallel_for(int64_t size, int64_t grain,
     ResumeFailure();
 }
 
+// glibc's own malloc thresholds are kept: it serves a freed large buffer
+// of the same size from the heap next time (its mmap threshold follows the
+// largest freed chunk), and trims the rest. Forcing every buffer into the
+// heap (as bathy once did, to save page faults on fixed shapes) made the
+// heap grow without bound under changing shapes: 11 -> 586 MiB over 800
+// padded requests of the suite's Llama on one thread (bench/shape_trace.py),
+// 23 MiB with the defaults, at the same latency.
 extern "C" void bathy_rt_set_num_threads(int64_t num_threads) {
-  ConfigureHostAllocator();
   if (num_threads < 1) {
     unsigned hw = std::thread::hardware_concurrency();
     num_threads = hw ? hw : 1;
@@ -594,21 +599,6 @@ extern "C" void bathy_rt_memref_copy(int64_t elem_size,
 }
 
 namespace bathy::rt {
-void ConfigureHostAllocator() {
-#if defined(__GLIBC__)
-  // Intermediate tensors are allocated and freed on every run; glibc would
-  // hand large ones straight back to the kernel (mmap/munmap) and take page
-  // faults on each reuse. Keep them in the heap instead (until the memory
-  // planner owns these buffers).
-  static bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    return true;
-  }();
-  (void)done;
-#endif
-}
-
 const KernelSymbol *KernelSymbols(int *count) {
   static const KernelSymbol symbols[] = {
       {entry::kMatmulF32, reinterpret_cast<void *>(&bathy_rt_matmul_f32)},

@@ -95,8 +95,6 @@ struct KernelSymbol {
 };
 /// Every entry point above.
 const KernelSymbol *KernelSymbols(int *count);
-/// Tunes the host allocator for per-run tensors (idempotent).
-void ConfigureHostAllocator();
 } // namespace bathy::rt
 
 #endif // BATHY_RUNTIME_CPU_KERNELS_H

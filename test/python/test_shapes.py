@@ -431,3 +431,22 @@ def test_a_cache_others_can_write_is_not_used(tmp_path):
     f.write_text("x")
     r = ok(run(tool("bathy-run"), TINY, "--dim=batch=2", env={"BATHY_CACHE_DIR": str(f)}))
     assert "note: the compile cache keeps no copy" in r.stderr
+
+
+def test_a_causal_model_padded_at_the_end(exported, tmp_path):
+    """Llama (causal, no mask): position i reads positions <= i only, so a
+    request padded at the end gives the generic plan's outputs; buckets
+    specialise seq and leave batch dynamic."""
+    art = tmp_path / "llama.bathy"
+    ok(run(tool("bathyc"), exported / "llama.onnx", "-o", art, "--quiet",
+           "--buckets=seq:16,64", "--pad=seq"))
+    ids = np.random.RandomState(3).randint(0, 1000, (2, 37)).astype(np.int64)
+    np.save(tmp_path / "ids.npy", ids)
+    flag = f"--input=input_ids={tmp_path / 'ids.npy'}"
+    want = outputs(exported / "llama.onnx", tmp_path / "jit", "--no-cache", flag)
+    got = outputs(art, tmp_path / "padded", flag)
+    assert got["logits.npy"].shape == (2, 37, 1000)
+    np.testing.assert_allclose(got["logits.npy"], want["logits.npy"], rtol=1e-4, atol=1e-4)
+    trace = write(tmp_path / "t.txt", "batch=2 seq=37\nbatch=3 seq=16\nbatch=1 seq=65\n")
+    r = ok(run(tool("bathy-run-runtime"), art, f"--shape-trace={trace}"))
+    assert plan_requests(r.stdout) == {"padded bucket": 1, "bucket": 1, "generic": 1}
