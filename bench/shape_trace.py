@@ -60,7 +60,7 @@ for line in open(trace):
     t0 = time.perf_counter()
     s.run(None, feeds)
     times.append((time.perf_counter() - t0) * 1e3)
-    if start is None:
+    if start is None:  # after the first request, as bathy-run reports it
         start = rss()
 times.sort()
 q = lambda p: times[min(len(times) - 1, int(p * (len(times) - 1) + 0.5))]
@@ -98,8 +98,8 @@ def parse(stdout):
     m = re.search(r"^trace: (\d+) requests, (\d+) shapes, (\d+) compiles \((\d+) foreground, "
                   r"(\d+) background\), (\d+) cache hits, p50 ([0-9.]+) ms, p99 ([0-9.]+) ms",
                   stdout, re.M)
-    mem = re.search(r"^memory: RSS ([0-9.]+) MiB at the first request, ([0-9.]+) MiB after the "
-                    r"last, peak ([0-9.]+) MiB", stdout, re.M)
+    mem = re.search(r"^memory: RSS ([0-9.]+) MiB after the first request, ([0-9.]+) MiB after "
+                    r"the last, peak ([0-9.]+) MiB", stdout, re.M)
     spent = re.search(r"([0-9.]+) s spent making them", stdout)
     startup = re.search(r"^startup: ([0-9.]+) s", stdout, re.M)
     kinds = re.findall(r"^plan ([a-z ]+):\s+(\d+) requests, p50 ([0-9.]+) ms, p99 ([0-9.]+) ms",
@@ -158,7 +158,7 @@ def main():
     print(f"\nCPU: {cpu_name()}, {a.threads} threads; {a.model.name}; {a.requests} requests, "
           f"{len(set(lines))} distinct lengths in 1..{a.max_seq}, batch 1; seed {a.seed}\n")
     print("| way | p50 ms | p99 ms | compiles: start-up / background (request path) | "
-          "compile s (background) | RSS MiB first → last (peak) | plans |")
+          "compile s (background) | RSS MiB after first → after last request (peak) | plans |")
     print("|---|---|---|---|---|---|---|")
     for name, r, compile_s in rows:
         comp = f"{r['fg']} / {r['bg']} (0)"

@@ -38,6 +38,7 @@ artifact)
   build/bin/bathyc models/tiny_cnn.onnxtext -o "$corpus/tiny.bathy" --quiet > /dev/null
   build/bin/bathyc models/tiny_cnn.onnxtext -o "$corpus/tiny-nofusion.bathy" --no-fusion --quiet > /dev/null
   build/bin/bathyc models/tiny_cnn.onnxtext -o "$corpus/tiny-b2.bathy" --static-shapes --dim=batch=2 --quiet > /dev/null
+  build/bin/bathyc models/tiny_cnn.onnxtext -o "$corpus/tiny-buckets.bathy" --buckets=batch:1,2 --pad=batch --quiet > /dev/null
   cp test/fuzz/regressions/*.bathy "$corpus"/ 2>/dev/null || true
   FUZZER="$DIR/bin/bathy-artifact-fuzzer"
   MAX_LEN=65536

@@ -1,6 +1,10 @@
 //===- session.cc - A model serving requests of changing shapes ----------===//
 #include "runtime/session/session.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -406,6 +410,15 @@ void Session::Work() {
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start)
                          .count();
+    // A compile's transient memory (an imported model, an MLIR context,
+    // LLVM's) is freed by now, but glibc keeps freed pages of its arenas
+    // resident: 573 -> 1566 MiB RSS after two BERT-base specialisations
+    // without this. Give them back.
+    bool cacheHit = s.ok() && s->cache_hit;
+    s = absl::CancelledError(); // its code was copied into the loaded model
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
     std::vector<std::string> messages;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -419,7 +432,7 @@ void Session::Work() {
             " failed; the generic plan keeps serving it: ", status.message()));
       } else {
         ++metrics_.specializations_ready;
-        if (s->cache_hit)
+        if (cacheHit)
           ++metrics_.cache_hits;
         Holder h;
         h.dims = job.signature.dims;

@@ -4,8 +4,9 @@
 // almost every mutation fails a checksum), and with checksums ignored, so
 // mutations reach the FlatBuffers verifier, the plans' checks and the
 // constant ranges behind them. Whatever is accepted is read back in full
-// (plans with their constants, the description bathy-meta prints). The code
-// section is never loaded: running code from an artifact is trusting it.
+// (plans with their constants, each plan's code range, the description
+// bathy-meta prints). The code is never loaded: running code from an
+// artifact is trusting it.
 // Seeds: artifacts bathyc writes (scripts/fuzz.sh).
 //
 //===----------------------------------------------------------------------===//
@@ -29,6 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (const auto &c : plan.constants)
         for (size_t b = 0; b < c.bytes.size; b += 61)
           sum = sum + c.bytes.data.get()[b];
+      // Each plan's code range, read at its ends (never run).
+      absl::string_view code = (*a)->code(i);
+      if (!code.empty())
+        sum = sum + static_cast<uint8_t>(code.front()) +
+              static_cast<uint8_t>(code.back());
     }
     (void)bathy::rt::DescribeArtifact(**a, /*json=*/true);
     (void)sum;
