@@ -9,7 +9,8 @@ runs, with its peak RSS):
 
   artifact     the runtime-only bathy-run on the .bathy file (load, verify,
                first inference)
-  jit          bathy-run on the .onnx file (import, compile, first inference)
+  jit          bathy-run on the .onnx file (import, compile, first inference;
+               --no-cache: bench/shape_trace.py measures the warm cache)
   onnxruntime  python: InferenceSession creation + first run
 
   bench/cold_start.py model.onnx ... [--dims batch=1,seq=128] [--repeat 5]
@@ -111,8 +112,8 @@ def main():
             dims = [kv for kv in args.dims.split(",") if kv and kv.split("=")[0] in params]
             dim_flags = [f"--dim={kv}" for kv in dims]
             a = measure([runner, art, *dim_flags, *threads], args.repeat)
-            j = measure([BUILD / "bin" / "bathy-run", model, "--quiet", *dim_flags, *threads],
-                        args.repeat)
+            j = measure([BUILD / "bin" / "bathy-run", model, "--quiet", "--no-cache",
+                         *dim_flags, *threads], args.repeat)
             o = measure([PY, "-c", ORT_SCRIPT, model, ",".join(dims)], args.repeat)
             mib = 1 << 20
             print(f"| {model.stem} | {model.stat().st_size / mib:.1f} | {art.stat().st_size / mib:.1f} "

@@ -129,8 +129,10 @@ def start_system(name, model_name, model_path, feeds_dir, input_names, case_dir,
         # Each case compiles anew for its own shapes, as TVM, IREE and
         # torch.compile(dynamic=False) do here; --static-shapes lets bathy
         # fold the exported shape arithmetic instead of carrying it at run time.
+        # --no-cache: the compile time reported is a compile's, not a load
+        # from the compile cache.
         cmd = [str(BATHY_RUN), str(model_path), f"--threads={threads}", "--bench-stdin",
-               "--static-shapes", f"--output-dir={out_dir}"]
+               "--static-shapes", "--no-cache", f"--output-dir={out_dir}"]
         cmd += [f"--input={n}={feeds_dir / (n + '.npy')}" for n in input_names]
         return System(name, cmd, out_dir, log)
     python = str(TORCH_PYTHON) if name.startswith("torch") else sys.executable
