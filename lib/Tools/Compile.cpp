@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "bathy/Codegen/CPU/ExecutionPlan.h"
 #include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Codegen/CPU/SharedObject.h"
 #include "bathy/Importer/OnnxImporter.h"
@@ -18,7 +19,6 @@
 #include "bathy/Support/Diagnostics.h"
 #include "bathy/Support/ToolSupport.h"
 #include "bathy/Tools/JitSession.h"
-#include "bathy/Codegen/CPU/ExecutionPlan.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"

@@ -163,6 +163,20 @@ manifestFor(const CpuCompiledModel &compiled, const std::string &modelPath,
   return m;
 }
 
+absl::Status
+storeCompiled(const rt::CompileCache &cache, const std::string &key,
+              const CpuCompiledModel &compiled, const std::string &modelPath,
+              const std::string &identity, const std::string &producer,
+              std::vector<std::pair<std::string, std::string>> options) {
+  rt::ArtifactContents contents;
+  contents.manifest = manifestFor(compiled, modelPath, identity, producer,
+                                  std::move(options));
+  contents.plans = {&compiled.plan};
+  contents.code = {compiled.sharedObject};
+  absl::StatusOr<std::string> bytes = rt::SerializeArtifact(contents);
+  return bytes.ok() ? cache.Insert(key, *bytes) : bytes.status();
+}
+
 namespace {
 
 class JitSpecializer : public rt::Specializer {
@@ -225,14 +239,8 @@ public:
       std::vector<std::pair<std::string, std::string>> opts =
           codeOptions(options_);
       opts.push_back({"shape", shapeKey});
-      rt::ArtifactContents contents;
-      contents.manifest =
-          manifestFor(*compiled, path_, identity_, producer, std::move(opts));
-      contents.plans = {&compiled->plan};
-      contents.code = {compiled->sharedObject};
-      absl::StatusOr<std::string> bytes = rt::SerializeArtifact(contents);
-      absl::Status stored =
-          bytes.ok() ? cache_->Insert(key, *bytes) : bytes.status();
+      absl::Status stored = storeCompiled(*cache_, key, *compiled, path_,
+                                          identity_, producer, std::move(opts));
       if (!stored.ok() && log_)
         log_("the compile cache keeps no copy of the specialisation for " +
              signature.ToString() + ": " + std::string(stored.message()));

@@ -1,8 +1,10 @@
 //===- RunModule.cpp - bathy-run: import, compile and run a model ---------===//
 //
 // The library behind bathy-run (tools/bathy-run is a main that calls
-// runModuleFromFlags): its flags, input generation, .npy input and output,
-// the timing loop, and the line protocol bench/ drives it with.
+// runModuleFromFlags): its flags, the compile cache (a model compiled
+// before is loaded, not compiled), import and compile, then an rt::Session
+// (with a JIT specializer under --specialize-after) that
+// runtime/tools/run.h runs once, benchmarks or replays a trace on.
 //
 // Everything a user names is checked before the compile starts: inputs
 // (names, files, shapes), dims and shapes for random inputs, output folder.
@@ -23,15 +25,15 @@
 #include <set>
 
 #include "bathy/Codegen/CPU/ExecutionPlan.h"
-#include "bathy/Codegen/CPU/JitModel.h"
-#include "bathy/Tools/JitSession.h"
 #include "bathy/Codegen/CPU/Pipelines.h"
+#include "bathy/Codegen/CPU/SharedObject.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Passes/FusionReport.h"
 #include "bathy/Passes/Passes.h"
 #include "bathy/Support/Diagnostics.h"
 #include "bathy/Support/ToolSupport.h"
+#include "bathy/Tools/JitSession.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
@@ -459,14 +461,9 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
       opts.push_back({"static-shapes", staticShapes ? "on" : "off"});
       if (staticShapes)
         opts.push_back({"shape", bathy::shapesText(*specs, shapes)});
-      bathy::rt::ArtifactContents contents;
-      contents.manifest = bathy::manifestFor(*compiled, modelPath, identity,
-                                             producer, std::move(opts));
-      contents.plans = {&compiled->plan};
-      contents.code = {compiled->sharedObject};
-      absl::StatusOr<std::string> bytes = bathy::rt::SerializeArtifact(contents);
       absl::Status stored =
-          bytes.ok() ? cache->Insert(cacheKey, *bytes) : bytes.status();
+          bathy::storeCompiled(*cache, cacheKey, *compiled, modelPath, identity,
+                               producer, std::move(opts));
       if (!stored.ok())
         note("the compile cache keeps no copy: " +
              std::string(stored.message()));

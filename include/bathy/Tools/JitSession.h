@@ -74,6 +74,15 @@ rt::Manifest manifestFor(const CpuCompiledModel &compiled,
                          const std::string &producer,
                          std::vector<std::pair<std::string, std::string>> options);
 
+/// Keeps `compiled` in `cache` under `key`, as an artifact whose manifest
+/// manifestFor makes from the other arguments.
+absl::Status storeCompiled(const rt::CompileCache &cache, const std::string &key,
+                           const CpuCompiledModel &compiled,
+                           const std::string &modelPath,
+                           const std::string &identity,
+                           const std::string &producer,
+                           std::vector<std::pair<std::string, std::string>> options);
+
 /// A specializer for the model at `path` (identified by `identity`),
 /// compiling with `options`, looking in and filling `cache` when given.
 std::unique_ptr<rt::Specializer>
