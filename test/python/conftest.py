@@ -1,5 +1,7 @@
 """Shared fixtures: the torch-exported model suite, built once per session."""
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,6 +16,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 # (tests that look at the cache itself give each run its own directory).
 if "BATHY_CACHE_DIR" not in os.environ:
     os.environ["BATHY_CACHE_DIR"] = tempfile.mkdtemp(prefix="bathy-cache-")
+    atexit.register(shutil.rmtree, os.environ["BATHY_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
