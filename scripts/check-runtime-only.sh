@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${BATHY_RUNTIME_BUILD_DIR:-build-runtime}
-cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=Release -DBATHY_BUILD_COMPILER=OFF > /dev/null
+# Tests on, explicitly: demo.sh configures the same folder without them.
+cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=Release -DBATHY_BUILD_COMPILER=OFF \
+  -DBATHY_BUILD_TESTS=ON > /dev/null
 ninja -C "$DIR" -j "$(nproc)" > /dev/null
 if grep -Eiq -- '-I[^ ]*(llvm|mlir)|isystem [^ ]*(llvm|mlir)' "$DIR/compile_commands.json"; then
   echo "runtime-only build: LLVM/MLIR found on the include path:" >&2
