@@ -28,6 +28,15 @@ std::string SpecToString(const TensorSpec &spec) {
                       "]");
 }
 
+std::set<std::string> DynamicDimNames(const std::vector<TensorSpec> &specs) {
+  std::set<std::string> names;
+  for (const TensorSpec &s : specs)
+    for (size_t d = 0; d < s.shape.size() && d < s.dim_params.size(); ++d)
+      if (s.shape[d] < 0 && !s.dim_params[d].empty())
+        names.insert(s.dim_params[d]);
+  return names;
+}
+
 absl::Status CheckInputs(const std::vector<TensorSpec> &specs,
                          const std::vector<const HostTensor *> &inputs) {
   if (inputs.size() != specs.size())

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,6 +35,10 @@ struct TensorSpec {
 /// "f32[batch, 3, 224, 224]": dynamic dims by their dim_param ("?" when
 /// unnamed).
 std::string SpecToString(const TensorSpec &spec);
+
+/// The dim_params of the dynamic dims of `specs` (what --dim, buckets,
+/// padding rules and traces name).
+std::set<std::string> DynamicDimNames(const std::vector<TensorSpec> &specs);
 
 /// Checks `inputs` against `specs`: count, element type, rank, static dims,
 /// and one size per dim_param. The error names the input and the dim.

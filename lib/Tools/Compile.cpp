@@ -21,7 +21,6 @@
 #include "bathy/Tools/JitSession.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "runtime/artifact/artifact.h"
 #include "runtime/file.h"
@@ -273,20 +272,12 @@ int bathy::compileFromFlags(int argc, char **argv) {
   bathy::ToolDiagnosticHandler diagnostics(&context, llvm::errs());
 
   progress("importing " + modelPath);
-  llvm::StringRef path(modelPath);
-  bool isMlir = path.ends_with(".mlir") || path.ends_with(".mlirbc");
-  // The model's bytes identify it in the manifest.
-  absl::StatusOr<std::string> bytes =
-      bathy::rt::ReadRegularFile(modelPath, uint64_t{1} << 40);
-  if (!bytes.ok())
-    return fail(std::string(bytes.status().message()));
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      isMlir ? mlir::parseSourceString<mlir::ModuleOp>(*bytes, &context)
-             : bathy::importOnnxFile(modelPath, &context);
+      bathy::importModel(modelPath, &context);
   if (!module)
     return 1;
-  bytes->clear();
-  bytes->shrink_to_fit();
+  // The model's bytes (and its external data's) identify it in the
+  // manifest.
   absl::StatusOr<std::string> identity = bathy::modelIdentity(modelPath);
   if (!identity.ok())
     return fail(std::string(identity.status().message()));
@@ -349,13 +340,9 @@ int bathy::compileFromFlags(int argc, char **argv) {
       bathy::inputSpecsOf(mainFunc);
   if (mlir::failed(specs))
     return 1;
-  std::set<std::string> params, inputNames;
-  for (const bathy::rt::TensorSpec &s : *specs) {
+  std::set<std::string> params = bathy::rt::DynamicDimNames(*specs), inputNames;
+  for (const bathy::rt::TensorSpec &s : *specs)
     inputNames.insert(s.name);
-    for (size_t d = 0; d < s.dim_params.size(); ++d)
-      if (s.shape[d] < 0 && !s.dim_params[d].empty())
-        params.insert(s.dim_params[d]);
-  }
   auto listParams = [&] {
     std::string out;
     for (const std::string &p : params)
@@ -402,16 +389,10 @@ int bathy::compileFromFlags(int argc, char **argv) {
   std::unique_ptr<bathy::rt::ConstantPool> pool;
   if (!buckets.empty())
     pool = std::make_unique<bathy::rt::ConstantPool>(compiled->plan);
-  auto dimsText = [](const std::vector<std::pair<std::string, int64_t>> &b) {
-    std::string out;
-    for (const auto &[name, size] : b)
-      out += (out.empty() ? "" : " ") + name + "=" + std::to_string(size);
-    return out;
-  };
   for (size_t i = 0; i < buckets.size(); ++i) {
     std::string what = "bucket " + std::to_string(i + 1) + " of " +
                        std::to_string(buckets.size()) + " (" +
-                       dimsText(buckets[i]) + ")";
+                       bathy::rt::ShapeSignature{buckets[i]}.ToString() + ")";
     progress(what);
     bathy::GraphSpecializeShapesPassOptions specialize;
     for (const auto &[name, size] : buckets[i])

@@ -401,13 +401,9 @@ absl::StatusOr<Manifest> ReadManifest(const fb::Manifest &m) {
 /// sizes for distinct dim_params of the inputs; every rule a dim_param and,
 /// if any, an input and finite values.
 absl::Status CheckBuckets(const Manifest &m, size_t numPlans) {
-  std::set<std::string> params, inputs;
-  for (const TensorSpec &s : m.inputs) {
+  std::set<std::string> params = DynamicDimNames(m.inputs), inputs;
+  for (const TensorSpec &s : m.inputs)
     inputs.insert(s.name);
-    for (size_t d = 0; d < s.dim_params.size(); ++d)
-      if (s.shape[d] < 0 && !s.dim_params[d].empty())
-        params.insert(s.dim_params[d]);
-  }
   std::set<uint32_t> plans;
   for (size_t i = 0; i < m.buckets.size(); ++i) {
     const Manifest::Bucket &b = m.buckets[i];

@@ -254,7 +254,8 @@ Session::Holder *Session::Choose(const ShapeSignature &sig, bool &padded) {
 }
 
 void Session::Count(const ShapeSignature &sig,
-                    const std::vector<std::vector<int64_t>> &shapes) {
+                    const std::vector<std::vector<int64_t>> &shapes,
+                    bool exact) {
   auto it = counts_.find(sig);
   if (it == counts_.end()) {
     if (counts_.size() >= kMaxCountedSignatures) {
@@ -268,13 +269,11 @@ void Session::Count(const ShapeSignature &sig,
     ++metrics_.signatures_seen;
   }
   ++it->second;
-  if (!specializer_ || options_.specialize_after == 0 ||
-      it->second < options_.specialize_after || specialized_.count(sig) ||
-      queued_.count(sig) || failed_.count(sig))
-    return;
-  // A bucket made for exactly this signature needs no specialisation.
-  bool padded = false;
-  if (const Holder *h = Choose(sig, padded); h && !padded)
+  // A plan made for exactly this signature (a bucket or a specialisation)
+  // needs no other.
+  if (!specializer_ || options_.specialize_after == 0 || exact ||
+      it->second < options_.specialize_after || queued_.count(sig) ||
+      failed_.count(sig))
     return;
   queued_.insert(sig);
   jobs_.push_back({sig, shapes});
@@ -300,7 +299,8 @@ Session::Run(const std::vector<HostTensor> &inputs, PlanKind *kind) {
     std::lock_guard<std::mutex> lock(mu_);
     trim = ++metrics_.requests % kTrimEvery == 0;
     bool padded = false;
-    if (Holder *h = Choose(*sig, padded)) {
+    Holder *h = Choose(*sig, padded);
+    if (h) {
       model = h->model;
       h->last_used = ++clock_;
       ran = padded ? PlanKind::kPadded : h->kind;
@@ -308,7 +308,7 @@ Session::Run(const std::vector<HostTensor> &inputs, PlanKind *kind) {
         dims = h->dims;
     }
     ++metrics_.runs[static_cast<int>(ran)];
-    Count(*sig, shapes);
+    Count(*sig, shapes, /*exact=*/h && !padded);
   }
   if (kind)
     *kind = ran;

@@ -182,9 +182,9 @@ private:
   /// plan. Under mu_.
   Holder *Choose(const ShapeSignature &sig, bool &padded);
   /// Counts a request of `sig` and queues its specialisation when it is
-  /// due. Under mu_.
+  /// due (never when `exact`: a plan for exactly `sig` exists). Under mu_.
   void Count(const ShapeSignature &sig,
-             const std::vector<std::vector<int64_t>> &shapes);
+             const std::vector<std::vector<int64_t>> &shapes, bool exact);
   /// The background thread: makes the queued specialisations.
   void Work();
   void Log(const std::string &message) const;

@@ -239,11 +239,7 @@ InputShapes(const std::vector<TensorSpec> &specs, const InputFlags &flags,
     if (!has(name))
       return "--shape: the model has no input named '" + name +
              "'; its inputs are:" + ListInputs(specs);
-  std::set<std::string> params;
-  for (const TensorSpec &s : specs)
-    for (size_t d = 0; d < s.shape.size(); ++d)
-      if (s.shape[d] < 0 && d < s.dim_params.size() && !s.dim_params[d].empty())
-        params.insert(s.dim_params[d]);
+  std::set<std::string> params = DynamicDimNames(specs);
   for (const auto &[name, value] : flags.dims)
     if (!params.count(name)) {
       std::string valid;
@@ -481,11 +477,7 @@ ReadTrace(const std::string &path, const std::set<std::string> &params) {
 int ReplayTrace(Session &session, const RunFlags &flags,
                 const InputFlags &parsed, const Startup &startup) {
   const std::vector<TensorSpec> &specs = session.inputs();
-  std::set<std::string> params, masks;
-  for (const TensorSpec &s : specs)
-    for (size_t d = 0; d < s.dim_params.size(); ++d)
-      if (s.shape[d] < 0 && !s.dim_params[d].empty())
-        params.insert(s.dim_params[d]);
+  std::set<std::string> params = DynamicDimNames(specs), masks;
   for (const PadRule &r : session.pad_rules())
     if (!r.mask_input.empty())
       masks.insert(r.mask_input);
@@ -539,9 +531,10 @@ int ReplayTrace(Session &session, const RunFlags &flags,
     std::vector<std::vector<int64_t>> inShapes;
     for (const HostTensor &t : inputs)
       inShapes.push_back(t.shape());
-    if (absl::StatusOr<ShapeSignature> sig = SignatureOf(specs, inShapes);
-        sig.ok())
-      shapes.insert(sig->ToString());
+    absl::StatusOr<ShapeSignature> sig = SignatureOf(specs, inShapes);
+    std::string shape = sig.ok() ? sig->ToString() : std::string("?");
+    if (sig.ok())
+      shapes.insert(shape);
     PlanKind kind = PlanKind::kGeneric;
     auto t0 = std::chrono::steady_clock::now();
     absl::StatusOr<std::vector<HostTensor>> out = session.Run(inputs, &kind);
@@ -552,10 +545,7 @@ int ReplayTrace(Session &session, const RunFlags &flags,
     // would.
     if (!out.ok()) {
       if (failed++ == 0)
-        firstError = absl::StrCat("request ", r + 1, " (",
-                                  SignatureOf(specs, inShapes).ok()
-                                      ? SignatureOf(specs, inShapes)->ToString()
-                                      : std::string("?"),
+        firstError = absl::StrCat("request ", r + 1, " (", shape,
                                   "): ", out.status().message());
       continue;
     }
