@@ -636,6 +636,19 @@ Artifact::Open(const std::string &path, const std::string &trusted_key_pem) {
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::OpenBeneath(const std::string &directory, const std::string &relative,
+                      const std::string &trusted_key_pem) {
+  absl::StatusOr<File> file = OpenFileBeneath(directory, relative);
+  if (!file.ok())
+    return file.status();
+  absl::StatusOr<uint64_t> size = file->Size();
+  if (!size.ok())
+    return size.status();
+  return Map(*file, *size, absl::StrCat(directory, "/", relative),
+             /*checksums=*/true, trusted_key_pem);
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
 Artifact::FromBytes(absl::string_view bytes, const std::string &name,
                     const std::string &trusted_key_pem) {
   return FromMemory(bytes, name, /*checksums=*/true, trusted_key_pem);

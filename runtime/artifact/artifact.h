@@ -133,6 +133,11 @@ public:
   /// unsigned, or whose signature that key does not verify, is refused.
   static absl::StatusOr<std::unique_ptr<Artifact>>
   Open(const std::string &path, const std::string &trusted_key_pem = "");
+  /// Opens `relative` inside `directory` (OpenFileBeneath: no `..`,
+  /// absolute path or symlink may lead out of it), then as Open.
+  static absl::StatusOr<std::unique_ptr<Artifact>>
+  OpenBeneath(const std::string &directory, const std::string &relative,
+              const std::string &trusted_key_pem = "");
   /// The same for bytes in memory (held in an anonymous memory file, so
   /// they are mapped like a file's). `name` is for messages.
   static absl::StatusOr<std::unique_ptr<Artifact>>
