@@ -531,10 +531,6 @@ DecodeJsonRequest(absl::string_view body, std::optional<uint64_t> json_length,
                             " bytes of binary data; its inputs' "
                             "binary_data_size add up to ",
                             tail_used));
-  if (absl::StatusOr<std::vector<size_t>> sel =
-          SelectOutputs(req.outputs, specs);
-      !sel.ok())
-    return sel.status();
   return req;
 }
 

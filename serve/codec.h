@@ -89,7 +89,7 @@ absl::Status CheckAllInputsGiven(const std::vector<rt::TensorSpec> &specs,
 
 /// Decodes an HTTP infer request: `body` is the JSON header followed by the
 /// binary tail when `json_length` (Inference-Header-Content-Length) is
-/// given. `batch_dim` names the dim the batcher batches along ("" when
+/// given. The outputs it asks for are checked by SelectOutputs. `batch_dim` names the dim the batcher batches along ("" when
 /// none), for RequestLimits::max_batch.
 absl::StatusOr<InferRequest>
 DecodeJsonRequest(absl::string_view body, std::optional<uint64_t> json_length,

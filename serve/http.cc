@@ -422,6 +422,8 @@ private:
         req.body, json_length, m->inputs(), m->batch_dim, m->config.limits);
     if (!request.ok())
       return finish(request.status());
+    if (auto sel = SelectOutputs(request->outputs, m->outputs()); !sel.ok())
+      return finish(sel.status());
     BatchInfo info;
     absl::StatusOr<std::vector<rt::HostTensor>> outputs =
         server_.Infer(*m, *request, &info);

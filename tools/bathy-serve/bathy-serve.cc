@@ -112,6 +112,15 @@ bool CpuList(const std::string &s, std::vector<int> &out) {
 
 int main(int argc, char **argv) {
   using namespace bathy;
+  // SIGTERM and SIGINT are taken by sigwait below; every thread (the
+  // compute pool, the batchers, the transports) inherits the blocked mask,
+  // so none of them is killed by one.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
   serve::ServerOptions options;
   serve::TransportOptions http, grpc;
   http.port = 8000;
@@ -255,15 +264,6 @@ int main(int argc, char **argv) {
       serve::AuditLog::Open(audit);
   if (!log.ok())
     return Fail(std::string(log.status().message()));
-
-  // Signals go to a thread that waits for them; every other thread
-  // (created below) inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   options.log = [](const std::string &m) {
     std::cerr << "bathy-serve: " << m << "\n";
