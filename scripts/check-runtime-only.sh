@@ -23,5 +23,11 @@ for bin in bathy_runtime_tests bathy-run bathy-meta; do
     exit 1
   fi
 done
-echo "runtime-only build: no LLVM/MLIR on include, link or load paths (bathy-run, bathy-meta, tests)"
+# The server speaks gRPC, whose messages are protobuf; LLVM and MLIR it
+# must not load.
+if ldd "$DIR/bin/bathy-serve" | grep -Eiq 'LLVM|MLIR'; then
+  echo "runtime-only build: bathy-serve loads LLVM or MLIR" >&2
+  exit 1
+fi
+echo "runtime-only build: no LLVM/MLIR on include, link or load paths (bathy-run, bathy-meta, bathy-serve, tests)"
 (cd "$DIR" && ctest --output-on-failure -j "$(nproc)")

@@ -14,7 +14,7 @@ if [ ! -f "$DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DBATHY_SANITIZE=ON > /dev/null || exit 1
 fi
-ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathyc bathy-meta bathy-cache bathy-run-runtime bathy_runtime_tests > "$DIR/build.log" 2>&1 || {
+ninja -C "$DIR" -j "$(nproc)" bathy-run bathy-import bathy-opt bathyc bathy-meta bathy-cache bathy-run-runtime bathy_runtime_tests bathy-serve bathy_serve_tests > "$DIR/build.log" 2>&1 || {
   tail -n 40 "$DIR/build.log"; exit 1; }
 # Leaks in LLVM's and MLIR's own process-lifetime objects are theirs.
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
@@ -26,6 +26,11 @@ if ! "$DIR/bin/bathy_runtime_tests" --gtest_brief=1 > "$DIR/runtime-tests.log" 2
   tail -n 60 "$DIR/runtime-tests.log"; failed=1
 else
   tail -n 2 "$DIR/runtime-tests.log"
+fi
+if ! "$DIR/bin/bathy_serve_tests" --gtest_brief=1 > "$DIR/serve-tests.log" 2>&1; then
+  tail -n 60 "$DIR/serve-tests.log"; failed=1
+else
+  tail -n 2 "$DIR/serve-tests.log"
 fi
 echo "== sanitizers: end-to-end (bathy-run, bathy-import under ASan/UBSan) =="
 BATHY_BUILD_DIR="$PWD/$DIR" .venv/bin/python -m pytest -q -p no:cacheprovider \
@@ -48,7 +53,15 @@ BATHY_BUILD_DIR="$PWD/$DIR" .venv/bin/python -m pytest -q -p no:cacheprovider \
   test/python/test_shapes.py::test_a_failed_specialisation_is_reported_once \
   test/python/test_shapes.py::test_bad_traces_are_refused \
   test/python/test_shapes.py::test_processes_racing_on_one_key \
-  test/python/test_shapes.py::test_a_damaged_entry_is_removed_and_rebuilt "$@" > "$DIR/pytest.log" 2>&1
+  test/python/test_shapes.py::test_a_damaged_entry_is_removed_and_rebuilt \
+  test/python/test_serve.py::test_inference_over_http_and_grpc_matches_the_runtime \
+  test/python/test_serve.py::test_batched_responses_equal_requests_run_alone \
+  test/python/test_serve.py::test_a_full_queue_refuses_with_429_and_timeouts_expire \
+  test/python/test_serve.py::test_hostile_requests_get_4xx_and_the_server_is_unharmed \
+  test/python/test_serve.py::test_the_repository_cannot_be_escaped \
+  test/python/test_serve.py::test_tokens_and_scopes \
+  test/python/test_serve.py::test_new_versions_are_swapped_in_under_load \
+  test/python/test_serve.py::test_sigterm_finishes_requests_in_flight "$@" > "$DIR/pytest.log" 2>&1
 rc=$?
 tail -n 15 "$DIR/pytest.log"
 [ "$rc" = 0 ] || failed=1

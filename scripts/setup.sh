@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev
   lld-22 flatbuffers-compiler libflatbuffers-dev libssl-dev
   zlib1g-dev libzstd-dev
+  libgrpc++-dev protobuf-compiler-grpc libcpp-httplib-dev libsimdjson-dev openssl
   python3 python3-venv python3-pip python3-torch python3-torchvision
 )
 
