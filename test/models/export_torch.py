@@ -232,6 +232,8 @@ LARGE = {
     "bert_base": text(lambda: Bert(vocab=30522, d=768, heads=12, ff=3072,
                                    layers=12, max_pos=512),
                       ["input_ids", "attention_mask"], ["hidden", "pooled"]),
+    # At ImageNet's size, for bench/serve_load.py.
+    "resnet50_224": vision(torchvision.models.resnet50, 224),
 }
 
 
