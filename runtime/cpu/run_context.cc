@@ -63,11 +63,12 @@ __attribute__((noinline)) bool Guarded(RunContext *context, void (*fn)(void *),
 /// Records `message` in the current run, or aborts outside one. Returns
 /// only inside a run; the caller then calls Jump() once every object it
 /// built is destroyed.
-void Record(const std::string &message) {
+void Record(const std::string &message,
+            absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
   Frame *frame = current_frame;
   if (!frame || !frame->context)
     AbortOutsideRun(message);
-  frame->context->SetError(message);
+  frame->context->SetError(message, code);
 }
 
 std::string Format(const char *message, const int64_t (&values)[3]) {
@@ -107,19 +108,21 @@ absl::Status RunContext::CallKernel(void (*entry)(void **), void **args) {
   KernelCall call{entry, args};
   if (Guarded(this, &CallEntry, &call))
     return absl::OkStatus();
-  return absl::InvalidArgumentError(error());
+  std::lock_guard<std::mutex> lock(mu_);
+  return absl::Status(code_, error_);
 }
 
 RunContext *RunContext::Current() {
   return current_frame ? current_frame->context : nullptr;
 }
 
-void RunContext::SetError(std::string message) {
+void RunContext::SetError(std::string message, absl::StatusCode code) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_)
     return;
   failed_ = true;
   error_ = std::move(message);
+  code_ = code;
 }
 
 bool RunContext::failed() {
@@ -179,7 +182,8 @@ extern "C" void *bathy_rt_alloc(int64_t bytes) {
                         ": the process would hold more than the memory "
                         "limit of ",
                         FormatBytes(MemoryLimit()), " (--max-memory; ",
-                        FormatBytes(MemoryInUse()), " in use)"));
+                        FormatBytes(MemoryInUse()), " in use)"),
+           absl::StatusCode::kResourceExhausted);
     Jump();
   }
   auto *h = static_cast<AllocHeader *>(
@@ -187,7 +191,8 @@ extern "C" void *bathy_rt_alloc(int64_t bytes) {
   if (!h) {
     ReleaseMemory(bytes);
     Record(absl::StrCat("out of memory allocating a buffer of ",
-                        FormatBytes(bytes)));
+                        FormatBytes(bytes)),
+           absl::StatusCode::kResourceExhausted);
     Jump();
   }
   h->prev = nullptr;

@@ -55,8 +55,10 @@ public:
   /// The context current on this thread (null outside a run).
   static RunContext *Current();
 
-  /// Records the run's error (the first one wins).
-  void SetError(std::string message);
+  /// Records the run's error (the first one wins): InvalidArgument for a
+  /// failed check, ResourceExhausted for memory the run could not get.
+  void SetError(std::string message,
+                absl::StatusCode code = absl::StatusCode::kInvalidArgument);
   bool failed();
   std::string error();
 
@@ -70,6 +72,7 @@ private:
   friend void ::bathy_rt_free(void *);
   std::mutex mu_;
   std::string error_;
+  absl::StatusCode code_ = absl::StatusCode::kInvalidArgument;
   bool failed_ = false;
   struct AllocHeader *head_ = nullptr;
   int64_t live_buffers_ = 0, live_bytes_ = 0;

@@ -565,6 +565,23 @@ def test_hostile_requests_get_4xx_and_the_server_is_unharmed(artifacts, tmp_path
         assert s.raw("POST", "/v2/models/tiny/infer", good)[0] == 200
 
 
+def test_the_memory_budget_holds_for_every_request(artifacts, tmp_path):
+    """--max-memory bounds what requests may hold: a run over it is refused
+    (429 / RESOURCE_EXHAUSTED, naming the limit) and the server goes on."""
+    repo = repository(tmp_path, artifacts, ("bert",))
+    with Serve(repo, "--max-memory=64K") as s:
+        h, g = s.http(), s.grpc()
+        with pytest.raises(InferenceServerException, match="memory limit") as e:
+            h.infer("bert", bert_request(120, 8))
+        assert "429" in str(e.value)
+        with pytest.raises(InferenceServerException) as e:
+            g.infer("bert", bert_request(120, 8, mod=tritongrpc))
+        assert e.value.status() == "StatusCode.RESOURCE_EXHAUSTED"
+        r = h.infer("bert", bert_request(4, 1))
+        assert r.as_numpy("pooled").shape == (1, 64)
+        assert metric(s, "bathy_memory_bytes", kind="in_use") == 0
+
+
 def test_the_repository_cannot_be_escaped(artifacts, tmp_path):
     repo = repository(tmp_path, artifacts)
     outside = tmp_path / "outside"
@@ -850,7 +867,8 @@ def test_load_from_1_to_32_concurrent_clients(artifacts, tmp_path):
     repo = repository(tmp_path, artifacts, ("tiny", "bert"))
     rs = np.random.RandomState(7)
     inputs = [tiny_input(int(rs.randint(1, 5)), seed=k) for k in range(16)]
-    with Serve(repo, "--max-queue-delay-us=2000") as s:
+    with Serve(repo, "--max-queue-delay-us=2000", "--instances=2", "--prefetch-batches=2",
+               "--cpu-affinity=0") as s:
         h, g = s.per_thread("http"), s.per_thread("grpc")
         want = [infer_tiny(h(), x).as_numpy("probs") for x in inputs]
         lost = mismatched = sent = 0
