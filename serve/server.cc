@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "runtime/file.h"
 #include "runtime/memory.h"
 #include "simdjson.h"
@@ -394,6 +395,21 @@ absl::Status Server::Load(const std::string &model) {
       }
       rec.outcome = "ok";
       rec.bytes_in = (*m)->file_size;
+      // The configuration it runs with: a changed config.json shows here.
+      const ModelConfig &c = (*m)->config;
+      rec.detail = absl::StrCat(
+          "batch_dim=", (*m)->batch_dim.empty() ? "none" : (*m)->batch_dim,
+          " max_batch_size=", c.batcher.max_batch_size, " preferred=[",
+          absl::StrJoin(c.batcher.preferred_batch_sizes, ","),
+          "] max_queue_delay_us=", c.batcher.max_queue_delay_us,
+          " max_queue_size=", c.batcher.max_queue_size, " priority_levels=",
+          c.batcher.priority_levels, " instances=", c.batcher.instances,
+          " latency_target_ms=", c.batcher.latency_target_ms, " pad=[",
+          absl::StrJoin((*m)->session->pad_rules(), ",",
+                        [](std::string *out, const rt::PadRule &r) {
+                          out->append(rt::PadRuleToString(r));
+                        }),
+          "]");
       audit_->Write(rec);
       Log(absl::StrCat("loaded ", model, " version ", v,
                        old ? absl::StrCat(" (was ", old->version, ")") : ""));

@@ -689,6 +689,10 @@ def test_tokens_and_scopes(artifacts, tmp_path):
     assert ("repository_unload", "ops", "ok") in actions
     assert ("repository_load", "ops", "ok") in actions
     assert ("load", "server", "ok") in actions and ("unload", "server", "ok") in actions
+    # A load records the configuration the version runs with.
+    loads = [l for l in lines if l["action"] == "load" and l["model"] == "bert"]
+    assert "max_batch_size=8" in loads[0]["detail"]
+    assert "pad=[seq:mask=attention_mask]" in loads[0]["detail"]
 
 
 def make_certs(d):
