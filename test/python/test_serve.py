@@ -692,7 +692,7 @@ def test_tokens_and_scopes(artifacts, tmp_path):
     # A load records the configuration the version runs with.
     loads = [l for l in lines if l["action"] == "load" and l["model"] == "bert"]
     assert "max_batch_size=8" in loads[0]["detail"]
-    assert "pad=[seq:mask=attention_mask]" in loads[0]["detail"]
+    assert "pad=[seq:value=0:mask=attention_mask:mask-value=0]" in loads[0]["detail"]
 
 
 def make_certs(d):
