@@ -78,6 +78,8 @@ Batcher::Batcher(std::shared_ptr<rt::Session> session, std::string batch_dim,
   options_.max_batch_size = std::max<int64_t>(1, options_.max_batch_size);
   batching_ = !batch_dim_.empty() && options_.max_batch_size > 1;
   rules_ = session_->pad_rules();
+  for (const rt::PadRule &rule : rules_)
+    rule_buckets_.push_back(session_->BucketSizes(rule.dim));
   // Padding inside a batch needs every dynamic output dim named, as the
   // session's own padding does: the cut back goes by name.
   bool outputs_named = true;
@@ -193,7 +195,19 @@ bool Batcher::Compatible(const Request &head, const Request &r) const {
     for (size_t d = 0; d < a.size(); ++d) {
       if (static_cast<int>(d) == input_batch_axis_[i])
         continue;
-      if (a[d] != b[d] && input_pad_[i][d] < 0)
+      if (a[d] == b[d])
+        continue;
+      int rule = input_pad_[i][d];
+      if (rule < 0)
+        return false;
+      const std::vector<int64_t> &sizes = rule_buckets_[rule];
+      if (sizes.empty())
+        continue; // padded to the batch's longest
+      auto bucket = [&](int64_t n) {
+        return std::lower_bound(sizes.begin(), sizes.end(), n) - sizes.begin();
+      };
+      size_t ba = static_cast<size_t>(bucket(a[d]));
+      if (ba == sizes.size() || ba != static_cast<size_t>(bucket(b[d])))
         return false;
     }
   }

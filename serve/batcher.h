@@ -19,7 +19,11 @@
 // response is the response the request alone would get.
 //
 // Requests run together only when they agree on every dim but the batch
-// dim and the paddable ones. A model with no batch dim (its inputs' and
+// dim and the paddable ones, and along a paddable dim with buckets only
+// when they fall in the same bucket (the smallest that holds them): they
+// would be padded to it alone too, so batching adds no padding. Requests
+// beyond the largest bucket join only requests of their own size; along a
+// paddable dim without buckets they are padded to the batch's longest. A model with no batch dim (its inputs' and
 // outputs' leading dims do not all share one dim_param) runs each request
 // alone, through the same queue.
 //
@@ -160,6 +164,8 @@ private:
   std::vector<int> output_batch_axis_;
   std::vector<std::vector<int>> output_pad_;
   std::vector<rt::PadRule> rules_;
+  /// Per rule: the sizes the artifact's buckets fix for its dim (ascending).
+  std::vector<std::vector<int64_t>> rule_buckets_;
   bool batching_ = false;
 
   mutable std::mutex mu_;

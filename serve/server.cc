@@ -556,14 +556,16 @@ Server::Infer(LoadedModel &model, InferRequest &request, BatchInfo *info) {
     return absl::UnavailableError("the server is shutting down");
   auto start = std::chrono::steady_clock::now();
   ++model.counters.in_flight;
-  std::promise<std::pair<absl::StatusOr<std::vector<rt::HostTensor>>, BatchInfo>>
-      promise;
-  auto future = promise.get_future();
+  // Shared with the callback: a worker thread may still be inside
+  // set_value when this thread wakes up and returns.
+  auto promise = std::make_shared<std::promise<
+      std::pair<absl::StatusOr<std::vector<rt::HostTensor>>, BatchInfo>>>();
+  auto future = promise->get_future();
   model.batcher->Submit(
       std::move(request.inputs), request.priority, request.timeout_us,
-      [&promise](absl::StatusOr<std::vector<rt::HostTensor>> out,
-                 const BatchInfo &i) {
-        promise.set_value({std::move(out), i});
+      [promise](absl::StatusOr<std::vector<rt::HostTensor>> out,
+                const BatchInfo &i) {
+        promise->set_value({std::move(out), i});
       });
   auto [out, batch] = future.get();
   --model.counters.in_flight;

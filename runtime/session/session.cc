@@ -1,6 +1,8 @@
 //===- session.cc - A model serving requests of changing shapes ----------===//
 #include "runtime/session/session.h"
 
+#include <algorithm>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -486,6 +488,18 @@ void Session::Work() {
 void Session::WaitForBackground() {
   std::unique_lock<std::mutex> lock(mu_);
   idle_cv_.wait(lock, [&] { return jobs_.empty() && !busy_; });
+}
+
+std::vector<int64_t> Session::BucketSizes(const std::string &dim) const {
+  std::vector<int64_t> sizes;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const Holder &h : buckets_)
+    for (const auto &[name, size] : h.dims)
+      if (name == dim)
+        sizes.push_back(size);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
 }
 
 SessionMetrics Session::metrics() const {

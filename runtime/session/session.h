@@ -165,6 +165,9 @@ public:
   SessionMetrics metrics() const;
   /// The padding rules in force.
   const std::vector<PadRule> &pad_rules() const { return pad_; }
+  /// The sizes the buckets fix for `dim`, ascending (empty: no bucket
+  /// fixes it). The batcher groups requests by the bucket they would run on.
+  std::vector<int64_t> BucketSizes(const std::string &dim) const;
 
 private:
   struct Holder {

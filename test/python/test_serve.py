@@ -436,8 +436,9 @@ def test_a_full_queue_refuses_with_429_and_timeouts_expire(artifacts, tmp_path):
 
 def test_priorities_jump_the_queue(artifacts, tmp_path):
     """One instance, batches of one (each request fills the batch): a
-    priority-1 request sent after four priority-2 ones is answered before
-    the last of them."""
+    priority-1 request sent just after eight priority-2 ones is answered
+    before at least two of them (one computes, one is staged, the rest wait
+    in the lower queue)."""
     cfg = {"bert": {"max_batch_size": 64, "priority_levels": 2, "default_priority": 2}}
     repo = repository(tmp_path, artifacts, ("bert",), cfg)
     with Serve(repo) as s:
@@ -449,15 +450,14 @@ def test_priorities_jump_the_queue(artifacts, tmp_path):
             c().infer("bert", bert_request(128, 64, 1), priority=priority)
             with lock:
                 done.append(tag)
-        with cf.ThreadPoolExecutor(8) as pool:
-            fs = []
-            for k in range(5):
-                fs.append(pool.submit(send, f"low{k}", 2))
-                time.sleep(0.02)
+        with cf.ThreadPoolExecutor(10) as pool:
+            list(pool.map(lambda _: c().is_server_live(), range(40)))
+            fs = [pool.submit(send, f"low{k}", 2) for k in range(8)]
+            time.sleep(0.01)
             fs.append(pool.submit(send, "high", 1))
             for f in fs:
                 f.result()
-        assert done.index("high") < done.index("low4"), done
+        assert done.index("high") <= len(done) - 3, done
 
 
 def test_adaptive_batching_moves_the_cap(artifacts, tmp_path):
