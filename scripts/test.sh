@@ -78,11 +78,13 @@ count_pytest "$rc"
 echo "== sanitizers (ASan + UBSan build of bathy: runtime unit tests, end-to-end tests) =="
 bash scripts/sanitize.sh > "$log" 2>&1
 grep -E "^==|sanitizers:|passed|failed|ERROR|runtime error" "$log" | tail -n 20
-# The runtime's unit tests by GoogleTest's count, the pytest run by its summary.
-ok=$(grep -Eo 'PASSED +\] [0-9]+' build-asan/runtime-tests.log 2>/dev/null | grep -Eo '[0-9]+$' || echo 0)
-bad=$(grep -Eo 'FAILED +\] [0-9]+' build-asan/runtime-tests.log 2>/dev/null | grep -Eo '[0-9]+$' || echo 0)
-passed=$((passed + ${ok:-0})); failed=$((failed + ${bad:-0}))
-if [ "${ok:-0}" = 0 ] && [ "${bad:-0}" = 0 ]; then failed=$((failed + 1)); fi
+# The runtime's and the server's unit tests by GoogleTest's count, the pytest run by its summary.
+for gl in build-asan/runtime-tests.log build-asan/serve-tests.log; do
+  ok=$(grep -Eo 'PASSED +\] [0-9]+' "$gl" 2>/dev/null | grep -Eo '[0-9]+$' || echo 0)
+  bad=$(grep -Eo 'FAILED +\] [0-9]+' "$gl" 2>/dev/null | grep -Eo '[0-9]+$' || echo 0)
+  passed=$((passed + ${ok:-0})); failed=$((failed + ${bad:-0}))
+  if [ "${ok:-0}" = 0 ] && [ "${bad:-0}" = 0 ]; then failed=$((failed + 1)); fi
+done
 cp build-asan/pytest.log "$log" 2>/dev/null || echo "no pytest summary" > "$log"
 if tail -n 1 "$log" | grep -qE '[0-9]+ passed' && ! tail -n 1 "$log" | grep -qE '[0-9]+ (failed|error)'; then
   count_pytest 0

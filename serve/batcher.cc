@@ -165,10 +165,12 @@ void Batcher::Submit(std::vector<rt::HostTensor> inputs, uint64_t priority,
       if (options_.latency_target_ms > 0) {
         double dt =
             std::chrono::duration<double>(r.arrived - last_arrival_).count();
-        if (last_arrival_ != Clock::time_point{} && dt > 0) {
-          double inst = static_cast<double>(std::max<int64_t>(1, r.rows)) / dt;
-          arrival_rate_ =
-              arrival_rate_ == 0 ? inst : 0.9 * arrival_rate_ + 0.1 * inst;
+        if (last_arrival_ != Clock::time_point{} && dt >= 0) {
+          // Seconds per row, averaged (the rate is its inverse: an average
+          // of instantaneous rates would be dominated by bursts).
+          double per_row = dt / static_cast<double>(std::max<int64_t>(1, r.rows));
+          row_interval_ =
+              row_interval_ == 0 ? per_row : 0.9 * row_interval_ + 0.1 * per_row;
         }
         last_arrival_ = r.arrived;
       }
@@ -229,10 +231,30 @@ void Batcher::Expire(Clock::time_point now) {
   }
 }
 
+AdaptiveChoice ChooseAdaptive(double a, double c, double rows_per_second,
+                              double target_seconds, int64_t max_batch,
+                              uint64_t max_delay_us) {
+  AdaptiveChoice out;
+  a = std::max(a, 0.0);
+  c = std::max(c, 0.0);
+  for (int64_t b = 1; b <= max_batch; ++b) {
+    double fill = static_cast<double>(b - 1) / rows_per_second;
+    if (fill + a + c * static_cast<double>(b) <= target_seconds)
+      out.cap = b;
+  }
+  double left = target_seconds - (a + c * static_cast<double>(out.cap));
+  out.delay_us = left > 0 ? static_cast<uint64_t>(left * 1e6) : 0;
+  if (max_delay_us)
+    out.delay_us = std::min(out.delay_us, max_delay_us);
+  return out;
+}
+
 void Batcher::Adapt(Clock::time_point now) {
-  if (options_.latency_target_ms <= 0 || fit_n_ < 1 || arrival_rate_ <= 0)
+  (void)now;
+  if (options_.latency_target_ms <= 0 || fit_n_ < 1 || row_interval_ <= 0)
     return;
-  double target = options_.latency_target_ms / 1e3;
+  // compute = a + c * rows, least squares over the decayed observations;
+  // one distinct batch size seen: proportional.
   double a = 0, c;
   double det = fit_n_ * fit_sxx_ - fit_sx_ * fit_sx_;
   if (det > 1e-9 * fit_n_ * fit_sxx_) {
@@ -245,20 +267,11 @@ void Batcher::Adapt(Clock::time_point now) {
     c = fit_sy_ / std::max(fit_sx_, 1e-9);
     a = 0;
   }
-  a = std::max(a, 0.0);
-  int64_t best = 1;
-  for (int64_t b = 1; b <= options_.max_batch_size; ++b) {
-    double wait = static_cast<double>(b - 1) / arrival_rate_;
-    if (wait + a + c * static_cast<double>(b) <= target)
-      best = b;
-  }
-  cap_ = best;
-  double left = target - (a + c * static_cast<double>(best));
-  uint64_t delay = left > 0 ? static_cast<uint64_t>(left * 1e6) : 0;
-  if (options_.max_queue_delay_us)
-    delay = std::min(delay, options_.max_queue_delay_us);
-  delay_us_ = delay;
-  (void)now;
+  AdaptiveChoice choice = ChooseAdaptive(
+      a, c, 1.0 / row_interval_, options_.latency_target_ms / 1e3,
+      options_.max_batch_size, options_.max_queue_delay_us);
+  cap_ = choice.cap;
+  delay_us_ = choice.delay_us;
 }
 
 std::vector<Batcher::Request> Batcher::Take(Clock::time_point now,

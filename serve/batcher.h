@@ -100,6 +100,18 @@ struct BatcherStats {
   uint64_t current_delay_us = 0;
 };
 
+/// The adaptive mode's choice: the largest batch size `cap` whose fill
+/// time ((cap - 1) / rows_per_second) plus compute (a + c * cap seconds)
+/// fits `target_seconds` (at least 1), and the queue delay left over (at
+/// most `max_delay_us` when that is set).
+struct AdaptiveChoice {
+  int64_t cap = 1;
+  uint64_t delay_us = 0;
+};
+AdaptiveChoice ChooseAdaptive(double a, double c, double rows_per_second,
+                              double target_seconds, int64_t max_batch,
+                              uint64_t max_delay_us);
+
 class Batcher {
 public:
   /// A batcher in front of `session`; `batch_dim` is the dim it batches
@@ -176,9 +188,9 @@ private:
   std::vector<Request> expired_;
   bool stop_ = false, gathered_all_ = false;
   BatcherStats stats_;
-  // Adaptive state: arrivals per second (EWMA), compute seconds per row
-  // and per batch (least squares over recent batches).
-  double arrival_rate_ = 0;
+  // Adaptive state: seconds between arriving rows (EWMA), compute seconds
+  // per row and per batch (least squares over recent batches).
+  double row_interval_ = 0;
   Clock::time_point last_arrival_{};
   double fit_n_ = 0, fit_sx_ = 0, fit_sy_ = 0, fit_sxx_ = 0, fit_sxy_ = 0;
   int64_t cap_ = 1;

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "serve/audit.h"
 #include "serve/auth.h"
+#include "serve/batcher.h"
 #include "serve/codec.h"
 #include "serve/server.h"
 
@@ -179,6 +180,24 @@ TEST(Audit, RotatesBySizeAndRetains) {
   EXPECT_LE(st.st_size, 400);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(Batcher, AdaptiveCapFitsTheTarget) {
+  // 1 ms fixed + 1 ms per row, a row every 1 ms, a 10 ms target:
+  // (b - 1) * 1 ms + 1 ms + b ms <= 10 ms  =>  b = 5, 0 ms left.
+  AdaptiveChoice c = ChooseAdaptive(0.001, 0.001, 1000, 0.010, 64, 0);
+  EXPECT_EQ(c.cap, 5);
+  EXPECT_LE(c.delay_us, 4000u);
+  // Slower arrivals: waiting to fill a batch costs more than it saves.
+  EXPECT_EQ(ChooseAdaptive(0.001, 0.001, 50, 0.010, 64, 0).cap, 1);
+  // Faster ones: bounded by max_batch_size.
+  EXPECT_EQ(ChooseAdaptive(0.0, 0.0001, 1e6, 0.010, 8, 0).cap, 8);
+  // A target that even one row misses: still one row, no delay.
+  AdaptiveChoice late = ChooseAdaptive(0.020, 0.001, 1000, 0.010, 8, 0);
+  EXPECT_EQ(late.cap, 1);
+  EXPECT_EQ(late.delay_us, 0u);
+  // The delay is what is left of the target, at most max_queue_delay_us.
+  EXPECT_EQ(ChooseAdaptive(0.0, 0.001, 10, 0.050, 8, 2000).delay_us, 2000u);
 }
 
 TEST(Config, ParsesAndRefusesTypos) {
