@@ -405,6 +405,32 @@ def test_batched_responses_equal_requests_run_alone(artifacts, tmp_path):
             metric(s, "bathy_batch_size_count", model="tiny")
 
 
+def test_preferred_batch_sizes_send_a_batch_at_once(artifacts, tmp_path):
+    """A batch that reaches a preferred size goes without waiting out the
+    queue delay; preferred sizes default to the artifact's batch buckets."""
+    d = tmp_path / "art"
+    bucketed = compile_model(TINY, d / "tiny.bathy", "--buckets=batch:2,4", "--pad=batch")
+    repo = tmp_path / "repo"
+    (repo / "tiny" / "1").mkdir(parents=True)
+    shutil.copy(bucketed, repo / "tiny" / "1" / "model.bathy")
+    (repo / "tiny" / "config.json").write_text(json.dumps(
+        {"max_batch_size": 8, "max_queue_delay_us": 3000000}))
+    with Serve(repo) as s:
+        cfg = s.http().get_model_config("tiny")
+        assert cfg["dynamic_batching"]["preferred_batch_size"] == [2, 4]
+        c = s.per_thread()
+        x = tiny_input(1)
+        with cf.ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda _: c().is_server_live(), range(8)))
+            t0 = time.time()
+            fs = [pool.submit(lambda: infer_tiny(c(), x)) for _ in range(2)]
+            for f in fs:
+                f.result()
+        assert time.time() - t0 < 2.0       # not the 3 s queue delay
+        assert metric(s, "bathy_batch_size_bucket", model="tiny", le="2") == 1
+        assert metric(s, "bathy_plan_runs_total", model="tiny", plan="bucket") == 1
+
+
 def test_a_full_queue_refuses_with_429_and_timeouts_expire(artifacts, tmp_path):
     cfg = {"tiny": {"max_batch_size": 64, "max_queue_delay_us": 1500000,
                     "max_queue_size": 2}}
@@ -543,6 +569,18 @@ def test_hostile_requests_get_4xx_and_the_server_is_unharmed(artifacts, tmp_path
         st, data = s.raw("POST", "/v2/models/tiny/infer", header + b"\0" * 3072,
                          {"Inference-Header-Content-Length": str(len(header))})
         assert st == 200, data
+        # binary_data_output: every output as binary, its size in the JSON.
+        asked = json.dumps({"inputs": json.loads(good)["inputs"],
+                            "parameters": {"binary_data_output": True}})
+        c = http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=30)
+        c.request("POST", "/v2/models/tiny/infer", body=asked)
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        n = int(r.getheader("Inference-Header-Content-Length"))
+        head = json.loads(body[:n])
+        assert head["outputs"][0]["parameters"]["binary_data_size"] == 12
+        assert len(body) == n + 12 and "data" not in head["outputs"][0]
         # Unknown models and versions; over the body limit; oversize headers.
         assert s.raw("POST", "/v2/models/nope/infer", good)[0] == 404
         assert s.raw("POST", "/v2/models/tiny/versions/2/infer", good)[0] == 404
