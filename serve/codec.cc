@@ -351,6 +351,41 @@ CheckInputHeader(const InputHeader &h, const std::vector<rt::TensorSpec> &specs,
   return index;
 }
 
+absl::StatusOr<std::pair<size_t, rt::HostTensor>>
+CheckAndAllocateInput(const InputHeader &header,
+                      const std::vector<rt::TensorSpec> &specs,
+                      const std::string &batch_dim, const RequestLimits &limits,
+                      std::vector<bool> &seen, uint64_t &request_bytes) {
+  absl::StatusOr<size_t> index =
+      CheckInputHeader(header, specs, batch_dim, limits, seen, request_bytes);
+  if (!index.ok())
+    return index.status();
+  absl::StatusOr<rt::HostTensor> t =
+      rt::HostTensor::Create(specs[*index].dtype, header.shape);
+  if (!t.ok())
+    return t.status();
+  return std::make_pair(*index, std::move(*t));
+}
+
+const char *TritonDataType(DType d) {
+  switch (d) {
+  case DType::kBool: return "TYPE_BOOL";
+  case DType::kU8: return "TYPE_UINT8";
+  case DType::kU16: return "TYPE_UINT16";
+  case DType::kU32: return "TYPE_UINT32";
+  case DType::kU64: return "TYPE_UINT64";
+  case DType::kI8: return "TYPE_INT8";
+  case DType::kI16: return "TYPE_INT16";
+  case DType::kI32: return "TYPE_INT32";
+  case DType::kI64: return "TYPE_INT64";
+  case DType::kF16: return "TYPE_FP16";
+  case DType::kF32: return "TYPE_FP32";
+  case DType::kF64: return "TYPE_FP64";
+  case DType::kBF16: return "TYPE_BF16";
+  }
+  return "TYPE_INVALID";
+}
+
 absl::Status CheckAllInputsGiven(const std::vector<rt::TensorSpec> &specs,
                                  const std::vector<bool> &seen) {
   for (size_t i = 0; i < specs.size(); ++i)
@@ -449,14 +484,12 @@ DecodeJsonRequest(absl::string_view body, std::optional<uint64_t> json_length,
                                     "': shape has more than 32 dims"));
           h.shape.push_back(v);
         }
-        absl::StatusOr<size_t> index = CheckInputHeader(
-            h, specs, batch_dim, limits, seen, req.input_bytes);
-        if (!index.ok())
-          return index.status();
-        absl::StatusOr<rt::HostTensor> t =
-            rt::HostTensor::Create(specs[*index].dtype, h.shape);
-        if (!t.ok())
-          return t.status();
+        auto input = CheckAndAllocateInput(h, specs, batch_dim, limits, seen,
+                                           req.input_bytes);
+        if (!input.ok())
+          return input.status();
+        size_t index = input->first;
+        rt::HostTensor *t = &input->second;
         std::optional<uint64_t> binary_size;
         simdjson::dom::object ip;
         if (o["parameters"].get_object().get(ip) == simdjson::SUCCESS) {
@@ -498,7 +531,7 @@ DecodeJsonRequest(absl::string_view body, std::optional<uint64_t> json_length,
           if (absl::Status st = w.Finish(); !st.ok())
             return st;
         }
-        req.inputs[*index] = std::move(*t);
+        req.inputs[index] = std::move(*t);
       }
     } else if (key == "outputs") {
       simdjson::dom::array outs;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -83,6 +84,15 @@ absl::StatusOr<size_t> CheckInputHeader(const InputHeader &header,
                                         const RequestLimits &limits,
                                         std::vector<bool> &seen,
                                         uint64_t &request_bytes);
+/// CheckInputHeader, then the input's zero-filled tensor: its index in
+/// `specs` and the tensor.
+absl::StatusOr<std::pair<size_t, rt::HostTensor>>
+CheckAndAllocateInput(const InputHeader &header,
+                      const std::vector<rt::TensorSpec> &specs,
+                      const std::string &batch_dim, const RequestLimits &limits,
+                      std::vector<bool> &seen, uint64_t &request_bytes);
+/// Triton's model-configuration name of a dtype ("TYPE_FP32").
+const char *TritonDataType(rt::DType dtype);
 /// An error naming the first input the request left out.
 absl::Status CheckAllInputsGiven(const std::vector<rt::TensorSpec> &specs,
                                  const std::vector<bool> &seen);

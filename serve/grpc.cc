@@ -42,22 +42,9 @@ grpc::Status ToGrpc(const absl::Status &s) {
 int StatusOfGrpc(const absl::Status &s) { return HttpStatus(s); }
 
 inference::DataType TritonType(rt::DType d) {
-  switch (d) {
-  case rt::DType::kBool: return inference::TYPE_BOOL;
-  case rt::DType::kU8: return inference::TYPE_UINT8;
-  case rt::DType::kU16: return inference::TYPE_UINT16;
-  case rt::DType::kU32: return inference::TYPE_UINT32;
-  case rt::DType::kU64: return inference::TYPE_UINT64;
-  case rt::DType::kI8: return inference::TYPE_INT8;
-  case rt::DType::kI16: return inference::TYPE_INT16;
-  case rt::DType::kI32: return inference::TYPE_INT32;
-  case rt::DType::kI64: return inference::TYPE_INT64;
-  case rt::DType::kF16: return inference::TYPE_FP16;
-  case rt::DType::kF32: return inference::TYPE_FP32;
-  case rt::DType::kF64: return inference::TYPE_FP64;
-  case rt::DType::kBF16: return inference::TYPE_BF16;
-  }
-  return inference::TYPE_INVALID;
+  inference::DataType t = inference::TYPE_INVALID;
+  inference::DataType_Parse(TritonDataType(d), &t);
+  return t;
 }
 
 /// Typed contents into `t` (checked count and range).
@@ -159,14 +146,12 @@ absl::StatusOr<InferRequest> Decode(const inference::ModelInferRequest &in,
       return absl::InvalidArgumentError(absl::StrCat(
           "input '", h.name.substr(0, 64), "': shape has more than 32 dims"));
     h.shape.assign(x.shape().begin(), x.shape().end());
-    absl::StatusOr<size_t> index = CheckInputHeader(
-        h, specs, m.batch_dim, m.config.limits, seen, req.input_bytes);
-    if (!index.ok())
-      return index.status();
-    absl::StatusOr<rt::HostTensor> t =
-        rt::HostTensor::Create(specs[*index].dtype, h.shape);
-    if (!t.ok())
-      return t.status();
+    auto input = CheckAndAllocateInput(h, specs, m.batch_dim, m.config.limits,
+                                       seen, req.input_bytes);
+    if (!input.ok())
+      return input.status();
+    size_t index = input->first;
+    rt::HostTensor *t = &input->second;
     if (raw) {
       const std::string &bytes = in.raw_input_contents(i);
       if (bytes.size() != t->size_bytes())
@@ -180,7 +165,7 @@ absl::StatusOr<InferRequest> Decode(const inference::ModelInferRequest &in,
                !s.ok()) {
       return s;
     }
-    req.inputs[*index] = std::move(*t);
+    req.inputs[index] = std::move(*t);
   }
   if (absl::Status s = CheckAllInputsGiven(specs, seen); !s.ok())
     return s;

@@ -69,25 +69,6 @@ std::string TensorMetadataJson(const rt::TensorSpec &s) {
                       KServeDatatype(s.dtype), "\",\"shape\":", shape, "}");
 }
 
-const char *TritonType(rt::DType d) {
-  switch (d) {
-  case rt::DType::kBool: return "TYPE_BOOL";
-  case rt::DType::kU8: return "TYPE_UINT8";
-  case rt::DType::kU16: return "TYPE_UINT16";
-  case rt::DType::kU32: return "TYPE_UINT32";
-  case rt::DType::kU64: return "TYPE_UINT64";
-  case rt::DType::kI8: return "TYPE_INT8";
-  case rt::DType::kI16: return "TYPE_INT16";
-  case rt::DType::kI32: return "TYPE_INT32";
-  case rt::DType::kI64: return "TYPE_INT64";
-  case rt::DType::kF16: return "TYPE_FP16";
-  case rt::DType::kF32: return "TYPE_FP32";
-  case rt::DType::kF64: return "TYPE_FP64";
-  case rt::DType::kBF16: return "TYPE_BF16";
-  }
-  return "TYPE_INVALID";
-}
-
 /// Triton's model configuration: dims without the batch dim when the model
 /// batches (max_batch_size > 0).
 std::string ConfigJson(const LoadedModel &m) {
@@ -104,12 +85,12 @@ std::string ConfigJson(const LoadedModel &m) {
   std::string in, out;
   for (const rt::TensorSpec &s : m.inputs())
     absl::StrAppend(&in, in.empty() ? "" : ",", "{\"name\":", JsonString(s.name),
-                    ",\"data_type\":\"", TritonType(s.dtype),
+                    ",\"data_type\":\"", TritonDataType(s.dtype),
                     "\",\"dims\":", dims(s), "}");
   for (const rt::TensorSpec &s : m.outputs())
     absl::StrAppend(&out, out.empty() ? "" : ",",
                     "{\"name\":", JsonString(s.name), ",\"data_type\":\"",
-                    TritonType(s.dtype), "\",\"dims\":", dims(s), "}");
+                    TritonDataType(s.dtype), "\",\"dims\":", dims(s), "}");
   std::string preferred = "[";
   for (size_t i = 0; i < m.config.batcher.preferred_batch_sizes.size(); ++i)
     absl::StrAppend(&preferred, i ? "," : "",

@@ -365,6 +365,20 @@ absl::Status Server::Load(const std::string &model) {
   // The highest version that failed, so a poll does not retry the same file.
   std::optional<std::tuple<int64_t, uint64_t, int64_t>> highest_failed;
   for (int64_t v : versions) {
+    if (highest_failed) {
+      // A newer version failed; if this one (or a later) serves already,
+      // keep it rather than load it a second time.
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = models_.find(model);
+      if (it != models_.end() && it->second->version >= v) {
+        failed_[model] = *highest_failed;
+        return absl::Status(
+            last.code(),
+            absl::StrCat("version ", std::get<0>(*highest_failed), " of '",
+                         model, "' did not load (", last.message(),
+                         "); version ", it->second->version, " keeps serving"));
+      }
+    }
     absl::StatusOr<std::shared_ptr<LoadedModel>> m = LoadVersion(model, v);
     rec.version = absl::StrCat(v);
     rec.latency_ms = Seconds(std::chrono::steady_clock::now() - start) * 1e3;
@@ -373,16 +387,6 @@ absl::Status Server::Load(const std::string &model) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = models_.find(model);
-        if (it != models_.end() && it->second->version >= v && highest_failed) {
-          // A newer version serves already; keep it.
-          failed_[model] = *highest_failed;
-          return absl::Status(last.code(),
-                              absl::StrCat("version ", std::get<0>(*highest_failed),
-                                           " of '", model, "' did not load (",
-                                           last.message(), "); version ",
-                                           it->second->version,
-                                           " keeps serving"));
-        }
         if (it != models_.end())
           old = it->second;
         models_[model] = *m;
