@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -63,7 +64,8 @@ const char kHelp[] =
     "                               (default: the artifact's batch buckets)\n"
     "  --max-queue-delay-us=N       wait at most this for a batch to fill (500)\n"
     "  --max-queue-size=N           queued requests per model before 429 (1024)\n"
-    "  --priority-levels=N          priority queues (1)\n"
+    "  --priority-levels=N          priority queues (1; 1 is the highest, requests\n"
+    "                               naming none get the lowest)\n"
     "  --default-timeout-us=N       a request's queue timeout if it sets none\n"
     "  --instances=N                batches computed at once per model (1)\n"
     "  --prefetch-batches=N         batches gathered ahead while one computes (1)\n"
@@ -95,10 +97,13 @@ bool CpuList(const std::string &s, std::vector<int> &out) {
   for (absl::string_view part : absl::StrSplit(s, ',')) {
     std::vector<std::string> ends = absl::StrSplit(part, '-');
     int a, b;
-    if (ends.size() == 1 && absl::SimpleAtoi(ends[0], &a) && a >= 0 && a < 4096) {
+    // cpu_set_t holds CPU_SETSIZE CPUs.
+    if (ends.size() == 1 && absl::SimpleAtoi(ends[0], &a) && a >= 0 &&
+        a < CPU_SETSIZE) {
       out.push_back(a);
     } else if (ends.size() == 2 && absl::SimpleAtoi(ends[0], &a) &&
-               absl::SimpleAtoi(ends[1], &b) && a >= 0 && a <= b && b < 4096) {
+               absl::SimpleAtoi(ends[1], &b) && a >= 0 && a <= b &&
+               b < CPU_SETSIZE) {
       for (int c = a; c <= b; ++c)
         out.push_back(c);
     } else {
