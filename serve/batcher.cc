@@ -117,8 +117,12 @@ Batcher::Batcher(std::shared_ptr<rt::Session> session, std::string batch_dim,
     for (size_t i = 0; i < workers_.size(); ++i) {
       cpu_set_t set;
       CPU_ZERO(&set);
-      CPU_SET(options_.cpu_affinity[i % options_.cpu_affinity.size()], &set);
-      pthread_setaffinity_np(workers_[i].native_handle(), sizeof set, &set);
+      int cpu = options_.cpu_affinity[i % options_.cpu_affinity.size()];
+      CPU_SET(cpu, &set);
+      int err = pthread_setaffinity_np(workers_[i].native_handle(), sizeof set, &set);
+      if (err != 0 && options_.log)
+        options_.log(absl::StrCat("cannot pin batch worker ", i, " to CPU ", cpu,
+                                  ": ", std::strerror(err)));
     }
   }
 }

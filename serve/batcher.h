@@ -73,6 +73,8 @@ struct BatcherOptions {
   double latency_target_ms = 0;
   /// CPUs for the worker threads (empty: any).
   std::vector<int> cpu_affinity;
+  /// Messages for the operator (a CPU the workers cannot be pinned to).
+  std::function<void(const std::string &)> log;
 };
 
 /// What happened to a request, for metrics and the audit log.

@@ -331,6 +331,10 @@ Server::LoadVersion(const std::string &model, int64_t version) {
     if (!m->config.max_batch_given)
       m->config.limits.max_batch = b.max_batch_size;
   }
+  b.log = [log = options_.log, model, version](const std::string &message) {
+    if (log)
+      log(absl::StrCat(model, " version ", version, ": ", message));
+  };
   m->batcher = std::make_unique<Batcher>(m->session, m->batch_dim, b);
   return m;
 }

@@ -677,6 +677,11 @@ def test_a_bad_config_or_tokens_file_is_refused_at_start(artifacts, tmp_path):
     r = run(tool("bathy-serve"), f"--model-repository={repo}",
             f"--tokens={tmp_path / 'tokens.json'}", timeout=30)
     assert r.returncode == 2 and "needs one of" in r.stderr
+    # A CPU the machine lacks: said, and the server serves unpinned.
+    good = repository(tmp_path / "pin", artifacts)
+    with Serve(good, "--cpu-affinity=1000") as s:
+        assert s.http().is_model_ready("tiny")
+    assert "cannot pin batch worker 0 to CPU 1000" in s.stop()
     r = run(tool("bathy-serve"), "--model-repository=/nonexistent", timeout=30)
     assert r.returncode == 2 and "is not a folder" in r.stderr
     r = run(tool("bathy-serve"), "--frobnicate", timeout=30)
