@@ -195,40 +195,45 @@ absl::StatusOr<HostTensor> ResizeCorner(const HostTensor &t,
     larger |= shape[d] > t.shape()[d];
   if (larger && fill != 0)
     out->Fill(fill);
-  // Copy the common corner one innermost row at a time.
-  size_t rank = shape.size();
-  size_t elem = DTypeSize(t.dtype());
-  std::vector<int64_t> common(rank);
-  for (size_t d = 0; d < rank; ++d)
+  std::vector<int64_t> common(shape.size());
+  for (size_t d = 0; d < shape.size(); ++d)
     common[d] = std::min(shape[d], t.shape()[d]);
-  for (int64_t c : common)
-    if (c == 0)
-      return out;
+  CopyBlock(t, 0, *out, 0, common);
+  return out;
+}
+
+void CopyBlock(const HostTensor &from, int64_t from_row, HostTensor &to,
+               int64_t to_row, const std::vector<int64_t> &extent) {
+  size_t rank = extent.size();
+  size_t elem = DTypeSize(from.dtype());
+  for (int64_t e : extent)
+    if (e == 0)
+      return;
   if (rank == 0) {
-    std::memcpy(out->data(), t.data(), elem);
-    return out;
+    std::memcpy(to.data(), from.data(), elem);
+    return;
   }
-  size_t row = static_cast<size_t>(common[rank - 1]) * elem;
+  // One innermost row at a time, counting up the outer indices.
+  size_t row = static_cast<size_t>(extent[rank - 1]) * elem;
   std::vector<int64_t> index(rank, 0);
   while (true) {
-    int64_t src = 0, dst = 0;
-    for (size_t d = 0; d < rank; ++d) {
-      src = src * t.shape()[d] + index[d];
-      dst = dst * shape[d] + index[d];
+    int64_t src = index[0] + from_row, dst = index[0] + to_row;
+    for (size_t d = 1; d < rank; ++d) {
+      src = src * from.shape()[d] + index[d];
+      dst = dst * to.shape()[d] + index[d];
     }
-    std::memcpy(out->data() + dst * elem, t.data() + src * elem, row);
-    // Next row: count up the outer indices (all but the innermost).
+    std::memcpy(to.data() + dst * elem, from.data() + src * elem, row);
+    if (rank == 1)
+      return;
     size_t d = rank - 1;
     while (d > 0) {
       --d;
-      if (++index[d] < common[d])
+      if (++index[d] < extent[d])
         break;
       index[d] = 0;
       if (d == 0)
-        return out;
+        return;
     }
-    if (rank == 1)
-      return out;
   }
 }
 

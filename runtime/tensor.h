@@ -95,6 +95,12 @@ private:
 uint16_t FloatToHalf(float f);
 uint16_t FloatToBFloat16(float f);
 
+/// Copies the block of `extent` that starts at (from_row, 0, ...) of `from`
+/// to (to_row, 0, ...) of `to`: same dtype and rank, the block inside both
+/// (the caller checks). Used to pad, cut, concatenate and split along dim 0.
+void CopyBlock(const HostTensor &from, int64_t from_row, HostTensor &to,
+               int64_t to_row, const std::vector<int64_t> &extent);
+
 /// A tensor of `shape` (same rank as `t`) holding `t`'s elements where both
 /// have them (the leading corner) and `fill` elsewhere: pads when `shape`
 /// is larger, cuts when smaller.

@@ -12,59 +12,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace bathy::serve {
-namespace {
-
-/// Copies the block of `extent` at (from_row, 0, ...) of `from` to
-/// (to_row, 0, ...) of `to` (same rank and dtype; the block fits both).
-void CopyBlock(const rt::HostTensor &from, int64_t from_row,
-               rt::HostTensor &to, int64_t to_row,
-               const std::vector<int64_t> &extent) {
-  size_t rank = extent.size();
-  size_t elem = rt::DTypeSize(from.dtype());
-  for (int64_t e : extent)
-    if (e == 0)
-      return;
-  if (rank == 0) {
-    std::memcpy(to.data(), from.data(), elem);
-    return;
-  }
-  // Row-major strides in elements.
-  std::vector<int64_t> fs(rank, 1), ts(rank, 1);
-  for (size_t d = rank - 1; d > 0; --d) {
-    fs[d - 1] = fs[d] * from.shape()[d];
-    ts[d - 1] = ts[d] * to.shape()[d];
-  }
-  size_t run = static_cast<size_t>(extent[rank - 1]) * elem;
-  std::vector<int64_t> idx(rank, 0);
-  const uint8_t *src = from.data();
-  uint8_t *dst = to.data();
-  while (true) {
-    int64_t fo = (idx[0] + from_row) * fs[0], to_ = (idx[0] + to_row) * ts[0];
-    for (size_t d = 1; d + 1 < rank; ++d) {
-      fo += idx[d] * fs[d];
-      to_ += idx[d] * ts[d];
-    }
-    if (rank == 1) {
-      fo = from_row;
-      to_ = to_row;
-    }
-    std::memcpy(dst + to_ * elem, src + fo * elem, run);
-    // Next index over all dims but the last.
-    size_t d = rank - 1;
-    while (d > 0) {
-      --d;
-      if (++idx[d] < extent[d])
-        break;
-      idx[d] = 0;
-      if (d == 0)
-        return;
-    }
-    if (rank == 1)
-      return;
-  }
-}
-
-} // namespace
 
 Batcher::Batcher(std::shared_ptr<rt::Session> session, std::string batch_dim,
                  BatcherOptions options)
@@ -112,7 +59,7 @@ Batcher::Batcher(std::shared_ptr<rt::Session> session, std::string batch_dim,
   delay_us_ = options_.max_queue_delay_us;
   gatherer_ = std::thread([this] { Gather(); });
   for (uint32_t i = 0; i < options_.instances; ++i)
-    workers_.emplace_back([this, i] { Work(static_cast<int>(i)); });
+    workers_.emplace_back([this] { Work(); });
   if (!options_.cpu_affinity.empty()) {
     for (size_t i = 0; i < workers_.size(); ++i) {
       cpu_set_t set;
@@ -253,8 +200,7 @@ AdaptiveChoice ChooseAdaptive(double a, double c, double rows_per_second,
   return out;
 }
 
-void Batcher::Adapt(Clock::time_point now) {
-  (void)now;
+void Batcher::Adapt() {
   if (options_.latency_target_ms <= 0 || fit_n_ < 1 || row_interval_ <= 0)
     return;
   // compute = a + c * rows, least squares over the decayed observations;
@@ -281,7 +227,7 @@ void Batcher::Adapt(Clock::time_point now) {
 std::vector<Batcher::Request> Batcher::Take(Clock::time_point now,
                                             Clock::time_point &wake) {
   Expire(now);
-  Adapt(now);
+  Adapt();
   std::deque<Request> *head_q = nullptr;
   for (std::deque<Request> &q : queues_)
     if (!q.empty()) {
@@ -370,10 +316,6 @@ std::optional<Batcher::Batch> Batcher::Stage(std::vector<Request> requests) {
     }
     absl::StatusOr<rt::HostTensor> t = rt::HostTensor::Create(specs[i].dtype, shape);
     if (!t.ok()) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        stats_.in_flight -= requests.size();
-      }
       for (Request &r : requests)
         r.done(t.status(), BatchInfo());
       return std::nullopt;
@@ -396,7 +338,7 @@ std::optional<Batcher::Batch> Batcher::Stage(std::vector<Request> requests) {
       t->Fill(fill);
     int64_t row = 0;
     for (const Request &r : requests) {
-      CopyBlock(r.inputs[i], 0, *t, row, r.inputs[i].shape());
+      rt::CopyBlock(r.inputs[i], 0, *t, row, r.inputs[i].shape());
       row += r.inputs[i].shape()[0];
     }
     b.elements += static_cast<uint64_t>(t->num_elements());
@@ -425,7 +367,6 @@ void Batcher::Finish(Batch &batch) {
     rows += r.rows;
   BatchInfo info;
   info.batch_rows = batching_ ? rows : 1;
-  info.batch_requests = static_cast<int64_t>(batch.requests.size());
   info.batch_elements = batch.elements;
   info.padding_elements = batch.padding;
   info.compute_seconds = compute;
@@ -450,7 +391,6 @@ void Batcher::Finish(Batch &batch) {
       fit_sxx_ = k * fit_sxx_ + x * x;
       fit_sxy_ = k * fit_sxy_ + x * compute;
     }
-    stats_.in_flight -= batch.requests.size();
   }
   if (!out.ok()) {
     for (Request &r : batch.requests) {
@@ -503,7 +443,7 @@ void Batcher::Finish(Batch &batch) {
         failed = part.status();
         break;
       }
-      CopyBlock(t, row, *part, 0, shape);
+      rt::CopyBlock(t, row, *part, 0, shape);
       mine.push_back(std::move(*part));
     }
     row += r.rows;
@@ -549,7 +489,6 @@ void Batcher::Gather() {
         queue_cv_.wait_until(lock, wake);
       continue;
     }
-    stats_.in_flight += taken.size();
     lock.unlock();
     std::optional<Batch> batch = Stage(std::move(taken));
     lock.lock();
@@ -562,8 +501,7 @@ void Batcher::Gather() {
   staged_cv_.notify_all();
 }
 
-void Batcher::Work(int instance) {
-  (void)instance;
+void Batcher::Work() {
   while (true) {
     std::unique_lock<std::mutex> lock(mu_);
     staged_cv_.wait(lock, [&] { return !staged_.empty() || gathered_all_; });
@@ -582,7 +520,6 @@ BatcherStats Batcher::stats() const {
   BatcherStats s = stats_;
   s.queued = queued_;
   s.current_cap = cap_;
-  s.current_delay_us = delay_us_;
   return s;
 }
 

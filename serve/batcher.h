@@ -79,8 +79,8 @@ struct BatcherOptions {
 
 /// What happened to a request, for metrics and the audit log.
 struct BatchInfo {
-  /// Rows in the batch it ran in, and requests.
-  int64_t batch_rows = 0, batch_requests = 0;
+  /// Rows in the batch it ran in.
+  int64_t batch_rows = 0;
   /// Elements computed for the batch's inputs, and of those the ones that
   /// were padding.
   uint64_t batch_elements = 0, padding_elements = 0;
@@ -97,9 +97,8 @@ struct BatcherStats {
   uint64_t rejected_full = 0, timed_out = 0;
   /// Batch sizes seen: histogram over 1, 2, 4, ..., 2^15 and more.
   uint64_t batch_size_buckets[17] = {};
-  uint64_t queued = 0, in_flight = 0;
+  uint64_t queued = 0;
   int64_t current_cap = 0;
-  uint64_t current_delay_us = 0;
 };
 
 /// The adaptive mode's choice: the largest batch size `cap` whose fill
@@ -152,7 +151,7 @@ private:
   };
 
   void Gather();
-  void Work(int instance);
+  void Work();
   /// Whether `r` can run in one batch with `head` (same sizes but along
   /// the batch dim and paddable dims).
   bool Compatible(const Request &head, const Request &r) const;
@@ -166,7 +165,7 @@ private:
   /// Drops queued requests past their deadline. Under mu_.
   void Expire(Clock::time_point now);
   /// The adaptive cap and delay. Under mu_.
-  void Adapt(Clock::time_point now);
+  void Adapt();
 
   std::shared_ptr<rt::Session> session_;
   std::string batch_dim_;

@@ -39,8 +39,6 @@ grpc::Status ToGrpc(const absl::Status &s) {
   return grpc::Status(code, std::string(s.message()));
 }
 
-int StatusOfGrpc(const absl::Status &s) { return HttpStatus(s); }
-
 inference::DataType TritonType(rt::DType d) {
   inference::DataType t = inference::TYPE_INVALID;
   inference::DataType_Parse(TritonDataType(d), &t);
@@ -290,7 +288,7 @@ public:
     rec.action = "infer";
     rec.bytes_in = q->ByteSizeLong();
     auto finish = [&](const absl::Status &st) {
-      rec.status = StatusOfGrpc(st);
+      rec.status = HttpStatus(st);
       rec.outcome = st.ok() ? "ok" : "failed";
       if (!st.ok())
         rec.detail = std::string(st.message());
@@ -304,7 +302,7 @@ public:
     if (!who.ok()) {
       rec.identity = "?";
       rec.outcome = "denied";
-      rec.status = StatusOfGrpc(who.status());
+      rec.status = HttpStatus(who.status());
       rec.detail = std::string(who.status().message());
       server_.audit().Write(rec);
       return ToGrpc(who.status());
@@ -342,8 +340,6 @@ public:
                                  t.size_bytes());
     }
     rec.bytes_out = r->ByteSizeLong();
-    m.counters.bytes_in += rec.bytes_in;
-    m.counters.bytes_out += rec.bytes_out;
     return finish(absl::OkStatus());
   }
   grpc::Status RepositoryIndex(grpc::ServerContext *ctx,
@@ -389,7 +385,7 @@ private:
     rec.model = model;
     rec.action = action;
     rec.outcome = st.ok() ? "ok" : "failed";
-    rec.status = StatusOfGrpc(st);
+    rec.status = HttpStatus(st);
     rec.detail = std::string(st.message());
     rec.latency_ms =
         std::chrono::duration<double>(Clock::now() - start).count() * 1e3;
@@ -414,7 +410,7 @@ private:
       r.model = model;
       r.action = action;
       r.outcome = "denied";
-      r.status = StatusOfGrpc(who.status());
+      r.status = HttpStatus(who.status());
       r.detail = std::string(who.status().message());
       server_.audit().Write(r);
     }

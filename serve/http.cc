@@ -415,8 +415,6 @@ private:
     if (!enc.ok())
       return finish(enc.status());
     r.bytes_out = enc->body.size();
-    m->counters.bytes_in += r.bytes_in;
-    m->counters.bytes_out += r.bytes_out;
     if (enc->has_binary) {
       res.set_header("Inference-Header-Content-Length",
                      std::to_string(enc->json_length));

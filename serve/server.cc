@@ -256,6 +256,20 @@ std::vector<int64_t> Server::Versions(const std::string &model) const {
   return versions;
 }
 
+Server::FailedVersion Server::Stamp(const std::string &model,
+                                   int64_t version) const {
+  FailedVersion f;
+  f.version = version;
+  struct stat st;
+  std::string path = absl::StrCat(options_.repository, "/", model, "/",
+                                  version, "/model.bathy");
+  if (stat(path.c_str(), &st) == 0) {
+    f.size = static_cast<uint64_t>(st.st_size);
+    f.mtime = st.st_mtime;
+  }
+  return f;
+}
+
 absl::StatusOr<std::shared_ptr<LoadedModel>>
 Server::LoadVersion(const std::string &model, int64_t version) {
   std::string rel = absl::StrCat(model, "/", version, "/model.bathy");
@@ -269,14 +283,7 @@ Server::LoadVersion(const std::string &model, int64_t version) {
   m->version = version;
   m->version_text = absl::StrCat(version);
   m->artifact = std::shared_ptr<const rt::Artifact>(std::move(*artifact));
-  {
-    struct stat st;
-    std::string path = options_.repository + "/" + rel;
-    if (stat(path.c_str(), &st) == 0) {
-      m->file_size = static_cast<uint64_t>(st.st_size);
-      m->file_mtime = st.st_mtime;
-    }
-  }
+  m->file_size = Stamp(model, version).size;
   // The model's config.json, if any, over the server's defaults.
   m->config = options_.defaults;
   std::string config_rel = model + "/config.json";
@@ -367,7 +374,7 @@ absl::Status Server::Load(const std::string &model) {
   }
   absl::Status last;
   // The highest version that failed, so a poll does not retry the same file.
-  std::optional<std::tuple<int64_t, uint64_t, int64_t>> highest_failed;
+  std::optional<FailedVersion> highest_failed;
   for (int64_t v : versions) {
     if (highest_failed) {
       // A newer version failed; if this one (or a later) serves already,
@@ -378,7 +385,7 @@ absl::Status Server::Load(const std::string &model) {
         failed_[model] = *highest_failed;
         return absl::Status(
             last.code(),
-            absl::StrCat("version ", std::get<0>(*highest_failed), " of '",
+            absl::StrCat("version ", highest_failed->version, " of '",
                          model, "' did not load (", last.message(),
                          "); version ", it->second->version, " keeps serving"));
       }
@@ -431,16 +438,7 @@ absl::Status Server::Load(const std::string &model) {
     Log(absl::StrCat("cannot load ", model, " version ", v, ": ",
                      m.status().message()));
     if (!highest_failed) {
-      struct stat st;
-      std::string path = absl::StrCat(options_.repository, "/", model, "/", v,
-                                      "/model.bathy");
-      uint64_t size = 0;
-      int64_t mtime = 0;
-      if (stat(path.c_str(), &st) == 0) {
-        size = static_cast<uint64_t>(st.st_size);
-        mtime = st.st_mtime;
-      }
-      highest_failed = std::make_tuple(v, size, mtime);
+      highest_failed = Stamp(model, v);
       last = m.status();
     }
   }
@@ -491,12 +489,9 @@ void Server::Poll() {
       load = it == models_.end() || newest > it->second->version;
       auto f = failed_.find(model);
       if (load && f != failed_.end()) {
-        struct stat st;
-        std::string path = absl::StrCat(options_.repository, "/", model, "/",
-                                        newest, "/model.bathy");
-        if (stat(path.c_str(), &st) == 0 && std::get<0>(f->second) == newest &&
-            std::get<1>(f->second) == static_cast<uint64_t>(st.st_size) &&
-            std::get<2>(f->second) == st.st_mtime)
+        FailedVersion now = Stamp(model, newest);
+        if (f->second.version == newest && f->second.size == now.size &&
+            f->second.mtime == now.mtime)
           load = false; // the same file failed before
       }
     }
@@ -639,9 +634,14 @@ std::string Server::Metrics() const {
                       absl::StrFormat("%.6f", (m->counters.*(s.field)).load() / 1e6),
                       "\n");
   }
+  // One snapshot per batcher, so the families agree with each other.
+  std::vector<BatcherStats> stats;
+  for (const auto &m : models)
+    stats.push_back(m->batcher->stats());
   family("bathy_batch_size", "histogram", "Rows per batch run.");
-  for (const auto &m : models) {
-    BatcherStats b = m->batcher->stats();
+  for (size_t i = 0; i < models.size(); ++i) {
+    const LoadedModel *m = models[i].get();
+    const BatcherStats &b = stats[i];
     uint64_t cum = 0;
     for (int i = 0; i < 16; ++i) {
       cum += b.batch_size_buckets[i];
@@ -658,34 +658,35 @@ std::string Server::Metrics() const {
   }
   family("bathy_batch_elements_total", "counter",
          "Input elements computed in batches, padding included.");
-  for (const auto &m : models)
-    absl::StrAppend(&out, "bathy_batch_elements_total{", labels(*m), "} ",
-                    m->batcher->stats().batch_elements, "\n");
+  for (size_t i = 0; i < models.size(); ++i)
+    absl::StrAppend(&out, "bathy_batch_elements_total{", labels(*models[i]),
+                    "} ", stats[i].batch_elements, "\n");
   family("bathy_padding_elements_total", "counter",
          "Input elements that were padding (batching requests of different "
          "lengths).");
-  for (const auto &m : models)
-    absl::StrAppend(&out, "bathy_padding_elements_total{", labels(*m), "} ",
-                    m->batcher->stats().padding_elements, "\n");
+  for (size_t i = 0; i < models.size(); ++i)
+    absl::StrAppend(&out, "bathy_padding_elements_total{", labels(*models[i]),
+                    "} ", stats[i].padding_elements, "\n");
   family("bathy_queue_rejections_total", "counter",
          "Requests refused by a full queue (429) or that timed out in it.");
-  for (const auto &m : models) {
-    BatcherStats b = m->batcher->stats();
+  for (size_t i = 0; i < models.size(); ++i) {
+    const LoadedModel *m = models[i].get();
+    const BatcherStats &b = stats[i];
     absl::StrAppend(&out, "bathy_queue_rejections_total{", labels(*m),
                     ",reason=\"full\"} ", b.rejected_full, "\n");
     absl::StrAppend(&out, "bathy_queue_rejections_total{", labels(*m),
                     ",reason=\"timeout\"} ", b.timed_out, "\n");
   }
   family("bathy_queue_depth", "gauge", "Requests waiting in the queue.");
-  for (const auto &m : models)
-    absl::StrAppend(&out, "bathy_queue_depth{", labels(*m), "} ",
-                    m->batcher->stats().queued, "\n");
+  for (size_t i = 0; i < models.size(); ++i)
+    absl::StrAppend(&out, "bathy_queue_depth{", labels(*models[i]), "} ",
+                    stats[i].queued, "\n");
   family("bathy_batch_cap", "gauge",
          "The batch size the batcher forms at most now (adaptive mode moves "
          "it).");
-  for (const auto &m : models)
-    absl::StrAppend(&out, "bathy_batch_cap{", labels(*m), "} ",
-                    m->batcher->stats().current_cap, "\n");
+  for (size_t i = 0; i < models.size(); ++i)
+    absl::StrAppend(&out, "bathy_batch_cap{", labels(*models[i]), "} ",
+                    stats[i].current_cap, "\n");
   family("bathy_plan_runs_total", "counter",
          "Runs per plan kind (generic, bucket, padded, specialized).");
   for (const auto &m : models) {

@@ -35,7 +35,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -74,7 +73,6 @@ bool ValidModelName(absl::string_view name);
 struct VersionCounters {
   std::atomic<uint64_t> success{0}, failure{0}, in_flight{0};
   std::atomic<uint64_t> request_us{0}, queue_us{0}, compute_us{0};
-  std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
 };
 
 /// One loaded version of a model.
@@ -89,9 +87,8 @@ struct LoadedModel {
   std::string batch_dim;
   std::unique_ptr<Batcher> batcher;
   VersionCounters counters;
-  /// The artifact file's size and mtime when it was loaded.
+  /// The artifact file's size.
   uint64_t file_size = 0;
-  int64_t file_mtime = 0;
   const std::vector<rt::TensorSpec> &inputs() const { return session->inputs(); }
   const std::vector<rt::TensorSpec> &outputs() const {
     return session->outputs();
@@ -173,9 +170,17 @@ private:
   std::mutex load_mu_;
   std::map<std::string, std::shared_ptr<LoadedModel>> models_;
   /// Why a model is not loaded (for the index), and failed versions not to
-  /// retry until their file changes: model -> (version, size, mtime).
+  /// retry until their file changes.
   std::map<std::string, std::string> reasons_;
-  std::map<std::string, std::tuple<int64_t, uint64_t, int64_t>> failed_;
+  struct FailedVersion {
+    int64_t version = 0;
+    /// The file's size and mtime when it failed (0, 0: there was none).
+    uint64_t size = 0;
+    int64_t mtime = 0;
+  };
+  /// A version's artifact file as it is now.
+  FailedVersion Stamp(const std::string &model, int64_t version) const;
+  std::map<std::string, FailedVersion> failed_;
   std::set<std::string> unloaded_;
   std::atomic<bool> shutting_down_{false};
   std::condition_variable poll_cv_;
