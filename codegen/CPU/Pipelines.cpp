@@ -68,7 +68,8 @@ static void buildFusionPipeline(OpPassManager &pm,
                                 const PipelineOptions &options) {
   buildGraphPipeline(pm);
   if (options.fusion) {
-    pm.addNestedPass<func::FuncOp>(createFusionAttentionPass());
+    if (options.attention)
+      pm.addNestedPass<func::FuncOp>(createFusionAttentionPass());
     pm.addNestedPass<func::FuncOp>(createFusionFormGroupsPass());
   }
 }

@@ -40,12 +40,6 @@ using namespace mlir;
 
 namespace bathy {
 
-namespace {
-
-/// Every tensor with a static shape must fit the memory limit: an op whose
-/// result would need more (ConstantOfShape [2^40], an Expand or Pad that
-/// large) is an error naming its node and the size, before anything is
-/// allocated or a size computation wraps.
 LogicalResult checkStaticSizes(ModuleOp module) {
   int64_t limit = rt::MemoryLimit();
   bool failedAny = false;
@@ -92,6 +86,8 @@ LogicalResult checkStaticSizes(ModuleOp module) {
   });
   return failure(failedAny);
 }
+
+namespace {
 
 /// The runtime functions generated code may call, in the import table's
 /// order.

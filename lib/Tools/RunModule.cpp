@@ -27,6 +27,7 @@
 #include "bathy/Codegen/CPU/ExecutionPlan.h"
 #include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Codegen/CPU/SharedObject.h"
+#include "bathy/Codegen/CUDA/Cuda.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Passes/FusionReport.h"
@@ -41,6 +42,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/model.h"
+#include "runtime/cuda/driver.h"
 #include "runtime/file.h"
 #include "runtime/memory.h"
 #include "runtime/npy.h"
@@ -86,9 +88,13 @@ static cl::opt<std::string> saveInputs(
     cl::desc("Write the inputs of the run (random ones included) as "
              "DIR/<name>.npy, to reproduce it elsewhere with --input"),
     cl::value_desc("DIR"), cl::cat(category));
-static cl::opt<std::string> device("device", cl::init("cpu"),
-                                   cl::desc("Device to run on (cpu)"),
-                                   cl::cat(category));
+static cl::opt<std::string> device(
+    "device", cl::init("cpu"),
+    cl::desc("Device to run on: cpu; cuda-emu (the model's CUDA kernels, "
+             "built for this CPU by the host C++ compiler against bathy's "
+             "emulation of CUDA's launch model: for testing the CUDA target "
+             "without a GPU); cuda (a GPU through the CUDA driver)"),
+    cl::cat(category));
 static cl::opt<unsigned> benchmark(
     "benchmark", cl::init(0),
     cl::desc("Run N more times and print compile time and run latency "
@@ -232,9 +238,20 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
       "  bathy-run model.onnx --input=x=x.npy --output-dir=out\n"
       "  bathy-run model.onnx --dim=batch=8 --benchmark=20 --threads=2\n"
       "  bathy-run model.onnx --shape=x=1x3x224x224 --save-inputs=in\n");
-  if (device != "cpu")
-    return fail("device '" + device +
-                "' is not available; bathy-run runs on the cpu");
+  bool cudaEmu = device == "cuda-emu";
+  if (device == "cuda") {
+    // The driver is looked for first, so the message says what is missing.
+    absl::StatusOr<std::string> driver = bathy::rt::cuda::DescribeDriver();
+    if (!driver.ok())
+      return fail("--device=cuda: " + std::string(driver.status().message()));
+    return fail("--device=cuda: found " + *driver +
+                ", but bathy-run cannot run kernels on it yet (the CUDA "
+                "executor is not built; --device=cuda-emu runs the CUDA "
+                "kernels on the CPU)");
+  }
+  if (device != "cpu" && !cudaEmu)
+    return fail("--device expects cpu, cuda-emu or cuda, got '" + device +
+                "'");
   if (threads < 0 || threads > 1024)
     return fail("--threads expects 0 <= N <= 1024 (0: all hardware threads), "
                 "got " +
@@ -276,6 +293,9 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
   std::vector<std::vector<int64_t>> shapes;
   // A .bathy artifact (bathyc's) is loaded, not compiled.
   if (path.ends_with(".bathy")) {
+    if (cudaEmu)
+      return fail("--device=cuda-emu compiles a model for the CUDA target; " +
+                  modelPath + " holds CPU code (give bathy-run the model)");
     const cl::Option *compileOptions[] = {
         &staticShapes, &noFusion, &serialLoops,     &checkBounds,
         &explainFusion, &optLevel, &specializeAfter, &noCache};
@@ -344,7 +364,15 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
 
   // The compile cache: a model compiled before (same bytes, shapes,
   // options, compiler and CPU) is loaded, not compiled.
-  bool inspecting = printPlan || explainFusion.getNumOccurrences();
+  if (cudaEmu) {
+    const cl::Option *cpuOnly[] = {&specializeAfter, &checkBounds,
+                                   &serialLoops};
+    for (const cl::Option *o : cpuOnly)
+      if (o->getNumOccurrences())
+        return fail("--" + o->ArgStr.str() +
+                    " applies to the cpu device, not --device=cuda-emu");
+  }
+  bool inspecting = printPlan || explainFusion.getNumOccurrences() || cudaEmu;
   std::optional<bathy::rt::CompileCache> cache;
   if (!noCache && !inspecting) {
     absl::StatusOr<bathy::rt::CompileCache> c =
@@ -449,6 +477,27 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
       bathy::printFusionReport(*module, llvm::outs(), json);
       return 0;
     }
+    if (cudaEmu) {
+      bathy::CudaCompileOptions cudaOptions;
+      cudaOptions.pipeline = pipelineOptions;
+      cudaOptions.releaseWeightBlobs = true;
+      cudaOptions.progress = jitOptions.progress;
+      mlir::FailureOr<bathy::CudaCompiledModel> cuda =
+          bathy::compileForCuda(*module, cudaOptions);
+      if (mlir::failed(cuda))
+        return 1;
+      progress("building the CUDA emulation");
+      llvm::Expected<std::string> code =
+          bathy::buildCudaEmulation(cuda->source, modelPath);
+      if (!code)
+        return fail(llvm::toString(code.takeError()));
+      absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> m =
+          bathy::rt::CpuModel::Create(std::move(cuda->plan), *code,
+                                      "the CUDA emulation");
+      if (!m.ok())
+        return fail(std::string(m.status().message()));
+      generic = std::move(*m);
+    } else {
     mlir::FailureOr<bathy::CpuCompiledModel> compiled =
         bathy::compileForCpu(*module, jitOptions);
     if (mlir::failed(compiled))
@@ -475,6 +524,7 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
     if (!m.ok())
       return fail(std::string(m.status().message()));
     generic = std::move(*m);
+    }
   }
   startup.seconds = std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - compileStart)

@@ -20,6 +20,9 @@ enum class Phase { Graph, Fusion, Kernels, Linalg, Bufferized, LLVM };
 struct PipelineOptions {
   /// Form fusion groups before outlining (else one kernel per op).
   bool fusion = true;
+  /// Recognise attention chains as bathy.attention (a target without an
+  /// attention kernel keeps them as matmuls and a softmax).
+  bool attention = true;
   /// Split large generated loop nests across the runtime's thread pool.
   bool parallelLoops = true;
   /// Outline host shape arithmetic into kernels too, so the host function

@@ -59,6 +59,12 @@ struct CpuCompiledModel {
 mlir::FailureOr<CpuCompiledModel>
 compileForCpu(mlir::ModuleOp module, const CpuCompileOptions &options);
 
+/// Every tensor with a static shape must fit the memory limit: an op whose
+/// result would need more (ConstantOfShape [2^40], an Expand or Pad that
+/// large) is an error naming its node and the size, before anything is
+/// allocated or a size computation wraps.
+mlir::LogicalResult checkStaticSizes(mlir::ModuleOp module);
+
 /// What `cpu` ("host" or an LLVM CPU name) compiles for, for cache keys:
 /// the name and, for "host", this machine's CPU name and features.
 std::string targetCpuIdentity(llvm::StringRef cpu);

@@ -1,0 +1,281 @@
+//===- CudaPrelude.cpp - The header bathy's CUDA C++ includes -------------===//
+//
+// One header for both compilers of the emitted source. Under NVRTC
+// (__CUDACC_RTC__) it declares the device side only. Otherwise it is the
+// emulation: CUDA's keywords become plain C++, blockIdx/threadIdx are
+// thread-local variables a launch sets for each block and thread in turn,
+// and the host part of a kernel reaches the runtime (checks, tensor memory)
+// through the import table the runtime's code loader fills
+// (runtime/cpu/entry_points.h).
+//
+//===----------------------------------------------------------------------===//
+#include "bathy/Codegen/CUDA/Cuda.h"
+
+namespace bathy {
+
+const char kCudaPreludeName[] = "bathy_cuda.h";
+
+static const char kPrelude[] = R"prelude(// bathy_cuda.h: included by bathy's generated CUDA C++.
+#ifndef BATHY_CUDA_H
+#define BATHY_CUDA_H
+
+typedef long long bathy_i64;
+typedef unsigned long long bathy_u64;
+typedef int bathy_i32;
+typedef unsigned int bathy_u32;
+typedef short bathy_i16;
+typedef unsigned short bathy_u16;
+typedef signed char bathy_i8;
+typedef unsigned char bathy_u8;
+
+#ifdef __CUDACC_RTC__
+#include <cuda_fp16.h>
+typedef __half bathy_f16;
+#define BATHY_FN static __device__ __forceinline__
+#define BATHY_CONSTANT __device__ const
+#define BATHY_TID ((bathy_i64)blockIdx.x * blockDim.x + threadIdx.x)
+#define BATHY_NTHREADS ((bathy_i64)gridDim.x * blockDim.x)
+// A check that fails in device code records the first failure (its id and
+// values) for the host to report after the launch, and ends the thread.
+__device__ bathy_i64 bathy_device_error[4];
+#define BATHY_DEVICE_FAIL(id, message, a, b, c)                               \
+  do {                                                                        \
+    if (atomicCAS((unsigned long long *)&bathy_device_error[0], 0ull,         \
+                  (unsigned long long)(id)) == 0ull) {                        \
+      bathy_device_error[1] = (a);                                            \
+      bathy_device_error[2] = (b);                                            \
+      bathy_device_error[3] = (c);                                            \
+    }                                                                         \
+    return;                                                                   \
+  } while (0)
+BATHY_FN float bathy_f32_bits(bathy_u32 b) { return __uint_as_float(b); }
+BATHY_FN double bathy_f64_bits(bathy_u64 b) {
+  return __longlong_as_double((long long)b);
+}
+#else
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+typedef _Float16 bathy_f16;
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define BATHY_FN static inline
+#define BATHY_CONSTANT static const
+struct bathy_dim3 {
+  unsigned x, y, z;
+};
+static thread_local bathy_dim3 blockIdx, threadIdx, gridDim, blockDim;
+#define BATHY_TID ((bathy_i64)blockIdx.x * blockDim.x + threadIdx.x)
+#define BATHY_NTHREADS ((bathy_i64)gridDim.x * blockDim.x)
+BATHY_FN float bathy_f32_bits(bathy_u32 b) {
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+BATHY_FN double bathy_f64_bits(bathy_u64 b) {
+  double f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+using std::isinf;
+using std::isnan;
+using std::isfinite;
+using std::signbit;
+#endif
+
+// An MLIR memref descriptor: the runtime's layout, word for word.
+template <typename T, int R> struct bathy_memref {
+  void *allocated;
+  T *aligned;
+  bathy_i64 offset;
+  bathy_i64 sizes[R];
+  bathy_i64 strides[R];
+};
+template <typename T> struct bathy_memref<T, 0> {
+  void *allocated;
+  T *aligned;
+  bathy_i64 offset;
+};
+
+// Iterations of lb, lb + step, ... below ub.
+BATHY_FN bathy_i64 bathy_trip(bathy_i64 lb, bathy_i64 ub, bathy_i64 step) {
+  return ub > lb && step > 0 ? (ub - lb + step - 1) / step : 0;
+}
+
+// The high 64 bits of a 128-bit product.
+#ifdef __CUDACC_RTC__
+BATHY_FN bathy_u64 bathy_mulhi_u64(bathy_i64 a, bathy_i64 b) {
+  return __umul64hi((bathy_u64)a, (bathy_u64)b);
+}
+BATHY_FN bathy_i64 bathy_mulhi_s64(bathy_i64 a, bathy_i64 b) {
+  return __mul64hi(a, b);
+}
+#else
+BATHY_FN bathy_u64 bathy_mulhi_u64(bathy_i64 a, bathy_i64 b) {
+  return (bathy_u64)(((unsigned __int128)(bathy_u64)a *
+                      (unsigned __int128)(bathy_u64)b) >> 64);
+}
+BATHY_FN bathy_i64 bathy_mulhi_s64(bathy_i64 a, bathy_i64 b) {
+  return (bathy_i64)(((__int128)a * (__int128)b) >> 64);
+}
+#endif
+
+// Integer semantics of MLIR's arith where C++ leaves them undefined.
+template <typename T, typename U> BATHY_FN T bathy_shl(T a, T b) {
+  return (U)b >= sizeof(T) * 8 ? (T)0 : (T)((U)a << (U)b);
+}
+template <typename T, typename U> BATHY_FN T bathy_shrui(T a, T b) {
+  return (U)b >= sizeof(T) * 8 ? (T)0 : (T)((U)a >> (U)b);
+}
+template <typename T, typename U> BATHY_FN T bathy_shrsi(T a, T b) {
+  return (U)b >= sizeof(T) * 8 ? (T)(a < 0 ? -1 : 0) : (T)(a >> (U)b);
+}
+template <typename T, typename F> BATHY_FN T bathy_fptosi(F f) {
+  // Saturating, NaN to 0 (what GPUs do; MLIR leaves it undefined).
+  if (!(f == f))
+    return 0;
+  const double lo = (double)(T)((T)1 << (sizeof(T) * 8 - 1));
+  const double hi = -lo;
+  double d = (double)f;
+  if (d <= lo)
+    return (T)((T)1 << (sizeof(T) * 8 - 1));
+  if (d >= hi)
+    return (T)~((T)1 << (sizeof(T) * 8 - 1));
+  return (T)d;
+}
+template <typename T, typename F> BATHY_FN T bathy_fptoui(F f) {
+  if (!(f == f) || (double)f <= 0.0)
+    return 0;
+  const double hi = 2.0 * (double)((T)1 << (sizeof(T) * 8 - 1));
+  if ((double)f >= hi)
+    return (T)~(T)0;
+  return (T)(double)f;
+}
+template <typename To, typename From> BATHY_FN To bathy_bitcast(From f) {
+  union {
+    From from;
+    To to;
+  } u;
+  u.from = f;
+  return u.to;
+}
+// IEEE maximum/minimum: NaN propagates, -0 < +0.
+template <typename F> BATHY_FN F bathy_maximumf(F a, F b) {
+  if (a != a)
+    return a;
+  if (b != b)
+    return b;
+  if (a == b)
+    return signbit((double)a) ? b : a;
+  return a > b ? a : b;
+}
+template <typename F> BATHY_FN F bathy_minimumf(F a, F b) {
+  if (a != a)
+    return a;
+  if (b != b)
+    return b;
+  if (a == b)
+    return signbit((double)a) ? a : b;
+  return a < b ? a : b;
+}
+// maxnum/minnum: a NaN operand loses.
+template <typename F> BATHY_FN F bathy_maxnumf(F a, F b) {
+  if (a != a)
+    return b;
+  if (b != b)
+    return a;
+  return a > b ? a : b;
+}
+template <typename F> BATHY_FN F bathy_minnumf(F a, F b) {
+  if (a != a)
+    return b;
+  if (b != b)
+    return a;
+  return a < b ? a : b;
+}
+template <typename T, typename U> BATHY_FN T bathy_absi(T a) {
+  return a < 0 ? (T)(0 - (U)a) : a;
+}
+template <typename T, typename U> BATHY_FN T bathy_ctpop(T a) {
+  U u = (U)a;
+  T n = 0;
+  for (; u; u &= u - 1)
+    ++n;
+  return n;
+}
+template <typename T, typename U> BATHY_FN T bathy_ctlz(T a) {
+  U u = (U)a;
+  T n = 0;
+  for (int i = (int)sizeof(T) * 8 - 1; i >= 0 && !((u >> i) & 1); --i)
+    ++n;
+  return n;
+}
+template <typename T, typename U> BATHY_FN T bathy_cttz(T a) {
+  U u = (U)a;
+  T n = 0;
+  for (int i = 0; i < (int)sizeof(T) * 8 && !((u >> i) & 1); ++i)
+    ++n;
+  return n;
+}
+
+#ifndef __CUDACC_RTC__
+// The host side of the emulation: the runtime functions the host part of a
+// kernel calls, through the import table the runtime's loader fills.
+extern "C" {
+struct bathy_import {
+  const char *name;
+  void *address;
+};
+__attribute__((visibility("default"))) bathy_import bathy_import_table[] = {
+    {"bathy_rt_fail", nullptr},
+    {"bathy_rt_alloc", nullptr},
+    {"bathy_rt_free", nullptr},
+};
+__attribute__((visibility("default"))) bathy_i64 bathy_import_count = 3;
+}
+[[noreturn]] static void bathy_fail(const char *message, bathy_i64 a,
+                                    bathy_i64 b, bathy_i64 c) {
+  ((void (*)(const char *, bathy_i64, bathy_i64, bathy_i64))
+       bathy_import_table[0].address)(message, a, b, c);
+  __builtin_unreachable();
+}
+static void *bathy_alloc(bathy_i64 bytes) {
+  return ((void *(*)(bathy_i64))bathy_import_table[1].address)(bytes);
+}
+static void bathy_free(void *p) {
+  ((void (*)(void *))bathy_import_table[2].address)(p);
+}
+#define BATHY_DEVICE_FAIL(id, message, a, b, c) bathy_fail(message, a, b, c)
+#define BATHY_HOST_READ(p) (*(p))
+#define BATHY_HOST_WRITE(p, v) (*(p) = (v))
+#define BATHY_GLOBAL(name) (name)
+// A launch: `total` iterations spread over blocks of 256 threads, at most
+// 65535 blocks (each thread strides over the rest), run one block and one
+// thread after another.
+template <typename... P, typename... A>
+static void bathy_launch(void (*kernel)(P...), bathy_i64 total, A... args) {
+  if (total <= 0)
+    return;
+  const bathy_i64 block = total < 256 ? total : 256;
+  bathy_i64 grid = (total + block - 1) / block;
+  if (grid > 65535)
+    grid = 65535;
+  gridDim = {(unsigned)grid, 1, 1};
+  blockDim = {(unsigned)block, 1, 1};
+  for (bathy_i64 b = 0; b < grid; ++b)
+    for (bathy_i64 t = 0; t < block; ++t) {
+      blockIdx = {(unsigned)b, 0, 0};
+      threadIdx = {(unsigned)t, 0, 0};
+      kernel(args...);
+    }
+}
+#endif
+
+#endif // BATHY_CUDA_H
+)prelude";
+
+llvm::StringRef cudaPrelude() { return kPrelude; }
+
+} // namespace bathy
