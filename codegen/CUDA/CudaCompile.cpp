@@ -8,6 +8,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Regex.h"
+#include <map>
+#include <thread>
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -70,6 +73,81 @@ FailureOr<CudaCompiledModel> compileForCuda(ModuleOp module,
   if (failed(translateToCuda(module, os)))
     return failure();
   out.plan = std::move(*plan);
+  return out;
+}
+
+/// NVRTC's messages with the kernel each is in and that kernel's ONNX
+/// nodes: "kernels.cu(LINE): error: ..." lines are mapped to the
+/// __global__ function or host entry whose text holds LINE.
+static std::string explainNvrtcLog(const CudaCompiledModel &model,
+                                   llvm::StringRef log) {
+  llvm::SmallVector<llvm::StringRef> lines;
+  llvm::StringRef(model.source).split(lines, '\n');
+  // Kernel function of each source line (empty outside one).
+  std::vector<std::string> kernelAt(lines.size() + 1);
+  std::string current;
+  llvm::Regex global("__global__ void ([A-Za-z0-9_]+)_g[0-9]+\\(");
+  llvm::Regex entry("void _mlir__mlir_ciface_([A-Za-z0-9_]+)\\(");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    llvm::SmallVector<llvm::StringRef, 2> m;
+    if (global.match(lines[i], &m) || entry.match(lines[i], &m))
+      current = m[1].str();
+    kernelAt[i + 1] = current;
+  }
+  std::map<std::string, std::string> nodes;
+  for (const rt::Plan::Step &step : model.plan.steps)
+    if (!step.nodes.empty())
+      nodes[model.plan.kernels[step.kernel]] = step.nodes;
+  std::string out;
+  llvm::Regex where("\\(([0-9]+)\\): (error|warning)");
+  llvm::SmallVector<llvm::StringRef> logLines;
+  log.split(logLines, '\n');
+  for (llvm::StringRef line : logLines) {
+    llvm::SmallVector<llvm::StringRef, 3> m;
+    out += line.str();
+    size_t n = 0;
+    if (where.match(line, &m) && !m[1].getAsInteger(10, n) &&
+        n < kernelAt.size() && !kernelAt[n].empty()) {
+      out += " [kernel '" + kernelAt[n] + "'";
+      if (auto it = nodes.find(kernelAt[n]); it != nodes.end())
+        out += ", nodes " + it->second;
+      out += "]";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+llvm::Expected<CudaBinaries>
+compileCudaBinaries(const CudaCompiledModel &model,
+                    llvm::ArrayRef<std::string> archs, llvm::StringRef name) {
+  std::vector<llvm::Expected<std::vector<NvrtcResult>>> results;
+  for (size_t i = 0; i < archs.size(); ++i)
+    results.emplace_back(std::vector<NvrtcResult>{});
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < archs.size(); ++i)
+      threads.emplace_back([&, i] {
+        results[i] = compileWithNvrtc(model.source, archs[i], name);
+      });
+    for (std::thread &t : threads)
+      t.join();
+  }
+  CudaBinaries out;
+  std::string errors;
+  for (auto &r : results) {
+    if (!r) {
+      errors += explainNvrtcLog(model, llvm::toString(r.takeError()));
+      continue;
+    }
+    for (NvrtcResult &b : *r) {
+      if (llvm::StringRef(b.arch).starts_with("sm_"))
+        out.resources.push_back({b.arch, parsePtxasLog(b.log)});
+      out.binaries.push_back(std::move(b));
+    }
+  }
+  if (!errors.empty())
+    return llvm::createStringError(errors);
   return out;
 }
 

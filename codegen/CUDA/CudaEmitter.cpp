@@ -26,7 +26,9 @@
 #include "bathy/Codegen/CPU/Passes.h"
 #include "bathy/Codegen/CUDA/Cuda.h"
 #include "bathy/Dialect/Bathy/BathyOps.h"
+#include "runtime/cpu/entry_points.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -93,6 +95,18 @@ protected:
 
   /// The C type of a scalar.
   FailureOr<std::string> scalarType(Type type, Operation *at) {
+    if (auto i = dyn_cast<IntegerType>(type); i && !i.isSignless()) {
+      std::string base = i.isUnsigned() ? "bathy_u" : "bathy_i";
+      switch (i.getWidth()) {
+      case 8:
+      case 16:
+      case 32:
+      case 64:
+        return base + std::to_string(i.getWidth());
+      default:
+        break;
+      }
+    }
     if (type.isIndex() || type.isInteger(64))
       return std::string("bathy_i64");
     if (type.isInteger(32))
@@ -129,6 +143,8 @@ protected:
     }
   }
   FailureOr<std::string> typeOf(Type type, Operation *at) {
+    if (isa<UnrankedMemRefType>(type))
+      return std::string("bathy_unranked");
     if (auto memref = dyn_cast<MemRefType>(type)) {
       FailureOr<std::string> element =
           scalarType(memref.getElementType(), at);
@@ -263,6 +279,18 @@ protected:
               memref::ReinterpretCastOp, memref::CastOp, memref::ReshapeOp,
               memref::ExtractAlignedPointerAsIndexOp>(
             [&](Operation *m) { return emitMemRefMetadata(m); })
+        .Case<UnrealizedConversionCastOp>([&](Operation *o) -> LogicalResult {
+          // Between signed/unsigned and signless integers of one width.
+          if (o->getNumOperands() != 1 || o->getNumResults() != 1 ||
+              !o->getOperand(0).getType().isInteger() ||
+              !o->getResult(0).getType().isInteger())
+            return o->emitError("the CUDA emitter cannot write this cast"),
+                   failure();
+          FailureOr<std::string> c = scalarType(o->getResult(0).getType(), o);
+          if (failed(c))
+            return failure();
+          return assign(o, "(" + *c + ")" + name(o->getOperand(0)));
+        })
         .Default([&](Operation *o) {
           if (isa<arith::ArithDialect, math::MathDialect>(o->getDialect()))
             return emitScalar(o);
@@ -460,6 +488,12 @@ protected:
                       cast_.getMixedOffsets()[0], cast_.getMixedSizes(),
                       cast_.getMixedStrides(), op);
     if (auto c = dyn_cast<memref::CastOp>(op)) {
+      if (isa<UnrankedMemRefType>(c.getType())) {
+        auto from = cast<MemRefType>(c.getSource().getType());
+        os << "const bathy_unranked " << name(c.getResult()) << " = {"
+           << from.getRank() << ", (void *)&" << name(c.getSource()) << "};\n";
+        return success();
+      }
       auto from = dyn_cast<MemRefType>(c.getSource().getType());
       auto to = dyn_cast<MemRefType>(c.getType());
       if (!from || !to || from.getRank() != to.getRank())
@@ -1011,6 +1045,13 @@ private:
       return emitCopy(copy);
     if (auto global = dyn_cast<memref::GetGlobalOp>(op))
       return emitGetGlobal(global);
+    if (auto call = dyn_cast<func::CallOp>(op))
+      return emitCall(call);
+    if (auto assertOp = dyn_cast<cf::AssertOp>(op)) {
+      os << "if (!" << name(assertOp.getArg()) << ")\n  bathy_fail("
+         << cString(assertOp.getMsg()) << ", 0, 0, 0);\n";
+      return success();
+    }
     if (isDeviceWork(&op) && !isa<memref::LoadOp, memref::StoreOp>(op))
       return emitLaunch(&op);
     return CudaEmitter::emitOp(op);
@@ -1018,6 +1059,25 @@ private:
 
   LogicalResult emitParallel(scf::ParallelOp op) override {
     return emitLaunch(op);
+  }
+
+  /// The runtime kernels the target-neutral lowering calls, as the
+  /// prelude's launches of its CUDA kernels.
+  LogicalResult emitCall(func::CallOp call) {
+    StringRef callee = call.getCallee();
+    const char *launcher = callee == rt::entry::kAttentionF32 ? "bathy_attention_f32"
+                           : callee == rt::entry::kAttentionMaskedF32
+                               ? "bathy_attention_masked_f32"
+                               : nullptr;
+    if (!launcher || call.getNumResults() != 0)
+      return call.emitError("the CUDA target has no kernel for a call of @")
+                 << callee,
+             failure();
+    os << launcher << "(";
+    for (auto [i, v] : llvm::enumerate(call.getOperands()))
+      os << (i ? ", " : "") << name(v);
+    os << ");\n";
+    return success();
   }
 
   std::string readElement(const std::string &lvalue) override {

@@ -18,7 +18,6 @@ using namespace mlir;
 namespace bathy {
 
 PipelineOptions cudaPipelineOptions(PipelineOptions options) {
-  options.attention = false;
   options.parallelLoops = false;
   options.boundsChecks = false;
   options.shapeKernels = true;
@@ -29,6 +28,9 @@ void buildCudaCodegenPipeline(OpPassManager &pm,
                               const PipelineOptions &options) {
   (void)options;
   pm.addPass(createKernelConvPoolTo2DPass());
+  // bathy.attention as the call the CPU target makes (shape checks
+  // included); the CUDA emitter launches its own kernel for the call.
+  pm.addPass(createCpuAttentionToRuntimePass());
   LinalgFromBathyPassOptions lowerOptions;
   lowerOptions.lowerHost = false;
   pm.addPass(createLinalgFromBathyPass(lowerOptions));

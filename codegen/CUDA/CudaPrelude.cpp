@@ -220,6 +220,91 @@ template <typename T, typename U> BATHY_FN T bathy_cttz(T a) {
   return n;
 }
 
+// Attention, flash style: one thread per query row of one (batch, head);
+// scores are computed key by key with an online softmax and never stored.
+// Each feature chunk of the output (32 values, in registers) repeats the
+// pass over the keys. Semantics of bathy.attention (and of the CPU's
+// kernel): q scaled before the dot product, softcap, the additive mask (a
+// -inf entry selecting masked_score when that is finite), causal offsets,
+// NaN for a row that sees no key, zeros when there are no keys at all.
+struct bathy_attention_args {
+  const float *q, *k, *v, *mask;
+  float *o;
+  int lead;
+  bathy_i64 lead_size[8], q_lead[8], k_lead[8], v_lead[8], m_lead[8],
+      o_lead[8];
+  bathy_i64 hq, hkv, sq, sk, d, dv;
+  // Strides of the head, row and feature dims (the mask's: head, query,
+  // key; 0 where it broadcasts).
+  bathy_i64 qs[3], ks[3], vs[3], ms[3], os[3];
+  float scale, softcap, fill;
+  bathy_i64 causal_offset;
+};
+extern "C" __global__ void bathy_attention_f32_kernel(bathy_attention_args a) {
+  const float neg_inf = -bathy_f32_bits(0x7f800000u);
+  bathy_i64 total = a.hq * a.sq;
+  for (int i = 0; i < a.lead; ++i)
+    total *= a.lead_size[i];
+  const bathy_i64 group = a.hkv > 0 ? a.hq / a.hkv : 1;
+  for (bathy_i64 t = BATHY_TID; t < total; t += BATHY_NTHREADS) {
+    const bathy_i64 i = t % a.sq, h = t / a.sq % a.hq;
+    bathy_i64 rest = t / (a.sq * a.hq);
+    bathy_i64 qo = 0, ko = 0, vo = 0, mo = 0, oo = 0;
+    for (int l = a.lead - 1; l >= 0; --l) {
+      const bathy_i64 idx = rest % a.lead_size[l];
+      rest /= a.lead_size[l];
+      qo += idx * a.q_lead[l];
+      ko += idx * a.k_lead[l];
+      vo += idx * a.v_lead[l];
+      mo += idx * a.m_lead[l];
+      oo += idx * a.o_lead[l];
+    }
+    const bathy_i64 kvh = h / group;
+    qo += h * a.qs[0] + i * a.qs[1];
+    ko += kvh * a.ks[0];
+    vo += kvh * a.vs[0];
+    mo += h * a.ms[0] + i * a.ms[1];
+    oo += h * a.os[0] + i * a.os[1];
+    bathy_i64 visible = i + 1 + a.causal_offset;
+    visible = visible < 0 ? 0 : visible > a.sk ? a.sk : visible;
+    for (bathy_i64 c0 = 0; c0 < a.dv; c0 += 32) {
+      const int width = a.dv - c0 < 32 ? (int)(a.dv - c0) : 32;
+      float acc[32];
+      for (int c = 0; c < 32; ++c)
+        acc[c] = 0.0f;
+      float m = neg_inf, l = 0.0f;
+      for (bathy_i64 j = 0; j < visible; ++j) {
+        float s = 0.0f;
+        for (bathy_i64 c = 0; c < a.d; ++c)
+          s += (a.q[qo + c * a.qs[2]] * a.scale) *
+               a.k[ko + j * a.ks[1] + c * a.ks[2]];
+        if (a.softcap > 0.0f)
+          s = a.softcap * tanhf(s / a.softcap);
+        if (a.mask) {
+          const float mv = a.mask[mo + j * a.ms[2]];
+          if (a.fill != neg_inf)
+            s = mv == neg_inf ? a.fill : s + mv;
+          else
+            s += mv;
+        }
+        const float mNew = s > m ? s : m;
+        if (mNew == neg_inf)
+          continue;
+        const float correction = expf(m - mNew), p = expf(s - mNew);
+        l = l * correction + p;
+        for (int c = 0; c < width; ++c)
+          acc[c] = acc[c] * correction +
+                   p * a.v[vo + j * a.vs[1] + (c0 + c) * a.vs[2]];
+        m = mNew;
+      }
+      for (int c = 0; c < width; ++c)
+        a.o[oo + (c0 + c) * a.os[2]] =
+            a.sk == 0 ? 0.0f
+                      : (l == 0.0f ? bathy_f32_bits(0x7fc00000u) : acc[c] / l);
+    }
+  }
+}
+
 #ifndef __CUDACC_RTC__
 // The host side of the emulation: the runtime functions the host part of a
 // kernel calls, through the import table the runtime's loader fills.
@@ -251,6 +336,11 @@ static void bathy_free(void *p) {
 #define BATHY_HOST_READ(p) (*(p))
 #define BATHY_HOST_WRITE(p, v) (*(p) = (v))
 #define BATHY_GLOBAL(name) (name)
+// An unranked memref: the rank and the address of a ranked descriptor.
+struct bathy_unranked {
+  bathy_i64 rank;
+  void *descriptor;
+};
 // A launch: `total` iterations spread over blocks of 256 threads, at most
 // 65535 blocks (each thread strides over the rest), run one block and one
 // thread after another.
@@ -270,6 +360,87 @@ static void bathy_launch(void (*kernel)(P...), bathy_i64 total, A... args) {
       threadIdx = {(unsigned)t, 0, 0};
       kernel(args...);
     }
+}
+
+// bathy.attention's call (bathy-cpu-attention-to-runtime's form): strides
+// of every operand for the kernel, leading dims broadcasting, one launch.
+struct bathy_view {
+  const float *data;
+  bathy_i64 rank;
+  const bathy_i64 *sizes, *strides;
+};
+static bathy_view bathy_decode(bathy_unranked u) {
+  const bathy_i64 *words = (const bathy_i64 *)u.descriptor;
+  float *aligned;
+  std::memcpy(&aligned, &words[1], sizeof aligned);
+  return {aligned + words[2], u.rank, words + 3, words + 3 + u.rank};
+}
+static void bathy_attention(bathy_unranked uq, bathy_unranked uk,
+                            bathy_unranked uv, const bathy_unranked *um,
+                            bathy_unranked uo, float scale, float softcap,
+                            bathy_i64 causal, float fill) {
+  bathy_view q = bathy_decode(uq), k = bathy_decode(uk), v = bathy_decode(uv),
+             o = bathy_decode(uo);
+  bathy_view m = um ? bathy_decode(*um) : bathy_view{nullptr, 0, nullptr, nullptr};
+  const bathy_i64 r = o.rank;
+  bathy_attention_args a;
+  std::memset(&a, 0, sizeof a);
+  a.q = q.data;
+  a.k = k.data;
+  a.v = v.data;
+  a.mask = m.data;
+  a.o = (float *)o.data;
+  a.lead = (int)(r - 3);
+  if (a.lead > 8)
+    bathy_fail("bathy.attention: more than 8 leading dims", r, 0, 0);
+  auto lead = [&](const bathy_view &x, bathy_i64 dim) -> bathy_i64 {
+    bathy_i64 at = dim - (r - x.rank);
+    return at < 0 || x.sizes[at] == 1 ? 0 : x.strides[at];
+  };
+  for (int l = 0; l < a.lead; ++l) {
+    a.lead_size[l] = o.sizes[l];
+    a.q_lead[l] = lead(q, l);
+    a.k_lead[l] = lead(k, l);
+    a.v_lead[l] = lead(v, l);
+    a.m_lead[l] = m.data ? lead(m, l) : 0;
+    a.o_lead[l] = o.strides[l];
+  }
+  a.hq = q.sizes[r - 3];
+  a.hkv = k.sizes[r - 3];
+  a.sq = q.sizes[r - 2];
+  a.sk = k.sizes[r - 2];
+  a.d = q.sizes[r - 1];
+  a.dv = v.sizes[r - 1];
+  for (int i = 0; i < 3; ++i) {
+    a.qs[i] = q.strides[r - 3 + i];
+    a.ks[i] = k.strides[r - 3 + i];
+    a.vs[i] = v.strides[r - 3 + i];
+    a.os[i] = o.strides[r - 3 + i];
+    a.ms[i] = m.data ? lead(m, r - 3 + i) : 0;
+  }
+  a.scale = scale;
+  a.softcap = softcap;
+  a.fill = fill;
+  a.causal_offset = causal == 1 ? 0 : causal == 2 ? a.sk - a.sq : a.sk;
+  bathy_i64 total = a.hq * a.sq;
+  for (int l = 0; l < a.lead; ++l)
+    total *= a.lead_size[l];
+  if (a.dv == 0)
+    return;
+  bathy_launch(bathy_attention_f32_kernel, total, a);
+}
+static void bathy_attention_f32(bathy_unranked q, bathy_unranked k,
+                                bathy_unranked v, bathy_unranked o,
+                                float scale, float softcap, bathy_i64 causal) {
+  bathy_attention(q, k, v, nullptr, o, scale, softcap, causal,
+                  -bathy_f32_bits(0x7f800000u));
+}
+static void bathy_attention_masked_f32(bathy_unranked q, bathy_unranked k,
+                                       bathy_unranked v, bathy_unranked mask,
+                                       bathy_unranked o, float scale,
+                                       float softcap, bathy_i64 causal,
+                                       float fill) {
+  bathy_attention(q, k, v, &mask, o, scale, softcap, causal, fill);
 }
 #endif
 

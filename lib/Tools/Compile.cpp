@@ -13,6 +13,7 @@
 #include "bathy/Codegen/CPU/ExecutionPlan.h"
 #include "bathy/Codegen/CPU/Pipelines.h"
 #include "bathy/Codegen/CPU/SharedObject.h"
+#include "bathy/Codegen/CUDA/Cuda.h"
 #include "bathy/Importer/OnnxImporter.h"
 #include "bathy/InitAll.h"
 #include "bathy/Passes/Passes.h"
@@ -27,6 +28,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace cl = llvm::cl;
@@ -43,9 +45,28 @@ cl::opt<std::string>
                cl::desc("The artifact to write (model.bathy); written whole or "
                         "not at all"),
                cl::value_desc("file"), cl::cat(category));
-cl::opt<std::string> target("target", cl::init("cpu"),
-                            cl::desc("What the code runs on (cpu)"),
-                            cl::cat(category));
+cl::opt<std::string> target(
+    "target", cl::init("cpu"),
+    cl::desc("What the code runs on: cpu (a .bathy artifact), or cuda (CUDA "
+             "C++ compiled by NVRTC: -o model.cu writes the source, and "
+             "beside it a CUBIN per --cuda-arch and PTX for newer GPUs)"),
+    cl::cat(category));
+cl::opt<std::string> cudaArch(
+    "cuda-arch", cl::init("sm_80,sm_90"),
+    cl::desc("With --target=cuda: the GPU architectures to compile CUBINs "
+             "for, comma-separated (sm_80: A100, sm_90: H100/H200); PTX for "
+             "the newest is added so later GPUs can JIT it"),
+    cl::value_desc("sm_XY,..."), cl::cat(category));
+cl::opt<unsigned> maxSpillBytes(
+    "max-spill-bytes", cl::init(0),
+    cl::desc("With --target=cuda: a kernel whose registers spill more bytes "
+             "than this (stores or loads, as ptxas reports them) is an error"),
+    cl::value_desc("N"), cl::cat(category));
+cl::opt<bool> cudaReport(
+    "cuda-report",
+    cl::desc("With --target=cuda: print each kernel's registers and spills "
+             "per architecture"),
+    cl::cat(category));
 cl::opt<std::string>
     cpu("cpu", cl::init("x86-64-v3"),
         cl::desc("The CPU the code is for: x86-64-v3 (AVX2/FMA, the portable "
@@ -187,6 +208,94 @@ parseBucketDim(llvm::StringRef entry,
 
 } // namespace
 
+/// --target=cuda: the source, a CUBIN per architecture and PTX for the
+/// newest, written beside -o; the kernels' registers and spills checked.
+int compileCuda(mlir::ModuleOp module, const bathy::PipelineOptions &pipeline,
+                bathy::Progress &progress) {
+  std::vector<std::string> archs;
+  std::string newest;
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(cudaArch).split(parts, ',', -1, false);
+  for (llvm::StringRef a : parts) {
+    a = a.trim();
+    unsigned version = 0;
+    if (!a.consume_front("sm_") || a.getAsInteger(10, version) || version < 50)
+      return fail("--cuda-arch: '" + a.str() +
+                  "' is not an architecture bathy compiles for (sm_50 or "
+                  "newer, e.g. sm_80,sm_90)");
+    archs.push_back("sm_" + std::to_string(version));
+    if (newest.empty() || version > std::stoul(newest))
+      newest = std::to_string(version);
+  }
+  if (archs.empty())
+    return fail("--cuda-arch names no architecture");
+  archs.push_back("compute_" + newest);
+  bathy::CudaCompileOptions options;
+  options.pipeline = pipeline;
+  options.releaseWeightBlobs = true;
+  options.progress = [&](llvm::StringRef what) { progress(what); };
+  mlir::FailureOr<bathy::CudaCompiledModel> compiled =
+      bathy::compileForCuda(module, options);
+  if (mlir::failed(compiled))
+    return 1;
+  progress("NVRTC: " + std::to_string(archs.size()) + " targets");
+  llvm::Expected<bathy::CudaBinaries> binaries =
+      bathy::compileCudaBinaries(*compiled, archs, "kernels");
+  if (!binaries)
+    return fail(llvm::toString(binaries.takeError()));
+  int spilling = 0;
+  for (const auto &[arch, kernels] : binaries->resources)
+    for (const bathy::KernelResources &k : kernels) {
+      if (cudaReport)
+        llvm::outs() << arch << " " << k.kernel << ": " << k.registers
+                     << " registers, " << k.spillStores
+                     << " bytes spill stores, " << k.spillLoads
+                     << " bytes spill loads, " << k.stackFrame
+                     << " bytes stack\n";
+      if (k.spillStores > static_cast<int>(maxSpillBytes) ||
+          k.spillLoads > static_cast<int>(maxSpillBytes)) {
+        llvm::errs() << "error: kernel " << k.kernel << " spills "
+                     << std::max(k.spillStores, k.spillLoads) << " bytes on "
+                     << arch << " (--max-spill-bytes=" << maxSpillBytes
+                     << ")\n";
+        ++spilling;
+      }
+    }
+  if (spilling)
+    return 1;
+  if (!outputPath.empty()) {
+    llvm::StringRef out(outputPath);
+    std::string stem = out.ends_with(".cu") ? out.drop_back(3).str() : out.str();
+    auto write = [&](const std::string &path, llvm::StringRef bytes) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      if (ec)
+        return fail("cannot write " + path + ": " + ec.message()), false;
+      os << bytes;
+      os.close();
+      if (os.has_error())
+        return fail("cannot write " + path + ": " + os.error().message()),
+               false;
+      llvm::outs() << "wrote " << path << "\n";
+      return true;
+    };
+    // The header the source includes, beside it.
+    llvm::SmallString<256> header(llvm::sys::path::parent_path(outputPath));
+    llvm::sys::path::append(header, bathy::kCudaPreludeName);
+    if (!write(outputPath, compiled->source) ||
+        !write(std::string(header), bathy::cudaPrelude()))
+      return 1;
+    for (const bathy::NvrtcResult &b : binaries->binaries) {
+      bool ptx = llvm::StringRef(b.arch).starts_with("compute_");
+      if (!write(stem + "." + b.arch + (ptx ? ".ptx" : ".cubin"), b.binary))
+        return 1;
+    }
+  }
+  llvm::outs() << "CUDA: " << compiled->plan.kernels.size()
+               << " kernels compiled for " << cudaArch << " (NVRTC)\n";
+  return 0;
+}
+
 int bathy::compileFromFlags(int argc, char **argv) {
   bathy::installVersionPrinter("bathyc");
   cl::HideUnrelatedOptions(category);
@@ -198,8 +307,25 @@ int bathy::compileFromFlags(int argc, char **argv) {
       "  bathyc model.onnx -o model.bathy --cpu=host\n"
       "  bathyc model.onnx --static-shapes --dim=batch=8 -o model-b8.bathy\n"
       "  bathyc model.onnx --compile-to=kernels\n");
-  if (target != "cpu")
-    return fail("--target=" + target + ": bathyc generates code for the cpu");
+  bool cuda = target == "cuda";
+  if (target != "cpu" && !cuda)
+    return fail("--target expects cpu or cuda, got '" + target + "'");
+  if (!cuda)
+    for (const cl::Option *o :
+         std::initializer_list<const cl::Option *>{&cudaArch, &maxSpillBytes,
+                                                   &cudaReport})
+      if (o->getNumOccurrences())
+        return fail("--" + o->ArgStr.str() + " applies to --target=cuda");
+  if (cuda) {
+    for (const cl::Option *o : std::initializer_list<const cl::Option *>{
+             &bucketsArg, &bucketsFile, &signKey, &compileTo, &checkBounds})
+      if (o->getNumOccurrences())
+        return fail("--" + o->ArgStr.str() +
+                    " is not supported with --target=cuda yet");
+    if (llvm::StringRef(outputPath).ends_with(".bathy"))
+      return fail("--target=cuda writes CUDA C++ and its binaries (-o "
+                  "model.cu); .bathy artifacts hold CPU code only so far");
+  }
   if (optLevel > 3)
     return fail("--opt-level expects 0 to 3");
   if (!compileTo.getNumOccurrences() && outputPath.empty())
@@ -324,6 +450,9 @@ int bathy::compileFromFlags(int argc, char **argv) {
     llvm::outs() << "\n";
     return 0;
   }
+
+  if (cuda)
+    return compileCuda(*module, pipeline, progress);
 
   bathy::CpuCompileOptions options;
   options.cpu = cpu;

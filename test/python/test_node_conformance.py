@@ -1,11 +1,13 @@
-"""Runs ONNX's node conformance tests through bathy-run on the CPU.
+"""Runs ONNX's node conformance tests through bathy-run: on the CPU, and
+through the CUDA target's kernels on the CPU (--device=cuda-emu).
 
 Every node test whose ops bathy imports (see test_node_import.py) is
 compiled and run on its test_data_set_0 inputs, and its outputs compared
 with the expected ones at the ONNX backend-test tolerances (rtol 1e-3,
 atol 1e-7; 1e-3 for float16). A test must pass or be listed in
 conformance_expected_failures.txt with its reason; a listed test that passes
-fails this test, so the list stays honest. The pass count is printed.
+fails this test, so the list stays honest. The CUDA emulation has its own
+list (conformance_cuda_emu_expected_failures.txt). The pass count is printed.
 """
 import subprocess
 import tempfile
@@ -33,15 +35,15 @@ def first_line(text):
     return (lines or text.strip().splitlines() or ["?"])[0][:300]
 
 
-def run_case(item):
+def run_case(item, device="cpu"):
     """(name, status, detail): status is pass, fail or out of scope."""
     try:
-        return run_one(item)
+        return run_one(item, device)
     except Exception as e:  # unreadable test data is a failure, not a crash
         return item[0], "fail", f"test data: {type(e).__name__}: {e}"[:300]
 
 
-def run_one(item):
+def run_one(item, device="cpu"):
     name, directory = item
     model = onnx.load(directory / "model.onnx", load_external_data=False)
     # Sequences, maps and optionals are outside bathy's scope (the importer
@@ -65,7 +67,8 @@ def run_one(item):
             args.append(f"--input={input_name}={f}")
         out = tmp / "out"
         result = subprocess.run(
-            [tool("bathy-run"), str(directory / "model.onnx"), f"--output-dir={out}", *args],
+            [tool("bathy-run"), str(directory / "model.onnx"), f"--output-dir={out}",
+             f"--device={device}", *args],
             capture_output=True, text=True, errors="replace", timeout=300)
         if result.returncode != 0:
             err = result.stderr
@@ -98,19 +101,19 @@ def run_one(item):
     return name, "pass", ""
 
 
-def test_node_conformance():
+def check_conformance(device, expected_file):
     import_failures = load_expected_failures(HERE / "import_expected_failures.txt")
-    expected = load_expected_failures(HERE / "conformance_expected_failures.txt")
+    expected = load_expected_failures(HERE / expected_file)
     cases = [c for c in node_tests() if c[0] not in import_failures]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(run_case, cases))
+        results = list(pool.map(lambda c: run_case(c, device), cases))
     in_scope = [r for r in results if r[1] != "out of scope"]
     passed = [r for r in in_scope if r[1] == "pass"]
     failed = [r for r in in_scope if r[1] == "fail"]
     unexpected = [r for r in failed if r[0] not in expected]
     now_passing = [r[0] for r in passed if r[0] in expected]
     crashed = [r for r in failed if r[2].startswith("CRASH")]
-    print(f"\nnode conformance: {len(in_scope)} in scope, {len(passed)} pass, "
+    print(f"\nnode conformance ({device}): {len(in_scope)} in scope, {len(passed)} pass, "
           f"{len(failed)} fail ({len(failed) - len(unexpected)} expected)")
     for name, _, detail in unexpected:
         print(f"UNEXPECTED FAILURE {name}: {detail}")
@@ -119,3 +122,11 @@ def test_node_conformance():
     assert not crashed, f"crashes: {[c[0] for c in crashed]}"
     assert not unexpected, f"{len(unexpected)} node tests fail unexpectedly"
     assert not now_passing, f"listed as failing but pass: {now_passing}"
+
+
+def test_node_conformance():
+    check_conformance("cpu", "conformance_expected_failures.txt")
+
+
+def test_node_conformance_cuda_emu():
+    check_conformance("cuda-emu", "conformance_cuda_emu_expected_failures.txt")

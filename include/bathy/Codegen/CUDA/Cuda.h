@@ -42,8 +42,7 @@ namespace bathy {
 void buildCudaCodegenPipeline(mlir::OpPassManager &pm,
                               const PipelineOptions &options = {});
 
-/// The pipeline options the CUDA target compiles with (no attention op:
-/// attention runs as its matmuls and softmax).
+/// The pipeline options the CUDA target compiles with.
 PipelineOptions cudaPipelineOptions(PipelineOptions options = {});
 
 /// Writes every kernel function of `module` (after buildCudaCodegenPipeline)
@@ -108,6 +107,19 @@ struct KernelResources {
   int stackFrame = 0;
 };
 std::vector<KernelResources> parsePtxasLog(llvm::StringRef log);
+
+/// A model's CUDA source compiled by NVRTC for each architecture.
+struct CudaBinaries {
+  std::vector<NvrtcResult> binaries;
+  /// Per architecture with a CUBIN, what ptxas said of each kernel.
+  std::vector<std::pair<std::string, std::vector<KernelResources>>> resources;
+};
+/// Compiles `model.source` for `archs` in parallel (one NVRTC program per
+/// architecture). An NVRTC error names the kernel each message is in and
+/// the ONNX nodes that kernel computes (from `model.plan`).
+llvm::Expected<CudaBinaries> compileCudaBinaries(const CudaCompiledModel &model,
+                                                 llvm::ArrayRef<std::string> archs,
+                                                 llvm::StringRef name);
 
 } // namespace bathy
 
