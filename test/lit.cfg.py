@@ -23,7 +23,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.bathy_tools_dir, config.llvm_tools_dir]
-tools = ["bathy-opt", "bathy-import", "bathy-run", "bathyc", "bathy-meta",
+tools = ["bathy-opt", "bathy-import", "bathy-run", "bathyc", "bathy-meta", "bathy-translate",
          "bathy-cache"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 config.substitutions.append(("%python", config.python_executable))

@@ -302,6 +302,29 @@ protected:
   /// An element of tensor memory read where this emitter runs.
   virtual std::string readElement(const std::string &lvalue) { return lvalue; }
 
+  /// A parallel loop run sequentially where it stands.
+  LogicalResult emitSequentialParallel(scf::ParallelOp op) {
+    if (op.getNumReductions() != 0)
+      return op.emitError("the CUDA emitter takes parallel loops without "
+                          "reductions"),
+             failure();
+    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+      std::string iv = name(op.getInductionVars()[d]);
+      os << "for (bathy_i64 " << iv << " = " << name(op.getLowerBound()[d])
+         << "; " << iv << " < " << name(op.getUpperBound()[d]) << "; " << iv
+         << " += " << name(op.getStep()[d]) << ") {\n";
+      os.indent();
+    }
+    if (failed(emitBlock(*op.getBody())))
+      return failure();
+    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+      os.unindent();
+      os << "}\n";
+    }
+    return success();
+  }
+
+
   virtual LogicalResult emitCheck(CheckOp check) = 0;
   virtual LogicalResult emitParallel(scf::ParallelOp op) = 0;
 
@@ -828,6 +851,13 @@ protected:
             [&](auto) { return assign(op, "isinf(" + arg(0) + ")"); })
         .Case<math::IsFiniteOp>(
             [&](auto) { return assign(op, "isfinite(" + arg(0) + ")"); })
+        .Case<math::IPowIOp>([&](auto) { return helper("bathy_ipowi"); })
+        .Case<math::FPowIOp>([&](math::FPowIOp p) {
+          return assign(op, narrow(type, (type.isF64() ? "pow(" : "powf(") +
+                                             arg(0) + ", (" +
+                                             (type.isF64() ? "double" : "float") +
+                                             ")" + name(p.getRhs()) + ")"));
+        })
         .Case<math::CtPopOp>([&](auto) { return helper("bathy_ctpop"); })
         .Case<math::CountLeadingZerosOp>(
             [&](auto) { return helper("bathy_ctlz"); })
@@ -921,26 +951,8 @@ private:
     return success();
   }
 
-  /// An inner parallel loop: sequential in its thread.
   LogicalResult emitParallel(scf::ParallelOp op) override {
-    if (op.getNumReductions() != 0)
-      return op.emitError("the CUDA emitter takes parallel loops without "
-                          "reductions"),
-             failure();
-    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
-      std::string iv = name(op.getInductionVars()[d]);
-      os << "for (bathy_i64 " << iv << " = " << name(op.getLowerBound()[d])
-         << "; " << iv << " < " << name(op.getUpperBound()[d]) << "; " << iv
-         << " += " << name(op.getStep()[d]) << ") {\n";
-      os.indent();
-    }
-    if (failed(emitBlock(*op.getBody())))
-      return failure();
-    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
-      os.unindent();
-      os << "}\n";
-    }
-    return success();
+    return emitSequentialParallel(op);
   }
 
   LogicalResult emitCheck(CheckOp check) override {
@@ -961,24 +973,42 @@ public:
 
 /// Whether `op` touches tensor memory (or holds loops): such work runs on
 /// the device.
+/// Loops run on the device; scf.if stays host control flow (the loops in
+/// its branches are launched from there).
 bool isDeviceWork(Operation *op) {
-  if (isa<scf::ForOp, scf::ParallelOp, scf::WhileOp>(op))
-    return true;
-  bool found = false;
-  op->walk([&](Operation *inner) {
-    if (isa<memref::LoadOp, memref::StoreOp, scf::ForOp, scf::ParallelOp>(
-            inner))
-      found = true;
-  });
-  return found;
+  return isa<scf::ForOp, scf::ParallelOp, scf::WhileOp>(op);
 }
 
 /// A kernel function's host part and its packed entry point.
 class HostEmitter : public CudaEmitter {
 public:
+  /// With `helper`, a host function of the host parts (bufferization's
+  /// dealloc_helper): its loops run where they stand.
   HostEmitter(raw_indented_ostream &os, raw_indented_ostream &device,
-              NameTable &table)
-      : CudaEmitter(os, table), device(device), deviceEmitter(device, table) {}
+              NameTable &table, bool helper = false)
+      : CudaEmitter(os, table), device(device), deviceEmitter(device, table),
+        helper(helper) {}
+
+  LogicalResult emitHelper(func::FuncOp func) {
+    if (func.getNumResults() != 0 || func.getBlocks().size() != 1)
+      return func.emitError("the CUDA emitter takes single-block helpers "
+                            "without results"),
+             failure();
+    os << "static void " << func.getSymName() << "(";
+    for (BlockArgument arg : func.getArguments()) {
+      FailureOr<std::string> type = typeOf(arg.getType(), func);
+      if (failed(type))
+        return failure();
+      os << (arg.getArgNumber() ? ", " : "") << *type << " " << name(arg);
+    }
+    os << ") {\n";
+    os.indent();
+    if (failed(emitBlock(func.front())))
+      return failure();
+    os.unindent();
+    os << "}\n\n";
+    return success();
+  }
 
   LogicalResult emitFunction(func::FuncOp func) {
     kernelName = func.getSymName().str();
@@ -1030,13 +1060,16 @@ public:
 private:
   raw_indented_ostream &device;
   DeviceEmitter deviceEmitter;
+  bool helper;
   std::string kernelName;
 
   LogicalResult emitOp(Operation &op) override {
     if (auto alloc = dyn_cast<memref::AllocOp>(op))
-      return emitAlloc(alloc.getResult(), alloc.getDynamicSizes(), &op);
+      return emitAlloc(alloc.getResult(), alloc.getDynamicSizes(), &op,
+                       /*onStack=*/false);
     if (auto alloca = dyn_cast<memref::AllocaOp>(op))
-      return emitAlloc(alloca.getResult(), alloca.getDynamicSizes(), &op);
+      return emitAlloc(alloca.getResult(), alloca.getDynamicSizes(), &op,
+                       /*onStack=*/true);
     if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
       os << "bathy_free(" << name(dealloc.getMemref()) << ".allocated);\n";
       return success();
@@ -1052,13 +1085,13 @@ private:
          << cString(assertOp.getMsg()) << ", 0, 0, 0);\n";
       return success();
     }
-    if (isDeviceWork(&op) && !isa<memref::LoadOp, memref::StoreOp>(op))
+    if (!helper && isDeviceWork(&op))
       return emitLaunch(&op);
     return CudaEmitter::emitOp(op);
   }
 
   LogicalResult emitParallel(scf::ParallelOp op) override {
-    return emitLaunch(op);
+    return helper ? emitSequentialParallel(op) : emitLaunch(op);
   }
 
   /// The runtime kernels the target-neutral lowering calls, as the
@@ -1069,6 +1102,17 @@ private:
                            : callee == rt::entry::kAttentionMaskedF32
                                ? "bathy_attention_masked_f32"
                                : nullptr;
+    auto module = call->getParentOfType<ModuleOp>();
+    auto target = module.lookupSymbol<func::FuncOp>(callee);
+    if (!launcher && target && !target.isExternal() &&
+        call.getNumResults() == 0) {
+      // A host helper of this source.
+      os << callee << "(";
+      for (auto [i, v] : llvm::enumerate(call.getOperands()))
+        os << (i ? ", " : "") << name(v);
+      os << ");\n";
+      return success();
+    }
     if (!launcher || call.getNumResults() != 0)
       return call.emitError("the CUDA target has no kernel for a call of @")
                  << callee,
@@ -1081,18 +1125,22 @@ private:
   }
 
   std::string readElement(const std::string &lvalue) override {
-    return "BATHY_HOST_READ(&" + lvalue + ")";
+    return helper ? lvalue : "BATHY_HOST_READ(&" + lvalue + ")";
   }
 
   /// A scalar read or write of tensor memory on the host (a value a size
   /// depends on).
   LogicalResult emitLoad(memref::LoadOp load) override {
+    if (helper)
+      return CudaEmitter::emitLoad(load);
     return assign(load, "BATHY_HOST_READ(&" + name(load.getMemRef()) +
                             ".aligned[" +
                             elementIndex(load.getMemRef(), load.getIndices()) +
                             "])");
   }
   LogicalResult emitStore(memref::StoreOp store) override {
+    if (helper)
+      return CudaEmitter::emitStore(store);
     os << "BATHY_HOST_WRITE(&" << name(store.getMemRef()) << ".aligned["
        << elementIndex(store.getMemRef(), store.getIndices()) << "], "
        << name(store.getValueToStore()) << ");\n";
@@ -1112,7 +1160,7 @@ private:
   }
 
   LogicalResult emitAlloc(Value result, ValueRange dynamicSizes,
-                          Operation *at) {
+                          Operation *at, bool onStack) {
     auto type = cast<MemRefType>(result.getType());
     if (!type.getLayout().isIdentity())
       return at->emitError("the CUDA emitter allocates identity layouts only"),
@@ -1144,8 +1192,11 @@ private:
     // The sizes were checked against overflow before (bathy.check from
     // bathy-cpu-check-allocations); the runtime refuses what the memory
     // limit cannot hold.
-    os << n << ".allocated = bathy_alloc((bathy_i64)sizeof(" << *element
-       << ")";
+    // memref.alloca: host scratch (bufferization's ownership lists) on the
+    // stack, freed with the function.
+    os << n << ".allocated = "
+       << (onStack ? "__builtin_alloca((size_t)" : "bathy_alloc((bathy_i64)")
+       << "sizeof(" << *element << ")";
     for (int64_t k = 0; k < type.getRank(); ++k)
       os << " * " << n << ".sizes[" << k << "]";
     os << ");\n";
@@ -1313,8 +1364,23 @@ LogicalResult translateToCuda(ModuleOp module, raw_ostream &out) {
     if (failed(emitGlobal(global, device, globalNames)))
       return failure();
   bool failedAny = false;
+  // Host helpers first: kernels call them.
   for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal())
+    if (func.isExternal() || func->hasAttr(kKernelAttrName))
+      continue;
+    NameTable table;
+    std::string d, h;
+    llvm::raw_string_ostream ds(d), hs(h);
+    raw_indented_ostream dos(ds), hos(hs);
+    HostEmitter emitter(hos, dos, table, /*helper=*/true);
+    if (failed(emitter.emitHelper(func))) {
+      failedAny = true;
+      continue;
+    }
+    host << h;
+  }
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || !func->hasAttr(kKernelAttrName))
       continue;
     NameTable table;
     std::string d, h;

@@ -198,6 +198,18 @@ template <typename F> BATHY_FN F bathy_minnumf(F a, F b) {
 template <typename T, typename U> BATHY_FN T bathy_absi(T a) {
   return a < 0 ? (T)(0 - (U)a) : a;
 }
+// Integer power, wrapping; a negative exponent gives 0 but for a = +-1.
+template <typename T, typename U> BATHY_FN T bathy_ipowi(T a, T b) {
+  if (b < 0)
+    return a == 1 ? (T)1 : a == (T)-1 ? (T)((b & 1) ? -1 : 1) : (T)0;
+  U result = 1, base = (U)a;
+  for (U e = (U)b; e; e >>= 1) {
+    if (e & 1)
+      result *= base;
+    base *= base;
+  }
+  return (T)result;
+}
 template <typename T, typename U> BATHY_FN T bathy_ctpop(T a) {
   U u = (U)a;
   T n = 0;

@@ -328,7 +328,8 @@ int bathy::compileFromFlags(int argc, char **argv) {
   }
   if (optLevel > 3)
     return fail("--opt-level expects 0 to 3");
-  if (!compileTo.getNumOccurrences() && outputPath.empty())
+  if (!compileTo.getNumOccurrences() && outputPath.empty() &&
+      target != "cuda")
     return fail("no output file: give -o model.bathy (or --compile-to=PHASE "
                 "to print the IR)");
   if (dimArgs.getNumOccurrences() && !staticShapes)
