@@ -291,8 +291,13 @@ int compileCuda(mlir::ModuleOp module, const bathy::PipelineOptions &pipeline,
         return 1;
     }
   }
+  size_t globals = binaries->resources.empty()
+                       ? 0
+                       : binaries->resources.front().second.size();
   llvm::outs() << "CUDA: " << compiled->plan.kernels.size()
-               << " kernels compiled for " << cudaArch << " (NVRTC)\n";
+               << " kernel functions (" << globals
+               << " __global__ kernels) compiled for " << cudaArch
+               << " and PTX (NVRTC)\n";
   return 0;
 }
 

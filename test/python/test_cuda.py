@@ -179,3 +179,24 @@ def test_cuda_emu_reports_device_checks(tmp_path):
                       f"--input=i={tmp_path / 'i.npy'}")
     assert result.returncode == 1
     assert "node 'Gather_0' (Gather): index 42 is out of range" in result.stderr, result.stderr
+
+
+def test_gpu_check_script_cpu_side(tmp_path):
+    """scripts/gpu-check.sh's CPU side compiles its models for CUDA; on a
+    machine without a GPU it then exits 3 saying so, with a summary."""
+    env = dict(os.environ, BATHY_BUILD_DIR=str(Path(tool("bathyc")).parents[1]))
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check.sh"), "--out", str(tmp_path),
+                             "--models", "tiny_cnn"], capture_output=True, text=True,
+                            timeout=600, env=env, cwd=ROOT)
+    assert "tiny_cnn: " in result.stdout, result.stdout + result.stderr
+    assert (tmp_path / "tiny_cnn" / "kernels.sm_90.cubin").stat().st_size > 0
+    assert "sm_80 " in (tmp_path / "tiny_cnn" / "report.txt").read_text()
+    summary = (tmp_path / "summary.md").read_text()
+    if result.returncode == 3:
+        assert "no CUDA device found" in result.stderr and "no CUDA device found" in summary
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "| tiny_cnn |" in summary and "| yes |" in summary
+    bad = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check.sh"), "--bogus"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert bad.returncode == 1 and "unknown argument '--bogus'" in bad.stderr
