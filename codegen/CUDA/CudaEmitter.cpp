@@ -1396,9 +1396,19 @@ LogicalResult translateToCuda(ModuleOp module, raw_ostream &out) {
   }
   if (failedAny)
     return failure();
+  bool f16 = false;
+  module.walk([&](Operation *op) {
+    auto isF16 = [](Type t) { return getElementTypeOrSelf(t).isF16(); };
+    f16 |= llvm::any_of(op->getResultTypes(), isF16) ||
+           llvm::any_of(op->getOperandTypes(), isF16);
+    if (auto g = dyn_cast<memref::GlobalOp>(op))
+      f16 |= g.getType().getElementType().isF16();
+  });
   out << "// CUDA C++ written by bathy: the device kernels, then (outside "
-         "NVRTC) each\n// kernel function's host part.\n"
-      << "#include \"" << kCudaPreludeName << "\"\n\n"
+         "NVRTC) each\n// kernel function's host part.\n";
+  if (f16)
+    out << "#define BATHY_F16 1\n";
+  out << "#include \"" << kCudaPreludeName << "\"\n\n"
       << deviceText << "#ifndef __CUDACC_RTC__\n\n"
       << hostText << "#endif // __CUDACC_RTC__\n";
   return success();

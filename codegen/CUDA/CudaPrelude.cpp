@@ -29,8 +29,11 @@ typedef signed char bathy_i8;
 typedef unsigned char bathy_u8;
 
 #ifdef __CUDACC_RTC__
+// cuda_fp16.h is large: only sources with f16 values include it.
+#ifdef BATHY_F16
 #include <cuda_fp16.h>
 typedef __half bathy_f16;
+#endif
 #define BATHY_FN static __device__ __forceinline__
 #define BATHY_CONSTANT __device__ const
 #define BATHY_TID ((bathy_i64)blockIdx.x * blockDim.x + threadIdx.x)

@@ -29,6 +29,25 @@ constexpr int kDeviceUnavailable = 46;
 constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
 
+// Names of the codes Advice explains, for when the driver cannot name them
+// (the toolkit's stub library names none).
+const char *Name(int code) {
+  switch (code) {
+    case kOutOfMemory: return "CUDA_ERROR_OUT_OF_MEMORY";
+    case kNotInitialized: return "CUDA_ERROR_NOT_INITIALIZED";
+    case kStubLibrary: return "CUDA_ERROR_STUB_LIBRARY";
+    case kInsufficientDriver: return "CUDA_ERROR_INSUFFICIENT_DRIVER";
+    case kDeviceUnavailable: return "CUDA_ERROR_DEVICE_UNAVAILABLE";
+    case kNoDevice: return "CUDA_ERROR_NO_DEVICE";
+    case kInvalidDevice: return "CUDA_ERROR_INVALID_DEVICE";
+    case kNoBinaryForGpu: return "CUDA_ERROR_NO_BINARY_FOR_GPU";
+    case kUnsupportedPtxVersion: return "CUDA_ERROR_UNSUPPORTED_PTX_VERSION";
+    case kSystemDriverMismatch: return "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH";
+    case kCompatNotSupported: return "CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE";
+    default: return nullptr;
+  }
+}
+
 const char *Advice(int code) {
   switch (code) {
     case kNoDevice:
@@ -119,8 +138,11 @@ Driver *Open(std::string *error) {
     int version = 0;
     driver.cuDriverGetVersion(&version);
     *error = absl::StrCat("cuInit failed with ", ErrorMessage(&driver, r),
-                          " (driver ", driver.path, ", CUDA ", version / 1000,
-                          ".", (version % 1000) / 10, ")");
+                          " (driver ", driver.path);
+    if (version > 0)
+      absl::StrAppend(error, ", CUDA ", version / 1000, ".",
+                      (version % 1000) / 10);
+    absl::StrAppend(error, ")");
     return nullptr;
   }
   return &driver;
@@ -130,10 +152,13 @@ Driver *Open(std::string *error) {
 
 std::string ErrorMessage(const Driver *driver, int code) {
   const char *name = nullptr, *text = nullptr;
-  if (driver && driver->cuGetErrorName)
-    driver->cuGetErrorName(code, &name);
-  if (driver && driver->cuGetErrorString)
-    driver->cuGetErrorString(code, &text);
+  if (driver && driver->cuGetErrorName &&
+      driver->cuGetErrorName(code, &name) != kSuccess)
+    name = nullptr;
+  if (driver && driver->cuGetErrorString &&
+      driver->cuGetErrorString(code, &text) != kSuccess)
+    text = nullptr;
+  if (!name) name = Name(code);
   std::string out =
       name ? std::string(name) : absl::StrCat("CUDA error ", code);
   if (text)

@@ -11,7 +11,7 @@ namespace {
 TEST(CudaDriverTest, ErrorMessagesNameTheErrorAndWhatToCheck) {
   // Without a driver: the code, and the advice for the common ones.
   std::string no_device = ErrorMessage(nullptr, 100);
-  EXPECT_NE(no_device.find("CUDA error 100"), std::string::npos);
+  EXPECT_NE(no_device.find("CUDA_ERROR_NO_DEVICE"), std::string::npos);
   EXPECT_NE(no_device.find("CUDA_VISIBLE_DEVICES"), std::string::npos);
   EXPECT_NE(ErrorMessage(nullptr, 34).find("stub"), std::string::npos);
   EXPECT_NE(ErrorMessage(nullptr, 803).find("kernel module"),
