@@ -37,6 +37,7 @@
 #include "mlir/Support/IndentedOstream.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
+#include <set>
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -277,6 +278,7 @@ protected:
         .Case<CheckOp>([&](auto c) { return emitCheck(c); })
         .Case<memref::DimOp, memref::ExtractStridedMetadataOp,
               memref::ReinterpretCastOp, memref::CastOp, memref::ReshapeOp,
+              memref::TransposeOp,
               memref::ExtractAlignedPointerAsIndexOp>(
             [&](Operation *m) { return emitMemRefMetadata(m); })
         .Case<UnrealizedConversionCastOp>([&](Operation *o) -> LogicalResult {
@@ -523,6 +525,26 @@ protected:
         return op->emitError("the CUDA emitter casts ranked memrefs only"),
                failure();
       return assign(op, name(c.getSource()));
+    }
+    if (auto transpose = dyn_cast<memref::TransposeOp>(op)) {
+      // A view: result dim i is source dim perm(i).
+      FailureOr<std::string> c = typeOf(transpose.getType(), op);
+      if (failed(c))
+        return failure();
+      std::string n = name(transpose.getResult()), src = name(transpose.getIn());
+      AffineMap perm = transpose.getPermutation();
+      os << *c << " " << n << ";\n"
+         << n << ".allocated = " << src << ".allocated;\n"
+         << n << ".aligned = " << src << ".aligned;\n"
+         << n << ".offset = " << src << ".offset;\n";
+      for (unsigned i = 0; i < perm.getNumResults(); ++i) {
+        unsigned from = perm.getDimPosition(i);
+        os << n << ".sizes[" << i << "] = " << src << ".sizes[" << from
+           << "];\n"
+           << n << ".strides[" << i << "] = " << src << ".strides[" << from
+           << "];\n";
+      }
+      return success();
     }
     if (auto reshape = dyn_cast<memref::ReshapeOp>(op)) {
       // The result aliases the source (identity layout) with the sizes the
@@ -1055,6 +1077,8 @@ public:
   }
 
   SmallVector<std::string> globals;
+  /// The prelude's kernels this function launches (BATHY_USE_* macros).
+  std::set<std::string> usedPrelude;
   const char *rt_entry_prefix = "_mlir__mlir_ciface_";
 
 private:
@@ -1098,10 +1122,13 @@ private:
   /// prelude's launches of its CUDA kernels.
   LogicalResult emitCall(func::CallOp call) {
     StringRef callee = call.getCallee();
-    const char *launcher = callee == rt::entry::kAttentionF32 ? "bathy_attention_f32"
-                           : callee == rt::entry::kAttentionMaskedF32
-                               ? "bathy_attention_masked_f32"
-                               : nullptr;
+    const char *launcher =
+        callee == rt::entry::kAttentionF32         ? "bathy_attention_f32"
+        : callee == rt::entry::kAttentionMaskedF32 ? "bathy_attention_masked_f32"
+        : callee == rt::entry::kMatmulF32          ? "bathy_matmul_f32"
+        : callee == rt::entry::kConv2dF32          ? "bathy_conv2d_f32"
+        : callee == rt::entry::kDwConv2dF32        ? "bathy_dwconv2d_f32"
+                                                   : nullptr;
     auto module = call->getParentOfType<ModuleOp>();
     auto target = module.lookupSymbol<func::FuncOp>(callee);
     if (!launcher && target && !target.isExternal() &&
@@ -1117,6 +1144,11 @@ private:
       return call.emitError("the CUDA target has no kernel for a call of @")
                  << callee,
              failure();
+    usedPrelude.insert(StringRef(launcher).starts_with("bathy_attention")
+                           ? "BATHY_USE_ATTENTION"
+                       : StringRef(launcher).starts_with("bathy_matmul")
+                           ? "BATHY_USE_MATMUL"
+                           : "BATHY_USE_CONV");
     os << launcher << "(";
     for (auto [i, v] : llvm::enumerate(call.getOperands()))
       os << (i ? ", " : "") << name(v);
@@ -1364,6 +1396,7 @@ LogicalResult translateToCuda(ModuleOp module, raw_ostream &out) {
     if (failed(emitGlobal(global, device, globalNames)))
       return failure();
   bool failedAny = false;
+  std::set<std::string> used;
   // Host helpers first: kernels call them.
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() || func->hasAttr(kKernelAttrName))
@@ -1391,6 +1424,7 @@ LogicalResult translateToCuda(ModuleOp module, raw_ostream &out) {
       failedAny = true;
       continue;
     }
+    used.insert(emitter.usedPrelude.begin(), emitter.usedPrelude.end());
     device << d;
     host << h;
   }
@@ -1408,6 +1442,8 @@ LogicalResult translateToCuda(ModuleOp module, raw_ostream &out) {
          "NVRTC) each\n// kernel function's host part.\n";
   if (f16)
     out << "#define BATHY_F16 1\n";
+  for (const std::string &macro : used)
+    out << "#define " << macro << " 1\n";
   out << "#include \"" << kCudaPreludeName << "\"\n\n"
       << deviceText << "#ifndef __CUDACC_RTC__\n\n"
       << hostText << "#endif // __CUDACC_RTC__\n";

@@ -47,6 +47,10 @@ void buildCudaCodegenPipeline(OpPassManager &pm,
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+  // Matmuls and convolutions (operand transposes and padding folded into
+  // strides and offsets) as the calls the CPU target makes; the CUDA
+  // emitter launches the prelude's kernels for them.
+  pm.addPass(createCpuMicrokernelsPass());
   pm.addPass(createCpuExpandStridedCopiesPass());
   pm.addPass(createCpuKernelDestinationsPass());
   bufferization::buildBufferDeallocationPipeline(pm);

@@ -36,6 +36,7 @@ typedef __half bathy_f16;
 #endif
 #define BATHY_FN static __device__ __forceinline__
 #define BATHY_CONSTANT __device__ const
+#define BATHY_BARRIER() __syncthreads()
 #define BATHY_TID ((bathy_i64)blockIdx.x * blockDim.x + threadIdx.x)
 #define BATHY_NTHREADS ((bathy_i64)gridDim.x * blockDim.x)
 // A check that fails in device code records the first failure (its id and
@@ -60,10 +61,14 @@ BATHY_FN double bathy_f64_bits(bathy_u64 b) {
 #include <cstdint>
 #include <cstring>
 typedef _Float16 bathy_f16;
+#include <ucontext.h>
+#include <cstdlib>
 #define __global__
 #define __device__
 #define __forceinline__ inline
 #define __restrict__ __restrict
+// Shared memory: one copy per OS thread, which runs one block at a time.
+#define __shared__ static thread_local
 #define BATHY_FN static inline
 #define BATHY_CONSTANT static const
 struct bathy_dim3 {
@@ -82,6 +87,23 @@ BATHY_FN double bathy_f64_bits(bathy_u64 b) {
   std::memcpy(&f, &b, sizeof f);
   return f;
 }
+// Cooperative launches (kernels with barriers): the threads of a block are
+// fibers on this OS thread; a barrier returns to the block's scheduler,
+// which resumes every other thread up to the same barrier before going on.
+struct bathy_fibers {
+  ucontext_t scheduler;
+  ucontext_t *threads;
+  bool *done;
+  int current;
+};
+static thread_local bathy_fibers *bathy_current_fibers = nullptr;
+static void bathy_barrier() {
+  bathy_fibers *f = bathy_current_fibers;
+  if (f)
+    swapcontext(&f->threads[f->current], &f->scheduler);
+}
+#define BATHY_BARRIER() bathy_barrier()
+#define __syncthreads() bathy_barrier()
 using std::isinf;
 using std::isnan;
 using std::isfinite;
@@ -235,6 +257,118 @@ template <typename T, typename U> BATHY_FN T bathy_cttz(T a) {
   return n;
 }
 
+#ifdef BATHY_USE_MATMUL
+// Batched matmul accumulating into the result (the CPU kernel's contract):
+// 64x64 result tiles per block of 256 threads, each thread 4x4 values,
+// k in steps of 16 through shared memory; any strides, leading dims
+// broadcasting; edges read as zeros.
+struct bathy_matmul_args {
+  const float *a, *b;
+  float *o;
+  int lead;
+  bathy_i64 lead_size[8], a_lead[8], b_lead[8], o_lead[8];
+  bathy_i64 batch, m, n, k;
+  bathy_i64 as[2], bs[2], os[2];
+};
+extern "C" __global__ void bathy_matmul_f32_kernel(bathy_matmul_args p) {
+  __shared__ float tile_a[16][65];
+  __shared__ float tile_b[16][65];
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const bathy_i64 m0 = (bathy_i64)blockIdx.y * 64, n0 = (bathy_i64)blockIdx.x * 64;
+  for (bathy_i64 bt = blockIdx.z; bt < p.batch; bt += gridDim.z) {
+    bathy_i64 ao = 0, bo = 0, oo = 0, rest = bt;
+    for (int l = p.lead - 1; l >= 0; --l) {
+      const bathy_i64 idx = rest % p.lead_size[l];
+      rest /= p.lead_size[l];
+      ao += idx * p.a_lead[l];
+      bo += idx * p.b_lead[l];
+      oo += idx * p.o_lead[l];
+    }
+    float acc[4][4];
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        acc[i][j] = 0.0f;
+    for (bathy_i64 k0 = 0; k0 < p.k; k0 += 16) {
+      for (int e = threadIdx.x; e < 1024; e += 256) {
+        const int mm = e / 16, kk = e % 16;
+        const bathy_i64 gm = m0 + mm, gk = k0 + kk;
+        tile_a[kk][mm] = gm < p.m && gk < p.k
+                             ? p.a[ao + gm * p.as[0] + gk * p.as[1]]
+                             : 0.0f;
+      }
+      for (int e = threadIdx.x; e < 1024; e += 256) {
+        const int kk = e / 64, nn = e % 64;
+        const bathy_i64 gk = k0 + kk, gn = n0 + nn;
+        tile_b[kk][nn] = gk < p.k && gn < p.n
+                             ? p.b[bo + gk * p.bs[0] + gn * p.bs[1]]
+                             : 0.0f;
+      }
+      BATHY_BARRIER();
+      for (int kk = 0; kk < 16; ++kk) {
+        float ra[4], rb[4];
+        for (int i = 0; i < 4; ++i)
+          ra[i] = tile_a[kk][ty * 4 + i];
+        for (int j = 0; j < 4; ++j)
+          rb[j] = tile_b[kk][tx * 4 + j];
+        for (int i = 0; i < 4; ++i)
+          for (int j = 0; j < 4; ++j)
+            acc[i][j] += ra[i] * rb[j];
+      }
+      BATHY_BARRIER();
+    }
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        const bathy_i64 gm = m0 + ty * 4 + i, gn = n0 + tx * 4 + j;
+        if (gm < p.m && gn < p.n)
+          p.o[oo + gm * p.os[0] + gn * p.os[1]] += acc[i][j];
+      }
+  }
+}
+
+#endif // BATHY_USE_MATMUL
+
+#ifdef BATHY_USE_CONV
+// 2-D convolution (NCHW input, FCHW weight) and depthwise convolution
+// (weight [C, 1, KH, KW]) accumulating into the result, one thread per
+// result element; padding reads as zeros.
+struct bathy_conv_args {
+  const float *x, *w;
+  float *o;
+  bathy_i64 n, c, ih, iw, f, oh, ow, kh, kw;
+  bathy_i64 xs[4], ws[4], os[4];
+  bathy_i64 sh, sw, dh, dw, pt, pl;
+  int depthwise;
+};
+extern "C" __global__ void bathy_conv2d_f32_kernel(bathy_conv_args p) {
+  const bathy_i64 total = p.n * p.f * p.oh * p.ow;
+  for (bathy_i64 t = BATHY_TID; t < total; t += BATHY_NTHREADS) {
+    const bathy_i64 ox = t % p.ow, oy = t / p.ow % p.oh, of = t / (p.ow * p.oh) % p.f,
+                    b = t / (p.ow * p.oh * p.f);
+    float sum = 0.0f;
+    const bathy_i64 c0 = p.depthwise ? of : 0, c1 = p.depthwise ? of + 1 : p.c;
+    for (bathy_i64 ch = c0; ch < c1; ++ch)
+      for (bathy_i64 a = 0; a < p.kh; ++a) {
+        const bathy_i64 y = oy * p.sh + a * p.dh - p.pt;
+        if (y < 0 || y >= p.ih)
+          continue;
+        for (bathy_i64 e = 0; e < p.kw; ++e) {
+          const bathy_i64 x = ox * p.sw + e * p.dw - p.pl;
+          if (x < 0 || x >= p.iw)
+            continue;
+          const float wv = p.depthwise
+                               ? p.w[of * p.ws[0] + a * p.ws[2] + e * p.ws[3]]
+                               : p.w[of * p.ws[0] + ch * p.ws[1] + a * p.ws[2] +
+                                     e * p.ws[3]];
+          sum += p.x[b * p.xs[0] + ch * p.xs[1] + y * p.xs[2] + x * p.xs[3]] * wv;
+        }
+      }
+    p.o[b * p.os[0] + of * p.os[1] + oy * p.os[2] + ox * p.os[3]] += sum;
+  }
+}
+
+#endif // BATHY_USE_CONV
+
+#ifdef BATHY_USE_ATTENTION
 // Attention, flash style: one thread per query row of one (batch, head);
 // scores are computed key by key with an online softmax and never stored.
 // Each feature chunk of the output (32 values, in registers) repeats the
@@ -320,6 +454,8 @@ extern "C" __global__ void bathy_attention_f32_kernel(bathy_attention_args a) {
   }
 }
 
+#endif // BATHY_USE_ATTENTION
+
 #ifndef __CUDACC_RTC__
 // The host side of the emulation: the runtime functions the host part of a
 // kernel calls, through the import table the runtime's loader fills.
@@ -390,6 +526,7 @@ static bathy_view bathy_decode(bathy_unranked u) {
   std::memcpy(&aligned, &words[1], sizeof aligned);
   return {aligned + words[2], u.rank, words + 3, words + 3 + u.rank};
 }
+#ifdef BATHY_USE_ATTENTION
 static void bathy_attention(bathy_unranked uq, bathy_unranked uk,
                             bathy_unranked uv, const bathy_unranked *um,
                             bathy_unranked uo, float scale, float softcap,
@@ -450,6 +587,186 @@ static void bathy_attention_f32(bathy_unranked q, bathy_unranked k,
   bathy_attention(q, k, v, nullptr, o, scale, softcap, causal,
                   -bathy_f32_bits(0x7f800000u));
 }
+#endif // BATHY_USE_ATTENTION
+
+// A launch of a kernel with barriers: a grid of blocks of `block` threads,
+// each block's threads run as fibers.
+template <typename... P, typename... A>
+static void bathy_launch_cooperative(void (*kernel)(P...), bathy_i64 gx,
+                                     bathy_i64 gy, bathy_i64 gz, int block,
+                                     A... args) {
+  if (gx <= 0 || gy <= 0 || gz <= 0)
+    return;
+  const size_t stack = 64 * 1024;
+  char *stacks = (char *)std::malloc(stack * block);
+  ucontext_t *threads = (ucontext_t *)std::malloc(sizeof(ucontext_t) * block);
+  bool *done = (bool *)std::malloc(block);
+  if (!stacks || !threads || !done) {
+    std::free(stacks);
+    std::free(threads);
+    std::free(done);
+    bathy_fail("out of memory for the emulation's thread stacks", 0, 0, 0);
+  }
+  bathy_fibers fibers;
+  fibers.threads = threads;
+  fibers.done = done;
+  // The body each fiber runs: the kernel, then it marks itself done and
+  // returns to the scheduler (uc_link).
+  static thread_local void (*body)(void *) = nullptr;
+  static thread_local void *closure = nullptr;
+  auto run = [&]() { kernel(args...); };
+  body = [](void *c) { (*static_cast<decltype(run) *>(c))(); };
+  closure = &run;
+  gridDim = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
+  blockDim = {(unsigned)block, 1, 1};
+  bathy_fibers *outer = bathy_current_fibers;
+  bathy_current_fibers = &fibers;
+  void (*entry)() = [] {
+    body(closure);
+    bathy_current_fibers->done[bathy_current_fibers->current] = true;
+  };
+  for (bathy_i64 z = 0; z < gz; ++z)
+    for (bathy_i64 y = 0; y < gy; ++y)
+      for (bathy_i64 x = 0; x < gx; ++x) {
+        blockIdx = {(unsigned)x, (unsigned)y, (unsigned)z};
+        for (int t = 0; t < block; ++t) {
+          getcontext(&threads[t]);
+          threads[t].uc_stack.ss_sp = stacks + stack * t;
+          threads[t].uc_stack.ss_size = stack;
+          threads[t].uc_link = &fibers.scheduler;
+          makecontext(&threads[t], entry, 0);
+          done[t] = false;
+        }
+        // Round after round, each thread runs to its next barrier or end.
+        for (int live = block; live > 0;) {
+          live = 0;
+          for (int t = 0; t < block; ++t) {
+            if (done[t])
+              continue;
+            fibers.current = t;
+            threadIdx = {(unsigned)t, 0, 0};
+            swapcontext(&fibers.scheduler, &threads[t]);
+            live += !done[t];
+          }
+        }
+      }
+  bathy_current_fibers = outer;
+  std::free(stacks);
+  std::free(threads);
+  std::free(done);
+}
+
+#ifdef BATHY_USE_MATMUL
+static void bathy_matmul_f32(bathy_unranked ua, bathy_unranked ub,
+                             bathy_unranked uo) {
+  bathy_view a = bathy_decode(ua), b = bathy_decode(ub), o = bathy_decode(uo);
+  const bathy_i64 r = o.rank;
+  if (a.rank < 2 || b.rank < 2 || r < 2 || r < a.rank || r < b.rank || r > 10)
+    bathy_fail("matmul: operand ranks {0} and {1} do not fit the result's",
+               a.rank, b.rank, 0);
+  bathy_matmul_args p;
+  std::memset(&p, 0, sizeof p);
+  p.a = a.data;
+  p.b = b.data;
+  p.o = (float *)o.data;
+  p.m = o.sizes[r - 2];
+  p.n = o.sizes[r - 1];
+  p.k = a.sizes[a.rank - 1];
+  if (b.sizes[b.rank - 2] != p.k)
+    bathy_fail("matmul: the inner dims differ: {0} vs {1}", p.k,
+               b.sizes[b.rank - 2], 0);
+  if (a.sizes[a.rank - 2] != p.m || b.sizes[b.rank - 1] != p.n)
+    bathy_fail("matmul: the result's sizes do not match the operands'", 0, 0, 0);
+  p.lead = (int)(r - 2);
+  p.batch = 1;
+  auto lead = [&](const bathy_view &v, bathy_i64 d) -> bathy_i64 {
+    const bathy_i64 at = d - (r - v.rank);
+    if (at < 0 || v.sizes[at] == 1)
+      return 0;
+    if (v.sizes[at] != o.sizes[d])
+      bathy_fail("matmul: batch dim of size {0} does not broadcast to {1}",
+                 v.sizes[at], o.sizes[d], 0);
+    return v.strides[at];
+  };
+  for (int l = 0; l < p.lead; ++l) {
+    p.lead_size[l] = o.sizes[l];
+    p.a_lead[l] = lead(a, l);
+    p.b_lead[l] = lead(b, l);
+    p.o_lead[l] = o.strides[l];
+    p.batch *= o.sizes[l];
+  }
+  p.as[0] = a.strides[a.rank - 2];
+  p.as[1] = a.strides[a.rank - 1];
+  p.bs[0] = b.strides[b.rank - 2];
+  p.bs[1] = b.strides[b.rank - 1];
+  p.os[0] = o.strides[r - 2];
+  p.os[1] = o.strides[r - 1];
+  if (p.batch == 0 || p.m == 0 || p.n == 0)
+    return;
+  bathy_launch_cooperative(bathy_matmul_f32_kernel, (p.n + 63) / 64,
+                           (p.m + 63) / 64, p.batch < 65535 ? p.batch : 65535,
+                           256, p);
+}
+
+#endif // BATHY_USE_MATMUL
+
+#ifdef BATHY_USE_CONV
+static void bathy_conv(bathy_unranked ux, bathy_unranked uw, bathy_unranked uo,
+                       bathy_i64 sh, bathy_i64 sw, bathy_i64 dh, bathy_i64 dw,
+                       bathy_i64 pt, bathy_i64 pl, int depthwise) {
+  bathy_view x = bathy_decode(ux), w = bathy_decode(uw), o = bathy_decode(uo);
+  if (x.rank != 4 || w.rank != 4 || o.rank != 4)
+    bathy_fail("conv2d: operands must have rank 4", 0, 0, 0);
+  if (x.sizes[0] != o.sizes[0])
+    bathy_fail("conv2d: batch {0} of the input vs {1} of the result",
+               x.sizes[0], o.sizes[0], 0);
+  if (depthwise ? (w.sizes[0] != x.sizes[1] || o.sizes[1] != x.sizes[1])
+                : (w.sizes[1] != x.sizes[1] || w.sizes[0] != o.sizes[1]))
+    bathy_fail("conv2d: the input has {0} channels, the weight {1}",
+               x.sizes[1], w.sizes[depthwise ? 0 : 1], 0);
+  bathy_conv_args p;
+  std::memset(&p, 0, sizeof p);
+  p.x = x.data;
+  p.w = w.data;
+  p.o = (float *)o.data;
+  p.n = o.sizes[0];
+  p.f = o.sizes[1];
+  p.oh = o.sizes[2];
+  p.ow = o.sizes[3];
+  p.c = x.sizes[1];
+  p.ih = x.sizes[2];
+  p.iw = x.sizes[3];
+  p.kh = w.sizes[2];
+  p.kw = w.sizes[3];
+  for (int i = 0; i < 4; ++i) {
+    p.xs[i] = x.strides[i];
+    p.ws[i] = w.strides[i];
+    p.os[i] = o.strides[i];
+  }
+  p.sh = sh;
+  p.sw = sw;
+  p.dh = dh;
+  p.dw = dw;
+  p.pt = pt;
+  p.pl = pl;
+  p.depthwise = depthwise;
+  bathy_launch(bathy_conv2d_f32_kernel, p.n * p.f * p.oh * p.ow, p);
+}
+static void bathy_conv2d_f32(bathy_unranked x, bathy_unranked w,
+                             bathy_unranked o, bathy_i64 sh, bathy_i64 sw,
+                             bathy_i64 dh, bathy_i64 dw, bathy_i64 pt,
+                             bathy_i64 pl) {
+  bathy_conv(x, w, o, sh, sw, dh, dw, pt, pl, 0);
+}
+static void bathy_dwconv2d_f32(bathy_unranked x, bathy_unranked w,
+                               bathy_unranked o, bathy_i64 sh, bathy_i64 sw,
+                               bathy_i64 dh, bathy_i64 dw, bathy_i64 pt,
+                               bathy_i64 pl) {
+  bathy_conv(x, w, o, sh, sw, dh, dw, pt, pl, 1);
+}
+#endif // BATHY_USE_CONV
+
+#ifdef BATHY_USE_ATTENTION
 static void bathy_attention_masked_f32(bathy_unranked q, bathy_unranked k,
                                        bathy_unranked v, bathy_unranked mask,
                                        bathy_unranked o, float scale,
@@ -457,6 +774,8 @@ static void bathy_attention_masked_f32(bathy_unranked q, bathy_unranked k,
                                        float fill) {
   bathy_attention(q, k, v, &mask, o, scale, softcap, causal, fill);
 }
+#endif // BATHY_USE_ATTENTION
+
 #endif
 
 #endif // BATHY_CUDA_H
