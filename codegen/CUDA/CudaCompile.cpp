@@ -121,14 +121,25 @@ static std::string explainNvrtcLog(const CudaCompiledModel &model,
 llvm::Expected<CudaBinaries>
 compileCudaBinaries(const CudaCompiledModel &model,
                     llvm::ArrayRef<std::string> archs, llvm::StringRef name) {
+  // PTX for compute_N comes from the sm_N compile when both are asked for.
+  std::vector<std::string> compiled;
+  std::vector<std::string> fromCubin;
+  for (const std::string &a : archs) {
+    llvm::StringRef ref(a);
+    if (ref.starts_with("compute_") &&
+        llvm::is_contained(archs, "sm_" + ref.drop_front(8).str()))
+      fromCubin.push_back(a);
+    else
+      compiled.push_back(a);
+  }
   std::vector<llvm::Expected<std::vector<NvrtcResult>>> results;
-  for (size_t i = 0; i < archs.size(); ++i)
+  for (size_t i = 0; i < compiled.size(); ++i)
     results.emplace_back(std::vector<NvrtcResult>{});
   {
     std::vector<std::thread> threads;
-    for (size_t i = 0; i < archs.size(); ++i)
+    for (size_t i = 0; i < compiled.size(); ++i)
       threads.emplace_back([&, i] {
-        results[i] = compileWithNvrtc(model.source, archs[i], name);
+        results[i] = compileWithNvrtc(model.source, compiled[i], name);
       });
     for (std::thread &t : threads)
       t.join();
@@ -148,6 +159,17 @@ compileCudaBinaries(const CudaCompiledModel &model,
   }
   if (!errors.empty())
     return llvm::createStringError(errors);
+  for (const std::string &a : fromCubin) {
+    std::string sm = "sm_" + a.substr(8);
+    for (size_t i = 0, e = out.binaries.size(); i < e; ++i)
+      if (out.binaries[i].arch == sm && !out.binaries[i].ptx.empty()) {
+        NvrtcResult ptx;
+        ptx.arch = a;
+        ptx.binary = out.binaries[i].ptx;
+        out.binaries.push_back(std::move(ptx));
+        break;
+      }
+  }
   return out;
 }
 

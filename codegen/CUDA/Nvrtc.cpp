@@ -185,6 +185,15 @@ compileWithNvrtc(llvm::StringRef source, llvm::ArrayRef<std::string> archs,
       lib.getCUBINSize(prog, &size);
       result.binary.resize(size);
       lib.getCUBIN(prog, result.binary.data());
+      // The PTX of a real architecture is there too (".target sm_XY"),
+      // which the driver JITs for that GPU and later ones.
+      size = 0;
+      if (lib.getPTXSize(prog, &size) == 0 && size > 1) {
+        result.ptx.resize(size);
+        lib.getPTX(prog, result.ptx.data());
+        while (!result.ptx.empty() && result.ptx.back() == '\0')
+          result.ptx.pop_back();
+      }
     }
     lib.destroyProgram(&prog);
     out.push_back(std::move(result));

@@ -89,6 +89,7 @@ llvm::Expected<std::string> buildCudaEmulation(llvm::StringRef source,
 struct NvrtcResult {
   std::string arch;     // "sm_80"; "compute_90" for PTX
   std::string binary;   // CUBIN, or PTX text
+  std::string ptx;      // for an sm_ target: the PTX the CUBIN came from
   std::string log;      // NVRTC's log (ptxas -v: registers, spills)
 };
 /// Compiles `source` for each architecture in `archs` ("sm_80" gives a
