@@ -46,6 +46,9 @@ BATHY_BUILD_DIR="$PWD/$DIR" .venv/bin/python -m pytest -q -p no:cacheprovider \
   "test/python/test_e2e_cpu.py::test_bundled_cnn" \
   "test/python/test_e2e_cpu.py::test_ordinary_ops_compile_and_match" \
   "test/python/test_e2e_cpu.py::test_text_models" \
+  test/python/test_cuda.py::test_cuda_emu_bundled_cnn \
+  test/python/test_cuda.py::test_cuda_emu_text_models \
+  test/python/test_cuda.py::test_cuda_emu_reports_device_checks \
   test/python/test_shapes.py::test_a_trace_on_buckets \
   test/python/test_shapes.py::test_a_causal_model_padded_at_the_end \
   test/python/test_shapes.py::test_bucketed_runs_match_the_generic_plan \

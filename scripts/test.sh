@@ -66,7 +66,7 @@ count_pytest() {
 
 echo "== bounds-checked kernels (BATHY_CHECK_BOUNDS=1: every access generated code makes is checked) =="
 BATHY_CHECK_BOUNDS=1 BATHY_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q -s -p no:cacheprovider \
-  test/python/test_node_conformance.py test/python/test_hostile_inputs.py \
+  test/python/test_node_conformance.py::test_node_conformance test/python/test_hostile_inputs.py \
   "test/python/test_property.py::test_random_and_adversarial_inputs" \
   "test/python/test_e2e_cpu.py::test_bundled_cnn" "test/python/test_e2e_cpu.py::test_text_models" \
   "test/python/test_e2e_cpu.py::test_ordinary_ops_compile_and_match" > "$log" 2>&1
