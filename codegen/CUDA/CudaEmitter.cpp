@@ -40,7 +40,7 @@
 #include <set>
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FormatVariadic.h"
+#include <cstdio>
 
 using namespace mlir;
 
@@ -62,8 +62,11 @@ std::string cString(StringRef text) {
       out += '\\', out += static_cast<char>(c);
     else if (c >= 0x20 && c < 0x7f)
       out += static_cast<char>(c);
-    else
-      out += llvm::formatv("\\{0:o3}", static_cast<unsigned>(c)).str();
+    else { // UTF-8 in node names, control characters: octal escapes
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\%03o", static_cast<unsigned>(c));
+      out += escaped;
+    }
   }
   return out + "\"";
 }
@@ -92,7 +95,6 @@ protected:
       it->second = "v" + std::to_string(table.next++);
     return it->second;
   }
-  bool named(Value v) const { return table.names.count(v); }
 
   /// The C type of a scalar.
   FailureOr<std::string> scalarType(Type type, Operation *at) {
@@ -898,8 +900,8 @@ public:
   using CudaEmitter::CudaEmitter;
 
   /// Writes `nest` (an scf.parallel, or any op run by one thread) as the
-  /// __global__ function `kernel` taking `params`; constants among the
-  /// captured values are written into the body instead.
+  /// __global__ function `kernel` taking the `captured` values as
+  /// parameters; constants among them are written into the body instead.
   LogicalResult emitKernel(Operation *nest, StringRef kernel,
                            ArrayRef<Value> captured) {
     os << "extern \"C\" __global__ void " << kernel << "(";
@@ -993,8 +995,6 @@ public:
   unsigned checkId = 0;
 };
 
-/// Whether `op` touches tensor memory (or holds loops): such work runs on
-/// the device.
 /// Loops run on the device; scf.if stays host control flow (the loops in
 /// its branches are launched from there).
 bool isDeviceWork(Operation *op) {

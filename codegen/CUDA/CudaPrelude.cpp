@@ -158,22 +158,23 @@ template <typename T, typename U> BATHY_FN T bathy_shrsi(T a, T b) {
   return (U)b >= sizeof(T) * 8 ? (T)(a < 0 ? -1 : 0) : (T)(a >> (U)b);
 }
 template <typename T, typename F> BATHY_FN T bathy_fptosi(F f) {
-  // Saturating, NaN to 0 (what GPUs do; MLIR leaves it undefined).
+  // Saturating, NaN to 0 (what GPUs do; MLIR leaves it undefined). The
+  // bounds are computed unsigned: 1 << 63 overflows a signed int64.
   if (!(f == f))
     return 0;
-  const double lo = (double)(T)((T)1 << (sizeof(T) * 8 - 1));
-  const double hi = -lo;
-  double d = (double)f;
+  const bathy_u64 top = (bathy_u64)1 << (sizeof(T) * 8 - 1);
+  const double lo = -(double)top, hi = (double)top;
+  const double d = (double)f;
   if (d <= lo)
-    return (T)((T)1 << (sizeof(T) * 8 - 1));
+    return (T)top;
   if (d >= hi)
-    return (T)~((T)1 << (sizeof(T) * 8 - 1));
+    return (T)(top - 1);
   return (T)d;
 }
 template <typename T, typename F> BATHY_FN T bathy_fptoui(F f) {
   if (!(f == f) || (double)f <= 0.0)
     return 0;
-  const double hi = 2.0 * (double)((T)1 << (sizeof(T) * 8 - 1));
+  const double hi = 2.0 * (double)((bathy_u64)1 << (sizeof(T) * 8 - 1));
   if ((double)f >= hi)
     return (T)~(T)0;
   return (T)(double)f;
