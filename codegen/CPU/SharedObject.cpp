@@ -359,6 +359,40 @@ std::string findLinker() {
   return {};
 }
 
+FailureOr<rt::Plan> outlineKernelsAndPlan(ModuleOp module,
+                                          const PipelineOptions &options,
+                                          bool releaseWeightBlobs) {
+  MLIRContext *ctx = module.getContext();
+  // Kernels, with shape arithmetic outlined too: @main is then constants
+  // and launches, which is the execution plan.
+  PipelineOptions kernelOptions = options;
+  kernelOptions.shapeKernels = true;
+  PassManager kernelPm(ctx);
+  buildKernelPipeline(kernelPm, kernelOptions);
+  // Identical kernels (repeated layers, wide graphs) are compiled once.
+  kernelPm.addPass(createKernelDedupPass());
+  if (failed(kernelPm.run(module)))
+    return failure();
+  if (failed(checkStaticSizes(module)))
+    return failure();
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  FailureOr<rt::Plan> plan = buildExecutionPlan(main, releaseWeightBlobs);
+  if (failed(plan))
+    return failure();
+  main.erase();
+  // Kernels own none of their arguments: one-shot bufferization copies an
+  // argument before writing into it (other launches and the plan's
+  // constants may still read it).
+  for (auto kernel : module.getOps<func::FuncOp>()) {
+    if (!kernel->hasAttr(kKernelAttrName))
+      continue;
+    kernel.setPublic();
+    for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
+      kernel.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
+  }
+  return plan;
+}
+
 FailureOr<CpuCompiledModel> compileForCpu(ModuleOp module,
                                           const CpuCompileOptions &opts) {
   if (!module.lookupSymbol<func::FuncOp>("main"))
@@ -387,36 +421,15 @@ FailureOr<CpuCompiledModel> compileForCpu(ModuleOp module,
                                                       feature))
       out.cpuFeatures.push_back(feature);
 
-  // Kernels, with shape arithmetic outlined too: @main is then constants
-  // and launches, which is the execution plan.
-  PipelineOptions kernelOptions = opts.pipeline;
-  kernelOptions.shapeKernels = true;
   progress("graph passes and fusion");
-  PassManager kernelPm(ctx);
-  buildKernelPipeline(kernelPm, kernelOptions);
-  // Identical kernels (repeated layers, wide graphs) are compiled once.
-  kernelPm.addPass(createKernelDedupPass());
-  if (failed(kernelPm.run(module)))
-    return failure();
-  if (failed(checkStaticSizes(module)))
-    return failure();
-  auto main = module.lookupSymbol<func::FuncOp>("main");
-  FailureOr<rt::Plan> plan = buildExecutionPlan(main, opts.releaseWeightBlobs);
+  FailureOr<rt::Plan> plan =
+      outlineKernelsAndPlan(module, opts.pipeline, opts.releaseWeightBlobs);
   if (failed(plan))
     return failure();
-  main.erase();
-  // Kernels are entered from the executor through their C interface. They
-  // own none of their arguments: one-shot bufferization copies an argument
-  // before writing into it (other launches and the plan's constants may
-  // still read it).
-  for (auto kernel : module.getOps<func::FuncOp>()) {
-    if (!kernel->hasAttr(kKernelAttrName))
-      continue;
-    kernel.setPublic();
-    kernel->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-    for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
-      kernel.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
-  }
+  // Kernels are entered from the executor through their C interface.
+  for (auto kernel : module.getOps<func::FuncOp>())
+    if (kernel->hasAttr(kKernelAttrName))
+      kernel->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
 
   // Kernels are independent: they go into chunks (nested modules) that the
   // pass manager lowers in parallel, and each chunk becomes its own LLVM

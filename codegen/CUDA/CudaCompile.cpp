@@ -33,25 +33,10 @@ FailureOr<CudaCompiledModel> compileForCuda(ModuleOp module,
   };
   PipelineOptions options = cudaPipelineOptions(opts.pipeline);
   progress("graph passes and fusion");
-  PassManager kernelPm(ctx);
-  buildKernelPipeline(kernelPm, options);
-  kernelPm.addPass(createKernelDedupPass());
-  if (failed(kernelPm.run(module)))
-    return failure();
-  if (failed(checkStaticSizes(module)))
-    return failure();
-  auto main = module.lookupSymbol<func::FuncOp>("main");
-  FailureOr<rt::Plan> plan = buildExecutionPlan(main, opts.releaseWeightBlobs);
+  FailureOr<rt::Plan> plan =
+      outlineKernelsAndPlan(module, options, opts.releaseWeightBlobs);
   if (failed(plan))
     return failure();
-  main.erase();
-  for (auto kernel : module.getOps<func::FuncOp>()) {
-    if (!kernel->hasAttr(kKernelAttrName))
-      continue;
-    kernel.setPublic();
-    for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
-      kernel.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
-  }
   progress(("lowering " + Twine(plan->kernels.size()) + " kernels").str());
   PassManager pm(ctx);
   buildCudaCodegenPipeline(pm, options);

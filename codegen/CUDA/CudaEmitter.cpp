@@ -437,6 +437,28 @@ protected:
     return success();
   }
 
+  /// Declares the descriptor `n` of C type `type` viewing `src`'s buffer at
+  /// element offset `offset`.
+  void emitViewOf(const std::string &n, const std::string &type,
+                  const std::string &src, const std::string &offset) {
+    os << type << " " << n << ";\n"
+       << n << ".allocated = " << src << ".allocated;\n"
+       << n << ".aligned = " << src << ".aligned;\n"
+       << n << ".offset = " << offset << ";\n";
+  }
+  /// Row-major strides of `n` from its sizes.
+  void emitIdentityStrides(const std::string &n, int64_t rank) {
+    for (int64_t k = rank - 1; k >= 0; --k) {
+      os << n << ".strides[" << k << "] = ";
+      if (k == rank - 1)
+        os << "1";
+      else
+        os << n << ".strides[" << k + 1 << "] * " << n << ".sizes[" << k + 1
+           << "]";
+      os << ";\n";
+    }
+  }
+
   /// A copy of the descriptor `from` with its offset, sizes and strides
   /// set from mixed static/dynamic values.
   LogicalResult emitView(Value result, Value from, OpFoldResult offset,
@@ -452,10 +474,7 @@ protected:
              "LL";
     };
     std::string n = name(result);
-    os << *type << " " << n << ";\n";
-    os << n << ".allocated = " << name(from) << ".allocated;\n";
-    os << n << ".aligned = " << name(from) << ".aligned;\n";
-    os << n << ".offset = " << text(offset) << ";\n";
+    emitViewOf(n, *type, name(from), text(offset));
     for (auto [k, s] : llvm::enumerate(sizes))
       os << n << ".sizes[" << k << "] = " << text(s) << ";\n";
     for (auto [k, s] : llvm::enumerate(strides))
@@ -535,10 +554,7 @@ protected:
         return failure();
       std::string n = name(transpose.getResult()), src = name(transpose.getIn());
       AffineMap perm = transpose.getPermutation();
-      os << *c << " " << n << ";\n"
-         << n << ".allocated = " << src << ".allocated;\n"
-         << n << ".aligned = " << src << ".aligned;\n"
-         << n << ".offset = " << src << ".offset;\n";
+      emitViewOf(n, *c, src, src + ".offset");
       for (unsigned i = 0; i < perm.getNumResults(); ++i) {
         unsigned from = perm.getDimPosition(i);
         os << n << ".sizes[" << i << "] = " << src << ".sizes[" << from
@@ -557,10 +573,7 @@ protected:
         return failure();
       std::string n = name(reshape.getResult()), src = name(reshape.getSource());
       std::string shape = name(reshape.getShape());
-      os << *c << " " << n << ";\n"
-         << n << ".allocated = " << src << ".allocated;\n"
-         << n << ".aligned = " << src << ".aligned;\n"
-         << n << ".offset = " << src << ".offset;\n";
+      emitViewOf(n, *c, src, src + ".offset");
       for (int64_t k = 0; k < type.getRank(); ++k) {
         os << n << ".sizes[" << k << "] = ";
         if (type.isDynamicDim(k))
@@ -571,15 +584,7 @@ protected:
           os << type.getDimSize(k) << "LL";
         os << ";\n";
       }
-      for (int64_t k = type.getRank() - 1; k >= 0; --k) {
-        os << n << ".strides[" << k << "] = ";
-        if (k == type.getRank() - 1)
-          os << "1";
-        else
-          os << n << ".strides[" << k + 1 << "] * " << n << ".sizes[" << k + 1
-             << "]";
-        os << ";\n";
-      }
+      emitIdentityStrides(n, type.getRank());
       return success();
     }
     if (auto p = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(op))
@@ -1212,15 +1217,7 @@ private:
         os << type.getDimSize(k) << "LL";
       os << ";\n";
     }
-    for (int64_t k = type.getRank() - 1; k >= 0; --k) {
-      os << n << ".strides[" << k << "] = ";
-      if (k == type.getRank() - 1)
-        os << "1";
-      else
-        os << n << ".strides[" << k + 1 << "] * " << n << ".sizes[" << k + 1
-           << "]";
-      os << ";\n";
-    }
+    emitIdentityStrides(n, type.getRank());
     // The sizes were checked against overflow before (bathy.check from
     // bathy-cpu-check-allocations); the runtime refuses what the memory
     // limit cannot hold.

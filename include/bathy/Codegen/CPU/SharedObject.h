@@ -65,6 +65,14 @@ compileForCpu(mlir::ModuleOp module, const CpuCompileOptions &options);
 /// allocated or a size computation wraps.
 mlir::LogicalResult checkStaticSizes(mlir::ModuleOp module);
 
+/// What every target does first: graph passes, fusion and outlining with
+/// shape kernels (identical kernels once), the static sizes checked, @main
+/// turned into the execution plan and erased, kernels made public with
+/// read-only arguments. Errors are diagnostics.
+mlir::FailureOr<rt::Plan> outlineKernelsAndPlan(mlir::ModuleOp module,
+                                                const PipelineOptions &options,
+                                                bool releaseWeightBlobs);
+
 /// What `cpu` ("host" or an LLVM CPU name) compiles for, for cache keys:
 /// the name and, for "host", this machine's CPU name and features.
 std::string targetCpuIdentity(llvm::StringRef cpu);
