@@ -362,8 +362,6 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
     llvm::errs() << "note: " << message << "\n";
   };
 
-  // The compile cache: a model compiled before (same bytes, shapes,
-  // options, compiler and CPU) is loaded, not compiled.
   if (cudaEmu) {
     const cl::Option *cpuOnly[] = {&specializeAfter, &checkBounds,
                                    &serialLoops};
@@ -372,6 +370,9 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
         return fail("--" + o->ArgStr.str() +
                     " applies to the cpu device, not --device=cuda-emu");
   }
+  // The compile cache: a model compiled before (same bytes, shapes,
+  // options, compiler and CPU) is loaded, not compiled. It holds CPU code
+  // only, so --device=cuda-emu compiles every time.
   bool inspecting = printPlan || explainFusion.getNumOccurrences() || cudaEmu;
   std::optional<bathy::rt::CompileCache> cache;
   if (!noCache && !inspecting) {
@@ -498,32 +499,32 @@ int bathy::runModuleFromFlags(int argc, char **argv) {
         return fail(std::string(m.status().message()));
       generic = std::move(*m);
     } else {
-    mlir::FailureOr<bathy::CpuCompiledModel> compiled =
-        bathy::compileForCpu(*module, jitOptions);
-    if (mlir::failed(compiled))
-      return 1;
-    startup.foreground_compiles = 1;
-    if (cache) {
-      progress("keeping the compiled model in the cache");
-      std::vector<std::pair<std::string, std::string>> opts =
-          bathy::codeOptions(jitOptions);
-      opts.push_back({"static-shapes", staticShapes ? "on" : "off"});
-      if (staticShapes)
-        opts.push_back({"shape", bathy::shapesText(*specs, shapes)});
-      absl::Status stored =
-          bathy::storeCompiled(*cache, cacheKey, *compiled, modelPath, identity,
-                               producer, std::move(opts));
-      if (!stored.ok())
-        note("the compile cache keeps no copy: " +
-             std::string(stored.message()));
-    }
-    absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> m =
-        bathy::rt::CpuModel::Create(std::move(compiled->plan),
-                                    compiled->sharedObject,
-                                    "the compiled kernels");
-    if (!m.ok())
-      return fail(std::string(m.status().message()));
-    generic = std::move(*m);
+      mlir::FailureOr<bathy::CpuCompiledModel> compiled =
+          bathy::compileForCpu(*module, jitOptions);
+      if (mlir::failed(compiled))
+        return 1;
+      startup.foreground_compiles = 1;
+      if (cache) {
+        progress("keeping the compiled model in the cache");
+        std::vector<std::pair<std::string, std::string>> opts =
+            bathy::codeOptions(jitOptions);
+        opts.push_back({"static-shapes", staticShapes ? "on" : "off"});
+        if (staticShapes)
+          opts.push_back({"shape", bathy::shapesText(*specs, shapes)});
+        absl::Status stored =
+            bathy::storeCompiled(*cache, cacheKey, *compiled, modelPath,
+                                 identity, producer, std::move(opts));
+        if (!stored.ok())
+          note("the compile cache keeps no copy: " +
+               std::string(stored.message()));
+      }
+      absl::StatusOr<std::unique_ptr<bathy::rt::CpuModel>> m =
+          bathy::rt::CpuModel::Create(std::move(compiled->plan),
+                                      compiled->sharedObject,
+                                      "the compiled kernels");
+      if (!m.ok())
+        return fail(std::string(m.status().message()));
+      generic = std::move(*m);
     }
   }
   startup.seconds = std::chrono::duration<double>(
