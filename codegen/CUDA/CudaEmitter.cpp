@@ -329,6 +329,16 @@ protected:
   }
 
 
+  /// A check's three message values as int64 expressions (0 for unused).
+  SmallVector<std::string, 3> checkValues(CheckOp check) {
+    SmallVector<std::string, 3> values;
+    for (Value v : check.getValues())
+      values.push_back("(bathy_i64)" + name(v));
+    while (values.size() < 3)
+      values.push_back("0");
+    return values;
+  }
+
   virtual LogicalResult emitCheck(CheckOp check) = 0;
   virtual LogicalResult emitParallel(scf::ParallelOp op) = 0;
 
@@ -985,11 +995,7 @@ private:
   }
 
   LogicalResult emitCheck(CheckOp check) override {
-    SmallVector<std::string, 3> values;
-    for (Value v : check.getValues())
-      values.push_back("(bathy_i64)" + name(v));
-    while (values.size() < 3)
-      values.push_back("0");
+    SmallVector<std::string, 3> values = checkValues(check);
     os << "if (!" << name(check.getCondition()) << ")\n  BATHY_DEVICE_FAIL("
        << (++checkId) << ", " << cString(check.getMessage()) << ", "
        << values[0] << ", " << values[1] << ", " << values[2] << ");\n";
@@ -1185,11 +1191,7 @@ private:
   }
 
   LogicalResult emitCheck(CheckOp check) override {
-    SmallVector<std::string, 3> values;
-    for (Value v : check.getValues())
-      values.push_back("(bathy_i64)" + name(v));
-    while (values.size() < 3)
-      values.push_back("0");
+    SmallVector<std::string, 3> values = checkValues(check);
     os << "if (!" << name(check.getCondition()) << ")\n  bathy_fail("
        << cString(check.getMessage()) << ", " << values[0] << ", "
        << values[1] << ", " << values[2] << ");\n";
